@@ -1,0 +1,150 @@
+//! Wire APIs: the request/response formats the gateway speaks, on either side.
+//!
+//! A client speaks one API (decided by its path); a provider speaks one (decided by its kind).
+//! When they differ the router translates. Other filters learn the upstream API from filter state
+//! and work on provider-native bodies through it.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireApi {
+    /// OpenAI `POST /v1/chat/completions`, also spoken by Azure and the OpenAI-compatible family.
+    OpenAiChat,
+    /// OpenAI `POST /v1/embeddings`.
+    OpenAiEmbeddings,
+    /// Anthropic `POST /v1/messages`.
+    AnthropicMessages,
+    /// Gemini `models/{model}:generateContent` and `:streamGenerateContent`.
+    GeminiGenerate,
+}
+
+impl WireApi {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WireApi::OpenAiChat => "openai-chat",
+            WireApi::OpenAiEmbeddings => "openai-embeddings",
+            WireApi::AnthropicMessages => "anthropic-messages",
+            WireApi::GeminiGenerate => "gemini-generate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::OpenAiChat, Self::OpenAiEmbeddings, Self::AnthropicMessages, Self::GeminiGenerate]
+            .into_iter()
+            .find(|api| api.as_str() == s)
+    }
+
+    /// The error shape clients of this API understand.
+    pub const fn error_shape(self) -> ErrorShape {
+        match self {
+            WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => ErrorShape::OpenAi,
+            WireApi::AnthropicMessages => ErrorShape::Anthropic,
+            WireApi::GeminiGenerate => ErrorShape::Gemini,
+        }
+    }
+}
+
+impl fmt::Display for WireApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an error body is shaped for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+/// A client request the gateway understands, classified from method and path alone (before the
+/// body arrives, so the router knows whether to buffer it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRequest {
+    /// A request with a JSON body naming its model (`model` field).
+    Inference(WireApi),
+    /// A Gemini request: the model is in the path, streaming is in the verb.
+    Gemini { model: String, stream: bool },
+    /// `GET /v1/models`, answered by the gateway from its route table.
+    ListModels,
+}
+
+/// Classifies a request by method and path. `None`: not an LLM API the gateway knows.
+pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
+    let path_only = path.split_once('?').map_or(path, |(p, _)| p);
+    let path_only = path_only.trim_end_matches('/');
+    match (method, path_only) {
+        ("POST", "/v1/chat/completions" | "/chat/completions") => {
+            Some(ClientRequest::Inference(WireApi::OpenAiChat))
+        }
+        ("POST", "/v1/embeddings" | "/embeddings") => {
+            Some(ClientRequest::Inference(WireApi::OpenAiEmbeddings))
+        }
+        ("POST", "/v1/messages") => Some(ClientRequest::Inference(WireApi::AnthropicMessages)),
+        ("GET", "/v1/models" | "/models") => Some(ClientRequest::ListModels),
+        ("POST", p) => gemini_model_call(p),
+        _ => None,
+    }
+}
+
+/// `/v1beta/models/{model}:generateContent` (also `/v1/…`, and `:streamGenerateContent`).
+fn gemini_model_call(path: &str) -> Option<ClientRequest> {
+    let rest = path.strip_prefix("/v1beta/models/").or_else(|| path.strip_prefix("/v1/models/"))?;
+    let (model, verb) = rest.rsplit_once(':')?;
+    if model.is_empty() || model.contains('/') {
+        return None;
+    }
+    let stream = match verb {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return None,
+    };
+    Some(ClientRequest::Gemini { model: model.to_string(), stream })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_known_paths() {
+        assert_eq!(
+            classify("POST", "/v1/chat/completions"),
+            Some(ClientRequest::Inference(WireApi::OpenAiChat))
+        );
+        assert_eq!(
+            classify("POST", "/v1/messages?beta=true"),
+            Some(ClientRequest::Inference(WireApi::AnthropicMessages))
+        );
+        assert_eq!(classify("GET", "/v1/models"), Some(ClientRequest::ListModels));
+        assert_eq!(
+            classify("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+            Some(ClientRequest::Gemini { model: "gemini-2.5-flash".into(), stream: true })
+        );
+        assert_eq!(
+            classify("POST", "/v1/models/gemini-2.5-pro:generateContent"),
+            Some(ClientRequest::Gemini { model: "gemini-2.5-pro".into(), stream: false })
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_paths() {
+        assert_eq!(classify("GET", "/v1/chat/completions"), None);
+        assert_eq!(classify("POST", "/v1/files"), None);
+        assert_eq!(classify("POST", "/v1beta/models/x:countTokens"), None);
+        assert_eq!(classify("POST", "/v1beta/models/:generateContent"), None);
+    }
+
+    #[test]
+    fn wire_api_names_round_trip() {
+        for api in [
+            WireApi::OpenAiChat,
+            WireApi::OpenAiEmbeddings,
+            WireApi::AnthropicMessages,
+            WireApi::GeminiGenerate,
+        ] {
+            assert_eq!(WireApi::parse(api.as_str()), Some(api));
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Portcullis core: everything the four filters know, with no proxy-wasm in sight.
+//!
+//! The filter crates are thin glue: a proxy-wasm callback reads bytes from the host, hands them
+//! to a function here, and writes the answer back. Keeping the logic here means it is tested
+//! natively and fast (`cargo test -p portcullis-core`), and a reader finds any behaviour in two
+//! hops: the filter's glue, then the module named after the concept.
+//!
+//! Modules, by concept:
+//! - [`config`]: JSON plugin config parsing with field-path errors; each filter's config type
+//!   lives beside its logic ([`route`], [`credential`], [`decorate`], [`usage`]).
+//! - [`api`]: which wire API a request speaks (OpenAI chat, Anthropic Messages, Gemini …).
+//! - [`provider`]: provider facts: wire API, default host, paths, auth scheme.
+//! - [`route`]: the compiled route table: model name → provider + upstream model.
+//! - [`error`]: errors to clients, rendered in the client's own API shape.
+//! - [`sse`]: incremental Server-Sent Events parsing, robust to any chunk split.
+//! - [`usage`]: token usage reported by providers, JSON and streaming.
+//! - [`decorate`]: prompt decorators (messages added to every request).
+//! - [`credential`]: provider credentials and the header scheme each provider expects.
+//! - [`metric`]: metric names that carry labels through Envoy's tag extraction.
+//! - [`state`]: the filter-state keys that form the contract between the filters.
+
+pub mod api;
+pub mod config;
+pub mod credential;
+pub mod decorate;
+pub mod error;
+pub mod metric;
+pub mod provider;
+pub mod route;
+pub mod sse;
+pub mod state;
+pub mod usage;
