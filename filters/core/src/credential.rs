@@ -13,7 +13,8 @@ use std::fmt;
 
 /// Every header a client SDK may carry its credential in. All are removed before a request
 /// leaves the gateway.
-pub const CLIENT_CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+pub const CLIENT_CREDENTIAL_HEADERS: [&str; 4] =
+    ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
 
 /// Sent to Anthropic unless configured otherwise: the API version every Messages client uses.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -112,13 +113,23 @@ impl CredentialStore {
                     ));
                 }
             }
-            let headers = p.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+            let headers = p
+                .headers
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
             let key = match (p.key_env, p.key) {
                 (Some(_), Some(_)) => {
-                    return Err(ConfigError::new(at("key"), "set either `keyEnv` or `key`, not both"))
+                    return Err(ConfigError::new(
+                        at("key"),
+                        "set either `keyEnv` or `key`, not both",
+                    ))
                 }
                 (None, None) => {
-                    return Err(ConfigError::new(at("keyEnv"), "required (or `key` for testing)"))
+                    return Err(ConfigError::new(
+                        at("keyEnv"),
+                        "required (or `key` for testing)",
+                    ))
                 }
                 (None, Some(inline)) => {
                     warnings.push(Warning {
@@ -130,14 +141,24 @@ impl CredentialStore {
                 (Some(var), None) => match env(&var).filter(|v| !v.trim().is_empty()) {
                     Some(value) => value.trim().to_string(),
                     None => {
-                        let why = format!("environment variable `{var}` is not set for the Wasm VM");
-                        warnings.push(Warning { path: at("keyEnv"), message: why.clone() });
+                        let why =
+                            format!("environment variable `{var}` is not set for the Wasm VM");
+                        warnings.push(Warning {
+                            path: at("keyEnv"),
+                            message: why.clone(),
+                        });
                         store.missing.insert(name, why);
                         continue;
                     }
                 },
             };
-            store.providers.insert(name, ProviderCredential { key: Secret::new(key), headers });
+            store.providers.insert(
+                name,
+                ProviderCredential {
+                    key: Secret::new(key),
+                    headers,
+                },
+            );
         }
         Ok((store, warnings))
     }
@@ -154,7 +175,10 @@ impl CredentialStore {
 }
 
 /// The headers that carry `credential` in `scheme`, extras included.
-pub fn injected_headers(scheme: AuthScheme, credential: &ProviderCredential) -> Vec<(String, String)> {
+pub fn injected_headers(
+    scheme: AuthScheme,
+    credential: &ProviderCredential,
+) -> Vec<(String, String)> {
     let key = credential.key.expose();
     let mut out: Vec<(String, String)> = match scheme {
         AuthScheme::Bearer => vec![("authorization".into(), format!("Bearer {key}"))],
@@ -162,7 +186,12 @@ pub fn injected_headers(scheme: AuthScheme, credential: &ProviderCredential) -> 
         AuthScheme::AnthropicApiKey => vec![("x-api-key".into(), key.to_string())],
         AuthScheme::GoogApiKey => vec![("x-goog-api-key".into(), key.to_string())],
     };
-    if scheme == AuthScheme::AnthropicApiKey && !credential.headers.iter().any(|(k, _)| k == "anthropic-version") {
+    if scheme == AuthScheme::AnthropicApiKey
+        && !credential
+            .headers
+            .iter()
+            .any(|(k, _)| k == "anthropic-version")
+    {
         out.push(("anthropic-version".into(), ANTHROPIC_VERSION.into()));
     }
     out.extend(credential.headers.iter().cloned());
@@ -174,9 +203,17 @@ mod tests {
     use super::*;
     use crate::config;
 
-    fn compile(json: &str, env: &[(&str, &str)]) -> Result<(CredentialStore, Vec<Warning>), ConfigError> {
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        CredentialStore::compile(config::parse(Some(json.as_bytes())).unwrap(), |k| env.get(k).cloned())
+    fn compile(
+        json: &str,
+        env: &[(&str, &str)],
+    ) -> Result<(CredentialStore, Vec<Warning>), ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        CredentialStore::compile(config::parse(Some(json.as_bytes())).unwrap(), |k| {
+            env.get(k).cloned()
+        })
     }
 
     #[test]
@@ -187,17 +224,23 @@ mod tests {
         )
         .unwrap();
         assert!(warnings.is_empty());
-        let Lookup::Found(c) = store.lookup("openai") else { panic!("not found") };
+        let Lookup::Found(c) = store.lookup("openai") else {
+            panic!("not found")
+        };
         assert_eq!(
             injected_headers(AuthScheme::Bearer, c),
-            [("authorization".into(), "Bearer sk-real".into()), ("openai-organization".into(), "org-1".into())]
+            [
+                ("authorization".into(), "Bearer sk-real".into()),
+                ("openai-organization".into(), "org-1".into())
+            ]
         );
         assert_eq!(store.lookup("other"), Lookup::NotConfigured);
     }
 
     #[test]
     fn unset_variable_is_a_warning_and_refuses_requests() {
-        let (store, warnings) = compile(r#"{"providers":{"anthropic":{"keyEnv":"NOPE"}}}"#, &[]).unwrap();
+        let (store, warnings) =
+            compile(r#"{"providers":{"anthropic":{"keyEnv":"NOPE"}}}"#, &[]).unwrap();
         assert_eq!(warnings[0].path, "providers.anthropic.keyEnv");
         assert!(matches!(store.lookup("anthropic"), Lookup::Missing(why) if why.contains("NOPE")));
     }
@@ -211,13 +254,25 @@ mod tests {
 
     #[test]
     fn anthropic_scheme_adds_version() {
-        let c = ProviderCredential { key: Secret::new("k".into()), headers: vec![] };
+        let c = ProviderCredential {
+            key: Secret::new("k".into()),
+            headers: vec![],
+        };
         assert_eq!(
             injected_headers(AuthScheme::AnthropicApiKey, &c),
-            [("x-api-key".into(), "k".into()), ("anthropic-version".into(), ANTHROPIC_VERSION.into())]
+            [
+                ("x-api-key".into(), "k".into()),
+                ("anthropic-version".into(), ANTHROPIC_VERSION.into())
+            ]
         );
-        assert_eq!(injected_headers(AuthScheme::GoogApiKey, &c), [("x-goog-api-key".into(), "k".into())]);
-        assert_eq!(injected_headers(AuthScheme::AzureApiKey, &c), [("api-key".into(), "k".into())]);
+        assert_eq!(
+            injected_headers(AuthScheme::GoogApiKey, &c),
+            [("x-goog-api-key".into(), "k".into())]
+        );
+        assert_eq!(
+            injected_headers(AuthScheme::AzureApiKey, &c),
+            [("api-key".into(), "k".into())]
+        );
     }
 
     #[test]
@@ -226,12 +281,19 @@ mod tests {
         assert_eq!(err.path, "providers.o.key");
         let err = compile(r#"{"providers":{"o":{}}}"#, &[]).unwrap_err();
         assert_eq!(err.path, "providers.o.keyEnv");
-        let err = compile(r#"{"providers":{"o":{"key":"k","headers":{"Authorization":"x"}}}}"#, &[]).unwrap_err();
+        let err = compile(
+            r#"{"providers":{"o":{"key":"k","headers":{"Authorization":"x"}}}}"#,
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(err.path, "providers.o.headers.Authorization");
     }
 
     #[test]
     fn secret_debug_is_redacted() {
-        assert_eq!(format!("{:?}", Secret::new("sk-live".into())), "Secret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Secret::new("sk-live".into())),
+            "Secret(<redacted>)"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! - [`api`]: which wire API a request speaks (OpenAI chat, Anthropic Messages, Gemini …).
 //! - [`provider`]: provider facts: wire API, default host, paths, auth scheme.
 //! - [`route`]: the compiled route table: model name → provider + upstream model.
+//! - [`plan`]: the router's decision for one request (path, host, cluster, body).
 //! - [`error`]: errors to clients, rendered in the client's own API shape.
 //! - [`sse`]: incremental Server-Sent Events parsing, robust to any chunk split.
 //! - [`usage`]: token usage reported by providers, JSON and streaming.
@@ -25,6 +26,7 @@ pub mod credential;
 pub mod decorate;
 pub mod error;
 pub mod metric;
+pub mod plan;
 pub mod provider;
 pub mod route;
 pub mod sse;

@@ -93,7 +93,10 @@ impl ProviderKind {
     }
 
     pub const fn supports_embeddings(self) -> bool {
-        !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex)
+        !matches!(
+            self,
+            ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex
+        )
     }
 }
 
@@ -118,9 +121,18 @@ impl Endpoint {
         let kind = self.kind;
         match (kind, api) {
             (ProviderKind::Azure, WireApi::OpenAiChat | WireApi::OpenAiEmbeddings) => {
-                let op = if api == WireApi::OpenAiChat { "chat/completions" } else { "embeddings" };
-                let version = self.api_version.as_deref().unwrap_or(AZURE_DEFAULT_API_VERSION);
-                Some(format!("/openai/deployments/{model}/{op}?api-version={version}"))
+                let op = if api == WireApi::OpenAiChat {
+                    "chat/completions"
+                } else {
+                    "embeddings"
+                };
+                let version = self
+                    .api_version
+                    .as_deref()
+                    .unwrap_or(AZURE_DEFAULT_API_VERSION);
+                Some(format!(
+                    "/openai/deployments/{model}/{op}?api-version={version}"
+                ))
             }
             (_, WireApi::OpenAiChat) if kind.chat_api() == WireApi::OpenAiChat => {
                 Some(format!("{}/chat/completions", self.base_path))
@@ -160,7 +172,10 @@ mod tests {
     fn endpoint(kind: ProviderKind) -> Endpoint {
         Endpoint {
             kind,
-            host: kind.default_host().unwrap_or("example.internal").to_string(),
+            host: kind
+                .default_host()
+                .unwrap_or("example.internal")
+                .to_string(),
             base_path: kind.default_base_path().to_string(),
             api_version: None,
             project: Some("proj".into()),
@@ -172,15 +187,21 @@ mod tests {
     fn paths_per_provider() {
         let chat = WireApi::OpenAiChat;
         assert_eq!(
-            endpoint(ProviderKind::OpenAi).path(chat, "gpt-4o", false).as_deref(),
+            endpoint(ProviderKind::OpenAi)
+                .path(chat, "gpt-4o", false)
+                .as_deref(),
             Some("/v1/chat/completions")
         );
         assert_eq!(
-            endpoint(ProviderKind::Groq).path(chat, "llama", true).as_deref(),
+            endpoint(ProviderKind::Groq)
+                .path(chat, "llama", true)
+                .as_deref(),
             Some("/openai/v1/chat/completions")
         );
         assert_eq!(
-            endpoint(ProviderKind::Azure).path(chat, "prod-gpt4o", false).as_deref(),
+            endpoint(ProviderKind::Azure)
+                .path(chat, "prod-gpt4o", false)
+                .as_deref(),
             Some("/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21")
         );
         assert_eq!(
@@ -205,6 +226,59 @@ mod tests {
 
     #[test]
     fn no_embeddings_on_anthropic() {
-        assert_eq!(endpoint(ProviderKind::Anthropic).path(WireApi::OpenAiEmbeddings, "x", false), None);
+        assert_eq!(
+            endpoint(ProviderKind::Anthropic).path(WireApi::OpenAiEmbeddings, "x", false),
+            None
+        );
+    }
+}
+
+impl ProviderKind {
+    /// The config name of the kind (`openai`, `openai-compatible`, …), also used in filter state.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Vertex => "vertex",
+            ProviderKind::Mistral => "mistral",
+            ProviderKind::Groq => "groq",
+            ProviderKind::Deepseek => "deepseek",
+            ProviderKind::Together => "together",
+            ProviderKind::OpenRouter => "openrouter",
+            ProviderKind::Vllm => "vllm",
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::OpenAiCompatible => "openai-compatible",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+    }
+}
+
+#[cfg(test)]
+mod kind_name_tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for name in [
+            "openai",
+            "azure",
+            "anthropic",
+            "gemini",
+            "vertex",
+            "groq",
+            "openrouter",
+            "openai-compatible",
+        ] {
+            assert_eq!(
+                ProviderKind::parse(name).map(ProviderKind::as_str),
+                Some(name)
+            );
+        }
+        assert_eq!(ProviderKind::parse("nope"), None);
     }
 }

@@ -105,7 +105,10 @@ pub struct RouteDecision<'t> {
 impl RouteTable {
     pub fn compile(config: RouterConfig) -> Result<Self, ConfigError> {
         if config.cluster_header.is_empty()
-            || config.cluster_header.bytes().any(|b| !(b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()))
+            || config
+                .cluster_header
+                .bytes()
+                .any(|b| !(b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()))
         {
             return Err(ConfigError::new(
                 "clusterHeader",
@@ -119,17 +122,28 @@ impl RouteTable {
             let host = match (p.host, p.kind.default_host()) {
                 (Some(h), _) if !h.is_empty() => h,
                 (_, Some(h)) => h.to_string(),
-                _ => return Err(ConfigError::new(at("host"), "required for this provider kind")),
+                _ => {
+                    return Err(ConfigError::new(
+                        at("host"),
+                        "required for this provider kind",
+                    ))
+                }
             };
             if p.kind == crate::provider::ProviderKind::Vertex
                 && (p.project.is_none() || p.location.is_none())
             {
                 return Err(ConfigError::new(
-                    at(if p.project.is_none() { "project" } else { "location" }),
+                    at(if p.project.is_none() {
+                        "project"
+                    } else {
+                        "location"
+                    }),
                     "required for kind `vertex`",
                 ));
             }
-            let base_path = p.base_path.unwrap_or_else(|| p.kind.default_base_path().to_string());
+            let base_path = p
+                .base_path
+                .unwrap_or_else(|| p.kind.default_base_path().to_string());
             if !base_path.is_empty() && !base_path.starts_with('/') {
                 return Err(ConfigError::new(at("basePath"), "must start with `/`"));
             }
@@ -159,7 +173,10 @@ impl RouteTable {
                 ));
             };
             if r.model.is_empty() {
-                return Err(ConfigError::new(format!("routes[{i}].model"), "must not be empty"));
+                return Err(ConfigError::new(
+                    format!("routes[{i}].model"),
+                    "must not be empty",
+                ));
             }
             if r.model.contains('*') {
                 wildcard.push(i);
@@ -176,16 +193,23 @@ impl RouteTable {
                 upstream_model: r.upstream_model,
             });
         }
-        Ok(Self { providers, routes, exact, wildcard, cluster_header: config.cluster_header })
+        Ok(Self {
+            providers,
+            routes,
+            exact,
+            wildcard,
+            cluster_header: config.cluster_header,
+        })
     }
 
     /// Routes a client's model name. `None`: no route, the client gets 404.
     pub fn resolve<'t>(&'t self, model: &str) -> Option<RouteDecision<'t>> {
-        let index = self
-            .exact
-            .get(model)
-            .copied()
-            .or_else(|| self.wildcard.iter().copied().find(|&i| glob_match(&self.routes[i].pattern, model)))?;
+        let index = self.exact.get(model).copied().or_else(|| {
+            self.wildcard
+                .iter()
+                .copied()
+                .find(|&i| glob_match(&self.routes[i].pattern, model))
+        })?;
         let route = &self.routes[index];
         Some(RouteDecision {
             route: &route.name,
@@ -214,8 +238,12 @@ impl RouteTable {
 /// `*` matches any run of characters (including none); everything else matches itself.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else { return false };
-    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
     let mut parts: Vec<&str> = parts.collect();
     let Some(last) = parts.pop() else {
         // No `*` at all: exact match.
@@ -257,9 +285,15 @@ mod tests {
     fn exact_beats_wildcard_and_aliases_rename() {
         let t = table(CONFIG);
         let d = t.resolve("gpt-4o").unwrap();
-        assert_eq!((d.provider.name.as_str(), &*d.upstream_model), ("local", "llama-3"));
+        assert_eq!(
+            (d.provider.name.as_str(), &*d.upstream_model),
+            ("local", "llama-3")
+        );
         let d = t.resolve("gpt-4.1-mini").unwrap();
-        assert_eq!((d.provider.name.as_str(), &*d.upstream_model), ("openai", "gpt-4.1-mini"));
+        assert_eq!(
+            (d.provider.name.as_str(), &*d.upstream_model),
+            ("openai", "gpt-4.1-mini")
+        );
         assert_eq!(d.provider.endpoint.host, "api.openai.com");
         let d = t.resolve("fast").unwrap();
         assert_eq!((d.route, &*d.upstream_model), ("fast-alias", "gpt-4o-mini"));
@@ -278,22 +312,32 @@ mod tests {
     #[test]
     fn config_errors_name_the_field() {
         let bad = |json: &str| {
-            RouteTable::compile(config::parse(Some(json.as_bytes())).unwrap()).unwrap_err().path
+            RouteTable::compile(config::parse(Some(json.as_bytes())).unwrap())
+                .unwrap_err()
+                .path
         };
         assert_eq!(
             bad(r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"b"}]}"#),
             "routes[0].provider"
         );
-        assert_eq!(bad(r#"{"providers":{"az":{"kind":"azure"}}}"#), "providers.az.host");
+        assert_eq!(
+            bad(r#"{"providers":{"az":{"kind":"azure"}}}"#),
+            "providers.az.host"
+        );
         assert_eq!(
             bad(r#"{"providers":{"v":{"kind":"vertex","host":"h","project":"p"}}}"#),
             "providers.v.location"
         );
         assert_eq!(
-            bad(r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"a"},{"model":"x","provider":"a"}]}"#),
+            bad(
+                r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"a"},{"model":"x","provider":"a"}]}"#
+            ),
             "routes[1].model"
         );
-        assert_eq!(bad(r#"{"providers":{},"clusterHeader":"X-Bad"}"#), "clusterHeader");
+        assert_eq!(
+            bad(r#"{"providers":{},"clusterHeader":"X-Bad"}"#),
+            "clusterHeader"
+        );
         let err = config::parse::<RouterConfig>(Some(br#"{"providers":{"a":{"kind":"openia"}}}"#))
             .unwrap_err();
         assert_eq!(err.path, "providers.a.kind");

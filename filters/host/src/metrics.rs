@@ -1,0 +1,44 @@
+//! Metrics by name, defined on first use and cached per VM.
+//!
+//! Label values (provider, model, tenant) are only known per request, so metrics cannot all be
+//! defined at start-up; defining is a host call, so ids are cached in the VM's (single-threaded)
+//! memory. Names are built with `portcullis_core::metric::labelled`.
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+thread_local! {
+    static IDS: RefCell<HashMap<(u8, String), u32>> = RefCell::new(HashMap::new());
+}
+
+fn id(kind: MetricType, name: &str) -> Option<u32> {
+    let key = (kind as u8, name.to_string());
+    if let Some(id) = IDS.with(|ids| ids.borrow().get(&key).copied()) {
+        return Some(id);
+    }
+    match hostcalls::define_metric(kind, name) {
+        Ok(id) => {
+            IDS.with(|ids| ids.borrow_mut().insert(key, id));
+            Some(id)
+        }
+        Err(err) => {
+            log::warn!("portcullis: could not define metric {name}: {err:?}");
+            None
+        }
+    }
+}
+
+pub fn count(name: &str, by: u64) {
+    if let Some(id) = id(MetricType::Counter, name) {
+        let by = i64::try_from(by).unwrap_or(i64::MAX);
+        let _ = hostcalls::increment_metric(id, by);
+    }
+}
+
+pub fn record(name: &str, value: u64) {
+    if let Some(id) = id(MetricType::Histogram, name) {
+        let _ = hostcalls::record_metric(id, value);
+    }
+}

@@ -1,0 +1,80 @@
+//! A root context shared by the four filters: load config once, hand each request an `Rc`.
+
+use crate::http;
+use portcullis_core::api::ErrorShape;
+use portcullis_core::config::ConfigError;
+use portcullis_core::error::{ClientError, ErrorKind};
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+use std::rc::Rc;
+
+/// A filter's compiled configuration, and how it makes per-request contexts.
+pub trait Plugin: Sized + 'static {
+    /// Used in log lines (`portcullis.router`).
+    const NAME: &'static str;
+
+    /// Parses and compiles the plugin config. Warnings are logged by the implementation.
+    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError>;
+
+    fn http_context(plugin: Rc<Self>, context_id: u32) -> Box<dyn HttpContext>;
+}
+
+/// Installs the logger and the root context for `P`. Call from `proxy_wasm::main!`.
+pub fn install<P: Plugin>() {
+    proxy_wasm::set_log_level(LogLevel::Trace);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(PluginRoot::<P> { plugin: None })
+    });
+}
+
+pub struct PluginRoot<P> {
+    plugin: Option<Rc<P>>,
+}
+
+impl<P: Plugin> Context for PluginRoot<P> {}
+
+impl<P: Plugin> RootContext for PluginRoot<P> {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = http::plugin_configuration();
+        match P::configure(bytes.as_deref()) {
+            Ok(plugin) => {
+                self.plugin = Some(Rc::new(plugin));
+                log::info!("configured");
+                true
+            }
+            Err(err) => {
+                // One line, naming the field: what the operator greps Envoy's log for.
+                log::error!("{err}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(match &self.plugin {
+            Some(plugin) => P::http_context(Rc::clone(plugin), context_id),
+            None => Box::new(Unconfigured { name: P::NAME }),
+        })
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// Fails closed: a filter whose config did not load must not let requests through unchecked.
+/// (Envoy normally refuses the plugin first; this covers a VM that lost its config.)
+struct Unconfigured {
+    name: &'static str,
+}
+
+impl Context for Unconfigured {}
+
+impl HttpContext for Unconfigured {
+    fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
+        log::error!("{}: request refused, plugin is not configured", self.name);
+        let err = ClientError::new(ErrorKind::Unavailable, "gateway filter is not configured");
+        http::send_error(&err, ErrorShape::OpenAi);
+        Action::Pause
+    }
+}

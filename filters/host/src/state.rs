@@ -1,0 +1,24 @@
+//! Filter state: the contract between the filters (keys in `portcullis_core::state`).
+
+use proxy_wasm::hostcalls;
+
+/// Writes `key` (readable by other filters as `wasm.<key>`).
+pub fn set(key: &str, value: &str) {
+    if let Err(err) = hostcalls::set_property(vec![key], Some(value.as_bytes())) {
+        log::warn!("portcullis: could not set filter state {key}: {err:?}");
+    }
+}
+
+/// Reads a key written by this or another Portcullis filter for the current request.
+pub fn get(key: &str) -> Option<String> {
+    let name = portcullis_core::state::envoy_name(key);
+    let bytes = hostcalls::get_property(vec!["filter_state", &name])
+        .ok()
+        .flatten()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Reads any Envoy attribute (`["request", "id"]`, `["upstream", "address"]`, …).
+pub fn property(path: &[&str]) -> Option<Vec<u8>> {
+    hostcalls::get_property(path.to_vec()).ok().flatten()
+}

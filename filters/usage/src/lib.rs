@@ -1,0 +1,184 @@
+//! portcullis.usage — exact token usage per tenant, provider and model.
+//!
+//! Response bodies are observed as they pass, never held: JSON bodies are copied until complete
+//! (bounded), SSE streams are parsed incrementally and only events that mention usage are
+//! decoded. Usage goes to metrics (OpenTelemetry GenAI names) and to filter state for the access
+//! log.
+
+use portcullis_core::api::WireApi;
+use portcullis_core::config::{self, ConfigError};
+use portcullis_core::metric::labelled;
+use portcullis_core::sse::SseParser;
+use portcullis_core::state;
+use portcullis_core::usage::{self, StreamUsage, TokenUsage};
+use portcullis_host::http::{self, Side};
+use portcullis_host::metrics;
+use portcullis_host::root::{self, Plugin};
+use portcullis_host::state as filter_state;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+use serde::Deserialize;
+use std::rc::Rc;
+
+proxy_wasm::main! {{
+    root::install::<Usage>();
+}}
+
+/// Larger JSON responses are passed on without usage accounting rather than buffered.
+const DEFAULT_MAX_JSON_BYTES: usize = 8 << 20;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UsageConfig {
+    /// Upper bound on a non-streaming response body kept to read its usage.
+    #[serde(default)]
+    max_json_bytes: Option<usize>,
+}
+
+struct Usage {
+    max_json_bytes: usize,
+}
+
+impl Plugin for Usage {
+    const NAME: &'static str = "portcullis.usage";
+
+    fn configure(bytes: Option<&[u8]>) -> Result<Self, ConfigError> {
+        let config: UsageConfig = config::parse(bytes)?;
+        Ok(Usage {
+            max_json_bytes: config.max_json_bytes.unwrap_or(DEFAULT_MAX_JSON_BYTES),
+        })
+    }
+
+    fn http_context(plugin: Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
+        Box::new(UsageRequest {
+            plugin,
+            observer: None,
+            recorded: false,
+        })
+    }
+}
+
+/// Labels of one routed request.
+struct Labels {
+    provider: String,
+    model: String,
+    tenant: String,
+}
+
+enum Body {
+    Json(Vec<u8>),
+    /// The JSON body outgrew the bound: no usage from it.
+    TooLarge,
+    Stream(SseParser, StreamUsage),
+}
+
+struct Observer {
+    api: WireApi,
+    labels: Labels,
+    body: Body,
+}
+
+struct UsageRequest {
+    plugin: Rc<Usage>,
+    observer: Option<Observer>,
+    recorded: bool,
+}
+
+impl Context for UsageRequest {}
+
+impl HttpContext for UsageRequest {
+    fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
+        let Some(api) = filter_state::get(state::UPSTREAM_API).and_then(|a| WireApi::parse(&a))
+        else {
+            return Action::Continue;
+        };
+        let labels = Labels {
+            provider: filter_state::get(state::PROVIDER).unwrap_or_default(),
+            model: filter_state::get(state::MODEL).unwrap_or_default(),
+            tenant: filter_state::get(state::TENANT).unwrap_or_default(),
+        };
+        let is_sse = http::header(Side::Response, "content-type")
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/event-stream"));
+        let body = if is_sse {
+            Body::Stream(SseParser::default(), StreamUsage::new(api))
+        } else {
+            Body::Json(Vec::new())
+        };
+        self.observer = Some(Observer { api, labels, body });
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(observer) = &mut self.observer else {
+            return Action::Continue;
+        };
+        if let Some(chunk) = http::body(Side::Response, body_size) {
+            match &mut observer.body {
+                Body::Json(buf) if buf.len() + chunk.len() > self.plugin.max_json_bytes => {
+                    observer.body = Body::TooLarge;
+                }
+                Body::Json(buf) => buf.extend_from_slice(&chunk),
+                Body::TooLarge => {}
+                Body::Stream(parser, acc) => {
+                    if parser.feed(&chunk, |event| acc.observe(&event)).is_err() {
+                        log::warn!(
+                            "portcullis.usage: oversized SSE event, usage may be incomplete"
+                        );
+                    }
+                }
+            }
+        }
+        if end_of_stream {
+            self.record();
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        // A stream cut short still reports what it counted so far.
+        self.record();
+    }
+}
+
+impl UsageRequest {
+    fn record(&mut self) {
+        if self.recorded {
+            return;
+        }
+        let Some(observer) = &mut self.observer else {
+            return;
+        };
+        self.recorded = true;
+        let reported = match &mut observer.body {
+            Body::Json(buf) => usage::from_json(observer.api, buf),
+            Body::TooLarge => None,
+            Body::Stream(parser, acc) => {
+                parser.finish(|event| acc.observe(&event));
+                acc.usage()
+            }
+        };
+        let Some(usage) = reported else { return };
+        publish(&observer.labels, &usage);
+    }
+}
+
+fn publish(labels: &Labels, usage: &TokenUsage) {
+    let base = [
+        ("gen_ai_provider_name", labels.provider.as_str()),
+        ("gen_ai_request_model", labels.model.as_str()),
+        ("tenant", labels.tenant.as_str()),
+    ];
+    for (token_type, count) in [
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+    ] {
+        let mut labels = base.to_vec();
+        labels.push(("gen_ai_token_type", token_type));
+        metrics::count(&labelled("portcullis_tokens_total", &labels), count);
+        // OpenTelemetry GenAI semantic convention: `gen_ai.client.token.usage`, a histogram.
+        metrics::record(&labelled("gen_ai_client_token_usage", &labels), count);
+    }
+    if let Ok(json) = serde_json::to_string(usage) {
+        filter_state::set(state::USAGE, &json);
+    }
+}
