@@ -61,13 +61,13 @@ pub fn plan(
     };
     let stream = path_stream || head.stream.unwrap_or(false);
 
-    let decision = table.resolve(request_model).ok_or_else(|| {
+    let decision = table.resolve(request_model, 0).ok_or_else(|| {
         ClientError::new(
             ErrorKind::ModelNotFound,
             format!("The model `{request_model}` does not exist or you do not have access to it."),
         )
     })?;
-    let provider = decision.provider;
+    let provider = decision.primary.provider;
     let kind = provider.endpoint.kind;
     let upstream_api = match client_api {
         WireApi::OpenAiEmbeddings => WireApi::OpenAiEmbeddings,
@@ -82,7 +82,7 @@ pub fn plan(
             ),
         ));
     }
-    let upstream_model = decision.upstream_model.into_owned();
+    let upstream_model = decision.primary.upstream_model.into_owned();
     let path = provider
         .endpoint
         .path(upstream_api, &upstream_model, stream)
