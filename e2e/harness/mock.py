@@ -1,71 +1,104 @@
-"""Start and drive the mock provider (e2e/mock, the `portcullis-mock` binary)."""
+"""Start and drive the portcullis-mock provider from tests (stdlib only).
+
+    with MockServer() as mock:
+        mock.add_rule(pathContains="/v1/messages", status=429, times=1)
+        ...  # point a client or the gateway at mock.url
+        assert mock.requests()[-1]["json"]["model"] == "claude-x"
+"""
+
 from __future__ import annotations
 
 import json
+import os
+import queue
 import subprocess
 import threading
 import urllib.request
+from pathlib import Path
 
-from . import paths
+from .paths import MOCK_BIN as MOCK_BINARY
 
 
 class MockServer:
-    """The mock provider on a free 127.0.0.1 port. Use as a context manager, or call stop()."""
+    """A running `portcullis-mock` on a free 127.0.0.1 port."""
 
-    def __init__(self, *args: str, startup_timeout: float = 10.0):
-        self.proc = subprocess.Popen([str(paths.MOCK_BIN), "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self._first_line(startup_timeout)
+    def __init__(self, *extra_args: str, binary: os.PathLike | str = MOCK_BINARY, start_timeout: float = 10.0):
+        binary = Path(binary)
+        if not binary.exists():
+            raise FileNotFoundError(f"{binary} missing: run `cargo build --release -p portcullis-mock`")
+        self._proc = subprocess.Popen(
+            [str(binary), "--port", "0", *extra_args],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self._proc.stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=start_timeout)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError(f"portcullis-mock printed nothing within {start_timeout}s") from None
         if not line.startswith("LISTENING "):
             self.stop()
-            raise RuntimeError(f"mock did not start: {line!r}")
+            raise RuntimeError(f"portcullis-mock did not start: {line!r}")
         self.port = int(line.split()[1])
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def _first_line(self, timeout: float) -> str:
-        out: list[str] = []
-        reader = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not out:
-            self.stop()
-            raise TimeoutError("mock did not print its port in time")
-        return out[0].strip()
+    # --- admin API -------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, body=None):
+    def _admin(self, method: str, path: str, body: dict | None = None):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
+        req = urllib.request.Request(f"{self.url}/__mock/{path}", data=data, method=method)
+        if data is not None:
+            req.add_header("content-type", "application/json")
         with urllib.request.urlopen(req, timeout=10) as resp:
             raw = resp.read()
-        return json.loads(raw) if raw.strip().startswith((b"[", b"{")) else raw
+        return json.loads(raw) if raw else None
 
     def requests(self) -> list[dict]:
-        """Provider requests recorded so far, oldest first."""
-        return self._call("GET", "/__mock/requests")
+        """Recorded provider requests, oldest first: method, path, query, headers ([name, value]
+        pairs, lower-cased names), body (text), json (parsed or None), ruleId."""
+        return self._admin("GET", "requests")
 
-    def clear(self):
-        self._call("DELETE", "/__mock/requests")
+    def clear(self) -> None:
+        """Forget recorded requests."""
+        self._admin("DELETE", "requests")
 
-    def add_rule(self, **rule):
-        """A rule applied to matching requests (see e2e/mock/src/rules.rs), e.g.
-        add_rule(pathContains="/v1/messages", status=429, times=1)."""
-        return self._call("POST", "/__mock/rules", rule)
+    def add_rule(self, **fields) -> int:
+        """Add a rule (pathContains, model, header={"name","value"}, times, status, retryAfter,
+        latencyMs, firstByteMs, truncate, closeConnection, chunks, chunkDelayMs, reply).
+        Returns its id."""
+        return self._admin("POST", "rules", fields)["id"]
 
-    def clear_rules(self):
-        self._call("DELETE", "/__mock/rules")
+    def clear_rules(self) -> None:
+        self._admin("DELETE", "rules")
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
+    def health(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/__mock/health", timeout=5) as resp:
+            return resp.status == 200
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Terminate by pid; kill if it has not exited after 5 s."""
+        proc = self._proc
+        if proc.poll() is None:
+            proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+                proc.kill()
+                proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
 
-    def __enter__(self):
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll()
+
+    def __enter__(self) -> "MockServer":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.stop()
