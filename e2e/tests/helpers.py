@@ -21,14 +21,9 @@ _LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def metric_value(gateway, name: str, labels: dict, settle: float = 2.0) -> float:
-    """Sum of the Prometheus samples of `name` whose labels include `labels`.
-
-    Envoy flushes wasm counters to the admin endpoint periodically, so a value that is expected
-    to have changed is re-read for up to `settle` seconds by the caller's comparison; here we just
-    read once after a short wait for the flush.
-    """
-    time.sleep(0.1)
+def metric_value(gateway, name: str, labels: dict) -> float:
+    """Sum of the Prometheus samples of `name` whose labels include `labels` (counters are
+    read live by Envoy's admin endpoint)."""
     total = 0.0
     for line in gateway.prometheus().splitlines():
         m = _LINE.match(line)
@@ -38,3 +33,25 @@ def metric_value(gateway, name: str, labels: dict, settle: float = 2.0) -> float
         if all(got.get(k) == v for k, v in labels.items()):
             total += float(m.group(3))
     return total
+
+
+def histogram_count_at_least(gateway, name: str, labels: dict, minimum: float, timeout: float = 12.0) -> float:
+    """Histograms reach the admin endpoint only when Envoy flushes stats (every 5 s by default):
+    poll until the sample count reaches `minimum`, and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = metric_value(gateway, name + "_count", labels)
+        if count >= minimum or time.monotonic() > deadline:
+            return count
+        time.sleep(0.25)
+
+
+def eventually(probe, timeout: float = 5.0, interval: float = 0.1):
+    """Calls `probe` until it returns something truthy (Envoy writes access logs and flushes
+    stats on its own schedule); returns the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)

@@ -31,10 +31,10 @@ def test_anthropic_messages_with_gateway_key(claude, mock):
 
 
 def test_anthropic_stream_and_usage_metric(claude, gateway, mock):
-    labels = {"gen_ai_provider_name": "anthropic", "gen_ai_request_model": "claude-sonnet-4-5",
+    labels = {"gen_ai_provider_name": "anthropic", "gen_ai_request_model": "claude-opus-4-6",
               "gen_ai_token_type": "output"}
     before = metric_value(gateway, "portcullis_tokens_total", labels)
-    with claude.messages.stream(model="claude-sonnet-4-5", max_tokens=64,
+    with claude.messages.stream(model="claude-opus-4-6", max_tokens=64,
                                 messages=[{"role": "user", "content": "stream please"}],
                                 extra_headers={"x-mock-chunks": "6"}) as stream:
         text = "".join(stream.text_stream)

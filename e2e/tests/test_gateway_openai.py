@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from conftest import CLIENT_KEY, PROVIDER_KEYS
-from helpers import header, metric_value, only_request
+from helpers import eventually, header, histogram_count_at_least, metric_value, only_request
 
 
 @pytest.fixture
@@ -119,10 +119,14 @@ def test_usage_lands_in_metrics_and_access_log(client, gateway, mock):
     assert metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "input"}) - before_in == expect_in
     assert metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "output"}) - before_out == expect_out
     # The OpenTelemetry GenAI histogram counts one sample per request and token type.
-    assert metric_value(gateway, "gen_ai_client_token_usage_count", {**labels, "gen_ai_token_type": "input"}) >= 2
+    assert histogram_count_at_least(gateway, "gen_ai_client_token_usage", {**labels, "gen_ai_token_type": "input"}, 2) >= 2
 
-    logged = [e for e in gateway.access_log() if e.get("model") == "gpt-4.1-nano"]
-    assert len(logged) >= 2
+    def nano_entries():
+        entries = [e for e in gateway.access_log() if e.get("model") == "gpt-4.1-nano"]
+        return entries if len(entries) >= 2 else None
+
+    logged = eventually(nano_entries)
+    assert logged, "both requests are in the access log"
     usages = [json.loads(e["usage"]) for e in logged[-2:]]
     assert sorted(u["inputTokens"] for u in usages) == sorted([r1.usage.prompt_tokens, usage2.prompt_tokens])
     assert all(e["provider"] == "openai" and e["route"] == "gpt-*" for e in logged)
