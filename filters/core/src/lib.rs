@@ -17,18 +17,28 @@
 //! - [`usage`]: token usage reported by providers, JSON and streaming.
 //! - [`decorate`]: prompt decorators (messages added to every request).
 //! - [`credential`]: provider credentials and the header scheme each provider expects.
+//! - [`tenant`]: who is calling (virtual keys, stored hashed; trusted identity headers) and
+//!   which providers and models they may use.
+//! - [`keypool`]: several keys per provider, round robin, cooldown after 401/429.
 //! - [`metric`]: metric names that carry labels through Envoy's tag extraction.
 //! - [`state`]: the filter-state keys that form the contract between the filters.
+//! - [`wire`]: typed wire formats of the chat APIs (OpenAI, Anthropic, Gemini), unknown fields
+//!   kept.
+//! - [`translate`]: requests, responses, errors and SSE streams translated between chat APIs.
 
 pub mod api;
 pub mod config;
 pub mod credential;
 pub mod decorate;
 pub mod error;
+pub mod keypool;
 pub mod metric;
 pub mod plan;
 pub mod provider;
 pub mod route;
 pub mod sse;
 pub mod state;
+pub mod tenant;
+pub mod translate;
 pub mod usage;
+pub mod wire;
