@@ -12,6 +12,7 @@
 pub mod http;
 pub mod metrics;
 pub mod root;
+pub mod shared;
 pub mod state;
 
 pub use proxy_wasm;
