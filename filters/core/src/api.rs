@@ -4,17 +4,22 @@
 //! When they differ the router translates. Other filters learn the upstream API from filter state
 //! and work on provider-native bodies through it.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WireApi {
     /// OpenAI `POST /v1/chat/completions`, also spoken by Azure and the OpenAI-compatible family.
+    #[serde(rename = "openai-chat")]
     OpenAiChat,
     /// OpenAI `POST /v1/embeddings`.
+    #[serde(rename = "openai-embeddings")]
     OpenAiEmbeddings,
     /// Anthropic `POST /v1/messages`.
+    #[serde(rename = "anthropic-messages")]
     AnthropicMessages,
     /// Gemini `models/{model}:generateContent` and `:streamGenerateContent`.
+    #[serde(rename = "gemini-generate")]
     GeminiGenerate,
 }
 

@@ -17,7 +17,13 @@ pub const DEFAULT_CLUSTER_HEADER: &str = "x-portcullis-cluster";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RouterConfig {
+    /// Where this instance runs: in the listener's filter chain (`downstream`, the default), or
+    /// on a failover aggregate cluster as an upstream filter (`upstream`), where it applies the
+    /// downstream router's plan once per attempt and needs no other config.
+    #[serde(default)]
+    pub placement: Placement,
     /// Providers by name. The name is what other filters and metrics see.
+    #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
@@ -28,6 +34,14 @@ pub struct RouterConfig {
     /// provider. The router removes it before the request leaves.
     #[serde(default)]
     pub override_header: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    #[default]
+    Downstream,
+    Upstream,
 }
 
 fn default_cluster_header() -> String {

@@ -30,3 +30,28 @@ pub const USAGE: &str = "portcullis.usage";
 pub fn envoy_name(key: &str) -> String {
     format!("wasm.{key}")
 }
+
+/// `true` when the request goes through Envoy's failover (aggregate cluster + retries) and the
+/// router also runs as an upstream filter, once per attempt.
+pub const FAILOVER: &str = "portcullis.failover";
+/// The route plan as JSON, for the upstream (per-attempt) router.
+pub const ROUTE_PLAN: &str = "portcullis.route_plan";
+/// The client's original request body, for the upstream router: a retried attempt may see the
+/// body an earlier attempt rewrote, so each attempt translates from this copy.
+pub const REQUEST_BODY: &str = "portcullis.request_body";
+/// Number of upstream attempts that served the request (1 without failover).
+pub const ATTEMPTS: &str = "portcullis.attempts";
+/// Written by the upstream router for the filters after it in the same attempt (credentials):
+/// the provider of *this* attempt and its kind.
+pub const ATTEMPT_PROVIDER: &str = "portcullis.attempt_provider";
+pub const ATTEMPT_PROVIDER_KIND: &str = "portcullis.attempt_provider_kind";
+
+/// Response headers the upstream router sets on each attempt's response so the downstream
+/// filters know which provider answered. Trusted only when [`FAILOVER`] is set (otherwise a
+/// provider could send them); the downstream router removes them before the client sees the
+/// response, except `x-portcullis-provider` which it sets itself.
+pub const RESPONSE_PROVIDER_HEADER: &str = "x-portcullis-provider";
+pub const RESPONSE_MODEL_HEADER: &str = "x-portcullis-model";
+pub const RESPONSE_API_HEADER: &str = "x-portcullis-upstream-api";
+/// Response header telling the client how many attempts it took.
+pub const RESPONSE_ATTEMPTS_HEADER: &str = "x-portcullis-attempts";

@@ -22,3 +22,16 @@ pub fn get(key: &str) -> Option<String> {
 pub fn property(path: &[&str]) -> Option<Vec<u8>> {
     hostcalls::get_property(path.to_vec()).ok().flatten()
 }
+
+/// Writes `key` with a binary value (a request body).
+pub fn set_bytes(key: &str, value: &[u8]) {
+    if let Err(err) = hostcalls::set_property(vec![key], Some(value)) {
+        log::warn!("portcullis: could not set filter state {key}: {err:?}");
+    }
+}
+
+/// Reads a binary key written by a Portcullis filter.
+pub fn get_bytes(key: &str) -> Option<Vec<u8>> {
+    let name = portcullis_core::state::envoy_name(key);
+    hostcalls::get_property(vec!["filter_state", &name]).ok().flatten()
+}

@@ -1,0 +1,210 @@
+//! The router in the listener's filter chain: plan, apply, translate the response back.
+
+use crate::response::ResponseTranslation;
+use crate::Router;
+use portcullis_core::api::{self, ClientRequest, WireApi};
+use portcullis_core::error::{ClientError, ErrorKind};
+use portcullis_core::plan::{self, Attempt, RoutePlan};
+use portcullis_core::route::pick_of;
+use portcullis_core::state;
+use portcullis_host::http::{self, Side};
+use portcullis_host::state as filter_state;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+use std::rc::Rc;
+
+pub struct RouterRequest {
+    plugin: Rc<Router>,
+    context_id: u32,
+    /// Set when the request is an LLM call this filter routes.
+    request: Option<ClientRequest>,
+    /// The trusted override header's value, read before it is removed.
+    override_provider: Option<String>,
+    plan: Option<RoutePlan>,
+    response: Option<ResponseTranslation>,
+}
+
+impl RouterRequest {
+    pub fn new(plugin: Rc<Router>, context_id: u32) -> Self {
+        Self { plugin, context_id, request: None, override_provider: None, plan: None, response: None }
+    }
+
+    /// Only the router may decide routing: drop every `x-portcullis-*` header a client sent,
+    /// the configured cluster header, and the override header (after reading it).
+    fn strip_internal_headers(&mut self) {
+        let table = &self.plugin.table;
+        if let Some(name) = &table.override_header {
+            self.override_provider = http::header(Side::Request, name).filter(|v| !v.is_empty());
+        }
+        for (name, _) in http::headers(Side::Request) {
+            if name.starts_with("x-portcullis-")
+                || name == table.cluster_header
+                || table.override_header.as_deref() == Some(name.as_str())
+            {
+                http::remove_header(Side::Request, &name);
+            }
+        }
+    }
+
+    fn client_api(&self) -> WireApi {
+        match &self.request {
+            Some(ClientRequest::Inference(api)) => *api,
+            Some(ClientRequest::Gemini { .. }) => WireApi::GeminiGenerate,
+            _ => WireApi::OpenAiChat,
+        }
+    }
+
+    fn reject(&self, err: &ClientError) -> Action {
+        log::debug!("#{}: {} {}", self.context_id, err.status(), err.message);
+        http::send_error(err, self.client_api().error_shape());
+        Action::Pause
+    }
+
+    /// Applies a plan; returns the body to send instead of the client's, if it changes.
+    fn apply(&self, plan: &RoutePlan, body: &[u8]) -> Result<Option<Vec<u8>>, ClientError> {
+        let first = plan.first().ok_or_else(|| ClientError::new(ErrorKind::Internal, "empty route plan"))?;
+        let new_body = if plan.failover() {
+            // The upstream router translates per attempt; check every attempt now so a request
+            // that cannot be translated fails here, before any provider is called.
+            for attempt in &plan.attempts {
+                plan.upstream_body(attempt, body)?;
+            }
+            let json = serde_json::to_string(plan).map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
+            filter_state::set(state::FAILOVER, "true");
+            filter_state::set(state::ROUTE_PLAN, &json);
+            filter_state::set_bytes(state::REQUEST_BODY, body);
+            None
+        } else {
+            http::set_header(Side::Request, ":path", &first.path);
+            http::set_header(Side::Request, ":authority", &first.host);
+            plan.upstream_body(first, body)?
+        };
+        http::set_header(Side::Request, &self.plugin.table.cluster_header, &plan.cluster);
+        http::clear_route_cache();
+        publish_attempt(first);
+        filter_state::set(state::REQUEST_MODEL, &plan.request_model);
+        filter_state::set(state::ROUTE, &plan.route);
+        filter_state::set(state::CLIENT_API, plan.client_api.as_str());
+        filter_state::set(state::STREAM, if plan.stream { "true" } else { "false" });
+        log::debug!(
+            "#{}: model {} -> {} ({}) via route {}{}",
+            self.context_id,
+            plan.request_model,
+            first.provider,
+            first.upstream_model,
+            plan.route,
+            if plan.failover() { " with failover" } else { "" }
+        );
+        Ok(new_body)
+    }
+}
+
+/// Filter state naming the provider that serves (or is about to serve) the request.
+fn publish_attempt(attempt: &Attempt) {
+    filter_state::set(state::PROVIDER, &attempt.provider);
+    filter_state::set(state::PROVIDER_KIND, attempt.kind.as_str());
+    filter_state::set(state::MODEL, &attempt.upstream_model);
+    filter_state::set(state::UPSTREAM_API, attempt.upstream_api.as_str());
+}
+
+impl Context for RouterRequest {}
+
+impl HttpContext for RouterRequest {
+    fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
+        self.strip_internal_headers();
+        let method = http::header(Side::Request, ":method").unwrap_or_default();
+        let path = http::header(Side::Request, ":path").unwrap_or_default();
+        match api::classify(&method, &path) {
+            // Not an LLM API call: leave it to Envoy's own routes.
+            None => Action::Continue,
+            Some(ClientRequest::ListModels) => {
+                let body = plan::model_list(&self.plugin.table);
+                http::send(200, &[("content-type", "application/json")], &body);
+                Action::Pause
+            }
+            Some(request) => {
+                self.request = Some(request);
+                if end_of_stream {
+                    return self.reject(&ClientError::new(ErrorKind::InvalidRequest, "request body is required"));
+                }
+                // The body may be rewritten; Envoy does not fix the length for us.
+                http::remove_header(Side::Request, "content-length");
+                // Hold the headers until the body names the model (allow_on_headers_stop_iteration).
+                Action::Pause
+            }
+        }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(request) = &self.request else { return Action::Continue };
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let body = http::body(Side::Request, body_size).unwrap_or_default();
+        let request_id = http::header(Side::Request, "x-request-id").unwrap_or_default();
+        let planned = plan::plan(
+            &self.plugin.table,
+            request,
+            &body,
+            pick_of(&request_id),
+            self.override_provider.as_deref(),
+        );
+        let plan = match planned {
+            Ok(plan) => plan,
+            Err(err) => return self.reject(&err),
+        };
+        match self.apply(&plan, &body) {
+            Ok(Some(new_body)) => {
+                http::replace_body(Side::Request, body_size, &new_body);
+            }
+            Ok(None) => {}
+            Err(err) => return self.reject(&err),
+        }
+        self.plan = Some(plan);
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
+        let Some(plan) = &self.plan else { return Action::Continue };
+        let served_by = if plan.failover() {
+            http::header(Side::Response, state::RESPONSE_PROVIDER_HEADER).and_then(|p| plan.attempt_for(&p))
+        } else {
+            None
+        };
+        let attempt = served_by.or(plan.first());
+        for (name, _) in http::headers(Side::Response) {
+            if name.starts_with("x-portcullis-") {
+                http::remove_header(Side::Response, &name);
+            }
+        }
+        let Some(attempt) = attempt else { return Action::Continue };
+        let attempts = http::header(Side::Response, "x-envoy-attempt-count").unwrap_or_else(|| "1".into());
+        http::set_header(Side::Response, state::RESPONSE_PROVIDER_HEADER, &attempt.provider);
+        http::set_header(Side::Response, state::RESPONSE_ATTEMPTS_HEADER, &attempts);
+        if served_by.is_some() {
+            publish_attempt(attempt);
+        }
+        filter_state::set(state::ATTEMPTS, &attempts);
+        if attempt.upstream_api == plan.client_api || end_of_stream {
+            return Action::Continue;
+        }
+        let status = http::header(Side::Response, ":status").and_then(|s| s.parse().ok()).unwrap_or(200);
+        let content_type = http::header(Side::Response, "content-type").unwrap_or_default();
+        let translation = ResponseTranslation::new(plan, attempt, status, &content_type);
+        if let Some(ct) = translation.content_type() {
+            http::set_header(Side::Response, "content-type", ct);
+        }
+        http::remove_header(Side::Response, "content-length");
+        self.response = Some(translation);
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(translation) = &mut self.response else { return Action::Continue };
+        let action = translation.on_body(body_size, end_of_stream);
+        if let Some(problem) = translation.take_problem() {
+            log::warn!("#{}: response translation: {problem}", self.context_id);
+        }
+        action
+    }
+}
