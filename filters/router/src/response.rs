@@ -19,7 +19,9 @@ enum Mode {
 pub struct ResponseTranslation {
     from: WireApi,
     to: WireApi,
-    client_model: String,
+    /// The model that answered, reported to the client as OpenAI does (an alias resolves to
+    /// the real name), whether or not the response was translated.
+    model: String,
     mode: Mode,
     problem: Option<String>,
 }
@@ -31,12 +33,12 @@ impl ResponseTranslation {
         let mode = if status >= 400 {
             Mode::Error(status)
         } else if content_type.to_ascii_lowercase().starts_with("text/event-stream") {
-            let translator = StreamTranslator::new(from, to, &plan.request_model, plan.include_usage);
+            let translator = StreamTranslator::new(from, to, &attempt.upstream_model, plan.include_usage);
             Mode::Stream(Box::new(translator), Vec::new())
         } else {
             Mode::Json
         };
-        Self { from, to, client_model: plan.request_model.clone(), mode, problem: None }
+        Self { from, to, model: attempt.upstream_model.clone(), mode, problem: None }
     }
 
     /// The content type of the translated body, where it changes.
@@ -70,7 +72,7 @@ impl ResponseTranslation {
             Mode::Json | Mode::Error(_) if !end_of_stream => Action::Pause,
             Mode::Json => {
                 let body = http::body(Side::Response, body_size).unwrap_or_default();
-                let translated = translate::response(self.from, self.to, &body, &self.client_model)
+                let translated = translate::response(self.from, self.to, &body, &self.model)
                     .unwrap_or_else(|e| {
                         // The provider said something we cannot read: the client gets a 502 in
                         // its own shape rather than a body its SDK cannot parse.

@@ -58,6 +58,29 @@ impl Plugin for Usage {
     }
 }
 
+/// Which API the response is in, and its labels. With failover the provider that answered is
+/// known only from the upstream router's response headers (trusted only then: without
+/// failover a provider could send them); otherwise from the router's filter state.
+fn served_by() -> Option<(WireApi, Labels)> {
+    let tenant = filter_state::get(state::TENANT).unwrap_or_default();
+    if filter_state::get(state::FAILOVER).as_deref() == Some("true") {
+        let api = http::header(Side::Response, state::RESPONSE_API_HEADER).and_then(|a| WireApi::parse(&a))?;
+        let labels = Labels {
+            provider: http::header(Side::Response, state::RESPONSE_PROVIDER_HEADER).unwrap_or_default(),
+            model: http::header(Side::Response, state::RESPONSE_MODEL_HEADER).unwrap_or_default(),
+            tenant,
+        };
+        return Some((api, labels));
+    }
+    let api = filter_state::get(state::UPSTREAM_API).and_then(|a| WireApi::parse(&a))?;
+    let labels = Labels {
+        provider: filter_state::get(state::PROVIDER).unwrap_or_default(),
+        model: filter_state::get(state::MODEL).unwrap_or_default(),
+        tenant,
+    };
+    Some((api, labels))
+}
+
 /// Labels of one routed request.
 struct Labels {
     provider: String,
@@ -88,15 +111,7 @@ impl Context for UsageRequest {}
 
 impl HttpContext for UsageRequest {
     fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
-        let Some(api) = filter_state::get(state::UPSTREAM_API).and_then(|a| WireApi::parse(&a))
-        else {
-            return Action::Continue;
-        };
-        let labels = Labels {
-            provider: filter_state::get(state::PROVIDER).unwrap_or_default(),
-            model: filter_state::get(state::MODEL).unwrap_or_default(),
-            tenant: filter_state::get(state::TENANT).unwrap_or_default(),
-        };
+        let Some((api, labels)) = served_by() else { return Action::Continue };
         let is_sse = http::header(Side::Response, "content-type")
             .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/event-stream"));
         let body = if is_sse {
