@@ -43,7 +43,14 @@ test-core:
 test-e2e: build venv
 	$(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
 
+# The load generator is Debian's wrk (installed here when missing); the bench's empty wasm filter
+# (e2e/bench/noop) builds in seconds. BENCH_SECONDS=4 for a quick look, BENCH_PEERS=1 adds LiteLLM.
 bench: build venv
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
+	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/bench/noop/Cargo.toml --target-dir target/bench-noop
 	$(VENV)/bin/python e2e/bench/bench.py
 
 lint: toolchain
@@ -55,6 +62,13 @@ size: build
 	@for f in $(FILTERS); do \
 	  printf '%-32s %8d bytes\n' portcullis_$$f.wasm $$(stat -c %s $(WASM_DIR)/portcullis_$$f.wasm); \
 	done
+
+# The `keyHashes` entry for a new virtual key: `make hash-key KEY=sk-...` (or `KEY=-` to read the
+# key from stdin, keeping it out of shell history). Only the hash goes into the config.
+hash-key:
+	@if [ -z "$${KEY:-}" ]; then echo "usage: make hash-key KEY=<virtual key>  (KEY=- reads stdin)" >&2; exit 2; fi
+	@if [ "$$KEY" = "-" ]; then $(PYTHON) -c 'import hashlib,sys; k=sys.stdin.readline().rstrip("\r\n"); print("sha256:"+hashlib.sha256(k.encode()).hexdigest())'; \
+	else KEY="$$KEY" $(PYTHON) -c 'import hashlib,os; print("sha256:"+hashlib.sha256(os.environ["KEY"].encode()).hexdigest())'; fi
 
 validate: build venv
 	$(VENV)/bin/python -m pytest e2e/tests/test_configs.py -v -p no:cacheprovider

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -167,11 +168,17 @@ class Envoy:
                 self.proc.wait(timeout=5)
         self._log.close()
 
+    def cleanup(self):
+        """Removes the config and log (access logs of long runs grow large)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.stop()
+        if exc_type is None:
+            self.cleanup()  # kept when something failed, for the log
 
 
 def validate(path: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,0 +1,203 @@
+"""Turns the bench results into markdown tables, target verdicts, and the README section."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+ROW_TITLES = {
+    "bare": "bare Envoy",
+    "full": "full chain",
+    "empty": "4 empty wasm filters",
+    "alt": "full chain, alt build",
+    "router": "router alone",
+    "credentials": "credentials alone",
+    "prompt": "prompt alone",
+    "usage": "usage alone",
+    "litellm": "LiteLLM proxy",
+}
+
+
+def _title(name: str) -> str:
+    if name.startswith("no-"):
+        return f"full − {name[3:]}"
+    return ROW_TITLES.get(name, name)
+
+
+def _ms(us: float | None, digits: int = 2) -> str:
+    return "–" if us is None else f"{us / 1000:.{digits}f}"
+
+
+def _get(row: dict, wl: str, mode: str) -> dict | None:
+    return row.get("workloads", {}).get(wl, {}).get(mode)
+
+
+def _errors_note(r: dict | None) -> str:
+    return f" ⚠{r['error_count']} err" if r and r.get("error_count") else ""
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+def targets(results: dict) -> list[dict]:
+    """Each target: name, goal, measured text, ok (True/False/None when not measurable)."""
+    rows = results["rows"]
+    bare, full = rows.get("bare"), rows.get("full")
+    out: list[dict] = []
+    if not bare or not full:
+        return out
+
+    def rps_ratio(wl):
+        b, f = _get(bare, wl, "saturation"), _get(full, wl, "saturation")
+        return f["rps"] / b["rps"] if b and f and b["rps"] else None
+
+    for wl, label, goal in (("chat", "non-streaming (chat 1.5 KB) RPS", 0.70),
+                            ("1mb", "non-streaming (1 MB prompt) RPS", 0.70),
+                            ("stream", "streaming RPS", 0.80)):
+        ratio = rps_ratio(wl)
+        out.append({"name": f"{label} ≥ {goal:.0%} of bare",
+                    "measured": "–" if ratio is None else f"{ratio:.0%}",
+                    "ok": None if ratio is None else ratio >= goal})
+    for wl, label in (("chat", "chat 1.5 KB"), ("stream", "stream"), ("1mb", "1 MB prompt")):
+        b, f = _get(bare, wl, "rate"), _get(full, wl, "rate")
+        if b and f:
+            delta = (f["latency_us"]["p99"] - b["latency_us"]["p99"]) / 1000
+            out.append({"name": f"p99 at {results['rate']} rps ≤ bare + 0.5 ms ({label})",
+                        "measured": f"{delta:+.2f} ms", "ok": delta <= 0.5})
+    bt, ft = bare.get("ttfb"), full.get("ttfb")
+    if bt and ft:
+        delta = (ft["first_event_us"]["p50"] - bt["first_event_us"]["p50"]) / 1000
+        out.append({"name": "added time to first byte (stream, p50) ≤ 0.3 ms",
+                    "measured": f"{delta:+.3f} ms", "ok": delta <= 0.3})
+    if "rss_peak_mb" in bare and "rss_peak_mb" in full:
+        delta = full["rss_peak_mb"] - bare["rss_peak_mb"]
+        out.append({"name": "Envoy peak RSS (concurrency 2, every filter) ≤ bare + 40 MB",
+                    "measured": f"{delta:+.1f} MB", "ok": delta <= 40})
+    return out
+
+
+def missed_targets(results: dict) -> list[str]:
+    return [t["name"] for t in targets(results) if t["ok"] is False]
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+def _workload_table(results: dict, wl: str) -> list[str]:
+    rows = results["rows"]
+    bare = rows.get("bare", {})
+    b_sat, b_rate = _get(bare, wl, "saturation"), _get(bare, wl, "rate")
+    rate = results["rate"]
+    lines = [f"| {wl_title(results, wl)} | RPS | × bare | p50 ms | p99 ms | CPU µs/req | × bare "
+             f"| p50 ms @{rate} | p99 ms @{rate} | Δp99 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, row in rows.items():
+        sat, fixed = _get(row, wl, "saturation"), _get(row, wl, "rate")
+        if not sat:
+            continue
+        ratio = f"{sat['rps'] / b_sat['rps']:.2f}" if b_sat and b_sat["rps"] else "–"
+        cpu = sat.get("cpu_us_per_req")
+        cpu_ratio = (f"{cpu / b_sat['cpu_us_per_req']:.2f}"
+                     if cpu and b_sat and b_sat.get("cpu_us_per_req") else "–")
+        if fixed:
+            dp99 = (f"{(fixed['latency_us']['p99'] - b_rate['latency_us']['p99']) / 1000:+.2f}"
+                    if b_rate else "–")
+            rate_cells = (f"{_ms(fixed['latency_us']['p50'])} | {_ms(fixed['latency_us']['p99'])} | {dp99}"
+                          + (f" ({fixed['rps']:.0f} rps)" if abs(fixed["rps"] - rate) > rate * 0.05 else ""))
+        else:
+            rate_cells = "– | – | –"
+        lines.append(f"| {_title(name)} | {sat['rps']:,.0f}{_errors_note(sat)} | {ratio} "
+                     f"| {_ms(sat['latency_us']['p50'])} | {_ms(sat['latency_us']['p99'])} "
+                     f"| {'–' if cpu is None else f'{cpu:.0f}'} | {cpu_ratio} | {rate_cells}{_errors_note(fixed)} |")
+    return lines
+
+
+def wl_title(results: dict, wl: str) -> str:
+    w = results["workloads"][wl]
+    return f"**{w['title']}** ({w['connections']} conns)"
+
+
+def _resources_table(results: dict) -> list[str]:
+    rows = results["rows"]
+    bare = rows.get("bare", {})
+    bt = bare.get("ttfb")
+    lines = ["| | TTFB p50 ms | TTFB p99 ms | Δ TTFB p50 ms | RSS after start MB | RSS peak MB | Δ peak MB | .wasm |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    sizes = results.get("wasm_bytes", {})
+    for name, row in rows.items():
+        t = row.get("ttfb")
+        p50 = t["first_event_us"]["p50"] if t else None
+        p99 = t["first_event_us"]["p99"] if t else None
+        d = f"{(p50 - bt['first_event_us']['p50']) / 1000:+.3f}" if t and bt else "–"
+        peak = row.get("rss_peak_mb")
+        dpeak = f"{peak - bare['rss_peak_mb']:+.1f}" if peak is not None and "rss_peak_mb" in bare else "–"
+        start = row.get("rss_start_mb")
+        if name == "full":
+            size = sum(v for k, v in sizes.items() if v and k.startswith("portcullis."))
+        elif name == "empty":
+            size = sizes.get("empty")
+        else:
+            size = sizes.get(f"portcullis.{name}")
+        size_txt = f"{size / 1024:,.0f} KiB" if size else "–"
+        lines.append(f"| {_title(name)} | {_ms(p50, 3)} | {_ms(p99, 3)} | {d} "
+                     f"| {'–' if start is None else f'{start:.1f}'} | {'–' if peak is None else f'{peak:.1f}'} "
+                     f"| {dpeak} | {size_txt} |")
+    return lines
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    d = results["durations"]
+    out = [f"Run {results['date']} on {m['cpus']} cores ({m['cpu']}); Envoy {m['envoy']} `--concurrency 2`, "
+           f"wrk {m['wrk']} (1 thread, same cores), mock provider `--no-record`. Per workload: "
+           f"{d['saturation_main_s']} s at saturation and {d['rate_main_s']} s at {results['rate']} rps "
+           f"(8 conns) for bare/full, {d['saturation_other_s']} s + {d['rate_other_s']} s for the other rows, "
+           f"interleaved over {results['rounds']} rounds. CPU = the proxy process's CPU time ÷ requests, "
+           f"at saturation. Whole run: {results.get('elapsed_s', '?')} s.", ""]
+    for wl in results["workloads"]:
+        out += _workload_table(results, wl)
+        out.append("")
+    out.append("**Streams (time to first SSE event, sequential), memory, code size**")
+    out.append("")
+    out += _resources_table(results)
+    out.append("")
+    ts = targets(results)
+    if ts:
+        out += ["| Target (full chain vs bare, same run) | Measured | |", "|---|---:|---|"]
+        for t in ts:
+            verdict = "–" if t["ok"] is None else ("PASS" if t["ok"] else "**MISS**")
+            out.append(f"| {t['name']} | {t['measured']} | {verdict} |")
+        out.append("")
+    for name, why in results.get("skipped", {}).items():
+        out.append(f"- {_title(name)}: not measured: {why.splitlines()[0][:300]}")
+    for name, row in results["rows"].items():
+        for err in row.get("envoy_errors", [])[:1]:
+            out.append(f"- {_title(name)}: Envoy logged errors, e.g. `{err[:200]}`")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- README ----------------------------------------------------------------------------------
+
+def intro_new_text() -> str:
+    return ("`make bench` (about 8 minutes on 2 cores) runs the mock provider, a bare Envoy with the same listener and\n"
+            "clusters, the full chain, the chain with every filter replaced by an empty one, and each filter alone, interleaved\n"
+            "in one run; `BENCH_PEERS=1` adds LiteLLM's proxy against the same mock. How it measures, and what costs what:\n"
+            "[e2e/bench/README.md](e2e/bench/README.md).\n")
+
+
+def update_readme(readme: Path, md: str, results_path: str) -> None:
+    """Puts the table between the bench markers in README's `## Performance` section; creates
+    the section at the end if it is missing. Nothing else in README changes."""
+    text = readme.read_text()
+    block = (f"{START}\n_Latest `make bench` ({results_path}):_\n\n{md.rstrip()}\n{END}")
+    if START in text and END in text:
+        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+        text = pattern.sub(lambda _: block, text, count=1)
+    elif re.search(r"^## Performance\s*$", text, re.M):
+        text = re.sub(r"^(## Performance\s*\n)", lambda mo: mo.group(1) + "\n" + block + "\n\n",
+                      text, count=1, flags=re.M)
+    else:
+        section = (
+            "## Performance\n\n"
+            + intro_new_text() + "\n" + block + "\n")
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text)
