@@ -34,14 +34,9 @@ impl WireApi {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::OpenAiChat,
-            Self::OpenAiEmbeddings,
-            Self::AnthropicMessages,
-            Self::GeminiGenerate,
-        ]
-        .into_iter()
-        .find(|api| api.as_str() == s)
+        [Self::OpenAiChat, Self::OpenAiEmbeddings, Self::AnthropicMessages, Self::GeminiGenerate]
+            .into_iter()
+            .find(|api| api.as_str() == s)
     }
 
     /// The error shape clients of this API understand.
@@ -100,9 +95,7 @@ pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
 
 /// `/v1beta/models/{model}:generateContent` (also `/v1/…`, and `:streamGenerateContent`).
 fn gemini_model_call(path: &str) -> Option<ClientRequest> {
-    let rest = path
-        .strip_prefix("/v1beta/models/")
-        .or_else(|| path.strip_prefix("/v1/models/"))?;
+    let rest = path.strip_prefix("/v1beta/models/").or_else(|| path.strip_prefix("/v1/models/"))?;
     let (model, verb) = rest.rsplit_once(':')?;
     if model.is_empty() || model.contains('/') {
         return None;
@@ -112,10 +105,7 @@ fn gemini_model_call(path: &str) -> Option<ClientRequest> {
         "streamGenerateContent" => true,
         _ => return None,
     };
-    Some(ClientRequest::Gemini {
-        model: model.to_string(),
-        stream,
-    })
+    Some(ClientRequest::Gemini { model: model.to_string(), stream })
 }
 
 #[cfg(test)]
@@ -132,26 +122,14 @@ mod tests {
             classify("POST", "/v1/messages?beta=true"),
             Some(ClientRequest::Inference(WireApi::AnthropicMessages))
         );
+        assert_eq!(classify("GET", "/v1/models"), Some(ClientRequest::ListModels));
         assert_eq!(
-            classify("GET", "/v1/models"),
-            Some(ClientRequest::ListModels)
-        );
-        assert_eq!(
-            classify(
-                "POST",
-                "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-            ),
-            Some(ClientRequest::Gemini {
-                model: "gemini-2.5-flash".into(),
-                stream: true
-            })
+            classify("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+            Some(ClientRequest::Gemini { model: "gemini-2.5-flash".into(), stream: true })
         );
         assert_eq!(
             classify("POST", "/v1/models/gemini-2.5-pro:generateContent"),
-            Some(ClientRequest::Gemini {
-                model: "gemini-2.5-pro".into(),
-                stream: false
-            })
+            Some(ClientRequest::Gemini { model: "gemini-2.5-pro".into(), stream: false })
         );
     }
 

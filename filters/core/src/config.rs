@@ -18,20 +18,13 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { path: path.into(), message: message.into() }
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid plugin config at `{}`: {}",
-            self.path, self.message
-        )
+        write!(f, "invalid plugin config at `{}`: {}", self.path, self.message)
     }
 }
 
@@ -83,16 +76,14 @@ mod tests {
 
     #[test]
     fn error_names_the_field_path() {
-        let err =
-            parse::<Outer>(Some(br#"{"items":[{"maxTokens":1},{"maxTokens":"x"}]}"#)).unwrap_err();
+        let err = parse::<Outer>(Some(br#"{"items":[{"maxTokens":1},{"maxTokens":"x"}]}"#)).unwrap_err();
         assert_eq!(err.path, "items[1].maxTokens");
         assert!(err.to_string().contains("invalid type"), "{err}");
     }
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let err =
-            parse::<Outer>(Some(br#"{"items":[{"maxTokens":1,"maxTokenz":2}]}"#)).unwrap_err();
+        let err = parse::<Outer>(Some(br#"{"items":[{"maxTokens":1,"maxTokenz":2}]}"#)).unwrap_err();
         assert_eq!(err.path, "items[0].maxTokenz");
         assert!(err.message.contains("unknown field `maxTokenz`"), "{err}");
     }

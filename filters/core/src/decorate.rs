@@ -51,9 +51,7 @@ pub fn apply(api: WireApi, body: &mut Value, decorators: &[Decorator]) -> Result
     if decorators.is_empty() || api == WireApi::OpenAiEmbeddings {
         return Ok(false);
     }
-    let obj = body
-        .as_object_mut()
-        .ok_or(ShapeError("request body is not a JSON object"))?;
+    let obj = body.as_object_mut().ok_or(ShapeError("request body is not a JSON object"))?;
     for d in decorators {
         match api {
             WireApi::OpenAiChat => {
@@ -63,20 +61,12 @@ pub fn apply(api: WireApi, body: &mut Value, decorators: &[Decorator]) -> Result
                     Role::Assistant => "assistant",
                 };
                 let messages = array_field(obj, "messages")?;
-                insert(
-                    messages,
-                    d.position,
-                    json!({"role": role, "content": d.content}),
-                );
+                insert(messages, d.position, json!({"role": role, "content": d.content}));
             }
             WireApi::AnthropicMessages => match d.role {
                 Role::System => decorate_anthropic_system(obj, d)?,
                 Role::User | Role::Assistant => {
-                    let role = if d.role == Role::User {
-                        "user"
-                    } else {
-                        "assistant"
-                    };
+                    let role = if d.role == Role::User { "user" } else { "assistant" };
                     insert(
                         array_field(obj, "messages")?,
                         d.position,
@@ -91,18 +81,10 @@ pub fn apply(api: WireApi, body: &mut Value, decorators: &[Decorator]) -> Result
                         .or_insert_with(|| json!({"parts": []}))
                         .as_object_mut()
                         .ok_or(ShapeError("`systemInstruction` is not an object"))?;
-                    insert(
-                        array_field(instruction, "parts")?,
-                        d.position,
-                        json!({"text": d.content}),
-                    );
+                    insert(array_field(instruction, "parts")?, d.position, json!({"text": d.content}));
                 }
                 Role::User | Role::Assistant => {
-                    let role = if d.role == Role::User {
-                        "user"
-                    } else {
-                        "model"
-                    };
+                    let role = if d.role == Role::User { "user" } else { "model" };
                     let part = json!({"role": role, "parts": [{"text": d.content}]});
                     insert(array_field(obj, "contents")?, d.position, part);
                 }
@@ -131,10 +113,7 @@ fn insert(list: &mut Vec<Value>, position: Position, item: Value) {
 }
 
 /// Anthropic's `system` is a string or an array of text blocks; keep whichever the client used.
-fn decorate_anthropic_system(
-    obj: &mut Map<String, Value>,
-    d: &Decorator,
-) -> Result<(), ShapeError> {
+fn decorate_anthropic_system(obj: &mut Map<String, Value>, d: &Decorator) -> Result<(), ShapeError> {
     match obj.get_mut("system") {
         None | Some(Value::Null) => {
             obj.insert("system".into(), Value::String(d.content.clone()));
@@ -145,11 +124,7 @@ fn decorate_anthropic_system(
                 Position::Append => format!("{existing}\n\n{}", d.content),
             };
         }
-        Some(Value::Array(blocks)) => insert(
-            blocks,
-            d.position,
-            json!({"type": "text", "text": d.content}),
-        ),
+        Some(Value::Array(blocks)) => insert(blocks, d.position, json!({"type": "text", "text": d.content})),
         Some(_) => return Err(ShapeError("`system` is neither a string nor an array")),
     }
     Ok(())
@@ -160,9 +135,7 @@ mod tests {
     use super::*;
 
     fn decorators(json: &str) -> Vec<Decorator> {
-        serde_json::from_str::<PromptConfig>(json)
-            .unwrap()
-            .decorators
+        serde_json::from_str::<PromptConfig>(json).unwrap().decorators
     }
 
     #[test]
@@ -186,10 +159,7 @@ mod tests {
         assert_eq!(body["system"], "Be brief.\n\nYou are kind.");
         let mut body = json!({"system":[{"type":"text","text":"A"}],"messages":[]});
         apply(WireApi::AnthropicMessages, &mut body, &d).unwrap();
-        assert_eq!(
-            body["system"],
-            json!([{"type":"text","text":"Be brief."},{"type":"text","text":"A"}])
-        );
+        assert_eq!(body["system"], json!([{"type":"text","text":"Be brief."},{"type":"text","text":"A"}]));
         let mut body = json!({"messages":[]});
         apply(WireApi::AnthropicMessages, &mut body, &d).unwrap();
         assert_eq!(body["system"], "Be brief.");
@@ -200,10 +170,7 @@ mod tests {
         let d = decorators(r#"{"decorators":[{"role":"system","content":"Be brief."}]}"#);
         let mut body = json!({"contents":[{"role":"user","parts":[{"text":"hi"}]}]});
         apply(WireApi::GeminiGenerate, &mut body, &d).unwrap();
-        assert_eq!(
-            body["systemInstruction"],
-            json!({"parts":[{"text":"Be brief."}]})
-        );
+        assert_eq!(body["systemInstruction"], json!({"parts":[{"text":"Be brief."}]}));
     }
 
     #[test]

@@ -104,11 +104,7 @@ pub struct ClientError {
 
 impl ClientError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self { kind, message: message.into(), retry_after: None }
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
@@ -190,9 +186,6 @@ mod tests {
     #[test]
     fn message_is_json_escaped() {
         let err = ClientError::new(ErrorKind::InvalidRequest, "bad \"quote\"\n");
-        assert_eq!(
-            parsed(&err, ErrorShape::OpenAi)["error"]["message"],
-            "bad \"quote\"\n"
-        );
+        assert_eq!(parsed(&err, ErrorShape::OpenAi)["error"]["message"], "bad \"quote\"\n");
     }
 }

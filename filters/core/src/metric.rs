@@ -38,10 +38,7 @@ mod tests {
     #[test]
     fn encodes_labels_and_cleans_values() {
         assert_eq!(
-            labelled(
-                "portcullis_tokens",
-                &[("provider", "openai"), ("model", "gpt-4.1"), ("tenant", "")]
-            ),
+            labelled("portcullis_tokens", &[("provider", "openai"), ("model", "gpt-4.1"), ("tenant", "")]),
             "portcullis_tokens;provider=openai;model=gpt-4.1;tenant=unknown"
         );
         assert_eq!(labelled("m", &[("model", "a;b=c\n")]), "m;model=a_b_c_");

@@ -66,9 +66,15 @@ impl RoutePlan {
     pub fn upstream_body(&self, attempt: &Attempt, body: &[u8]) -> Result<Option<Vec<u8>>, ClientError> {
         let invalid = |message: String| ClientError::new(ErrorKind::InvalidRequest, message);
         if attempt.upstream_api != self.client_api {
-            return translate::request(self.client_api, attempt.upstream_api, body, &attempt.upstream_model, self.stream)
-                .map(Some)
-                .map_err(|e| invalid(e.message));
+            return translate::request(
+                self.client_api,
+                attempt.upstream_api,
+                body,
+                &attempt.upstream_model,
+                self.stream,
+            )
+            .map(Some)
+            .map_err(|e| invalid(e.message));
         }
         // Same API: the model travels in the body for every API but Gemini (path). Rewrite
         // only if it was renamed.

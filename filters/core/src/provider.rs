@@ -93,10 +93,7 @@ impl ProviderKind {
     }
 
     pub const fn supports_embeddings(self) -> bool {
-        !matches!(
-            self,
-            ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex
-        )
+        !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex)
     }
 }
 
@@ -121,18 +118,9 @@ impl Endpoint {
         let kind = self.kind;
         match (kind, api) {
             (ProviderKind::Azure, WireApi::OpenAiChat | WireApi::OpenAiEmbeddings) => {
-                let op = if api == WireApi::OpenAiChat {
-                    "chat/completions"
-                } else {
-                    "embeddings"
-                };
-                let version = self
-                    .api_version
-                    .as_deref()
-                    .unwrap_or(AZURE_DEFAULT_API_VERSION);
-                Some(format!(
-                    "/openai/deployments/{model}/{op}?api-version={version}"
-                ))
+                let op = if api == WireApi::OpenAiChat { "chat/completions" } else { "embeddings" };
+                let version = self.api_version.as_deref().unwrap_or(AZURE_DEFAULT_API_VERSION);
+                Some(format!("/openai/deployments/{model}/{op}?api-version={version}"))
             }
             (_, WireApi::OpenAiChat) if kind.chat_api() == WireApi::OpenAiChat => {
                 Some(format!("{}/chat/completions", self.base_path))
@@ -140,9 +128,7 @@ impl Endpoint {
             (_, WireApi::OpenAiEmbeddings) if kind.supports_embeddings() => {
                 Some(format!("{}/embeddings", self.base_path))
             }
-            (ProviderKind::Anthropic, WireApi::AnthropicMessages) => {
-                Some("/v1/messages".to_string())
-            }
+            (ProviderKind::Anthropic, WireApi::AnthropicMessages) => Some("/v1/messages".to_string()),
             (ProviderKind::Gemini, WireApi::GeminiGenerate) => {
                 Some(format!("/v1beta/models/{model}:{}", gemini_verb(stream)))
             }
@@ -172,10 +158,7 @@ mod tests {
     fn endpoint(kind: ProviderKind) -> Endpoint {
         Endpoint {
             kind,
-            host: kind
-                .default_host()
-                .unwrap_or("example.internal")
-                .to_string(),
+            host: kind.default_host().unwrap_or("example.internal").to_string(),
             base_path: kind.default_base_path().to_string(),
             api_version: None,
             project: Some("proj".into()),
@@ -187,33 +170,23 @@ mod tests {
     fn paths_per_provider() {
         let chat = WireApi::OpenAiChat;
         assert_eq!(
-            endpoint(ProviderKind::OpenAi)
-                .path(chat, "gpt-4o", false)
-                .as_deref(),
+            endpoint(ProviderKind::OpenAi).path(chat, "gpt-4o", false).as_deref(),
             Some("/v1/chat/completions")
         );
         assert_eq!(
-            endpoint(ProviderKind::Groq)
-                .path(chat, "llama", true)
-                .as_deref(),
+            endpoint(ProviderKind::Groq).path(chat, "llama", true).as_deref(),
             Some("/openai/v1/chat/completions")
         );
         assert_eq!(
-            endpoint(ProviderKind::Azure)
-                .path(chat, "prod-gpt4o", false)
-                .as_deref(),
+            endpoint(ProviderKind::Azure).path(chat, "prod-gpt4o", false).as_deref(),
             Some("/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21")
         );
         assert_eq!(
-            endpoint(ProviderKind::Anthropic)
-                .path(WireApi::AnthropicMessages, "claude", true)
-                .as_deref(),
+            endpoint(ProviderKind::Anthropic).path(WireApi::AnthropicMessages, "claude", true).as_deref(),
             Some("/v1/messages")
         );
         assert_eq!(
-            endpoint(ProviderKind::Gemini)
-                .path(WireApi::GeminiGenerate, "gemini-2.5-flash", true)
-                .as_deref(),
+            endpoint(ProviderKind::Gemini).path(WireApi::GeminiGenerate, "gemini-2.5-flash", true).as_deref(),
             Some("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
         );
         assert_eq!(
@@ -226,10 +199,7 @@ mod tests {
 
     #[test]
     fn no_embeddings_on_anthropic() {
-        assert_eq!(
-            endpoint(ProviderKind::Anthropic).path(WireApi::OpenAiEmbeddings, "x", false),
-            None
-        );
+        assert_eq!(endpoint(ProviderKind::Anthropic).path(WireApi::OpenAiEmbeddings, "x", false), None);
     }
 }
 
@@ -264,20 +234,10 @@ mod kind_name_tests {
 
     #[test]
     fn names_round_trip() {
-        for name in [
-            "openai",
-            "azure",
-            "anthropic",
-            "gemini",
-            "vertex",
-            "groq",
-            "openrouter",
-            "openai-compatible",
-        ] {
-            assert_eq!(
-                ProviderKind::parse(name).map(ProviderKind::as_str),
-                Some(name)
-            );
+        for name in
+            ["openai", "azure", "anthropic", "gemini", "vertex", "groq", "openrouter", "openai-compatible"]
+        {
+            assert_eq!(ProviderKind::parse(name).map(ProviderKind::as_str), Some(name));
         }
         assert_eq!(ProviderKind::parse("nope"), None);
     }

@@ -333,14 +333,19 @@ fn compile_route(index_of: &HashMap<String, usize>, i: usize, r: RouteConfig) ->
         // Envoy's aggregate cluster tries its children in a fixed order: a weighted first pick
         // could not be honoured.
         (Some(_), false) if targets.len() > 1 => {
-            return Err(ConfigError::new(at("targets"), "weighted targets cannot be combined with `fallbacks`"))
+            return Err(ConfigError::new(
+                at("targets"),
+                "weighted targets cannot be combined with `fallbacks`",
+            ))
         }
         _ => {}
     }
     let total_weight = targets.iter().map(|t| u64::from(t.weight)).sum();
     // A route-level upstreamModel applies to the targets that do not name their own.
-    let targets =
-        targets.into_iter().map(|t| Target { model: t.model.or_else(|| r.upstream_model.clone()), ..t }).collect();
+    let targets = targets
+        .into_iter()
+        .map(|t| Target { model: t.model.or_else(|| r.upstream_model.clone()), ..t })
+        .collect();
     Ok(Route {
         name: r.name.unwrap_or_else(|| r.model.clone()),
         pattern: r.model,
@@ -465,7 +470,8 @@ mod tests {
         );
         let d = t.resolve("resilient", 0).unwrap();
         assert_eq!(d.primary.upstream_model, "gpt-4o");
-        let names: Vec<_> = d.fallbacks.iter().map(|c| (c.provider.name.as_str(), &*c.upstream_model)).collect();
+        let names: Vec<_> =
+            d.fallbacks.iter().map(|c| (c.provider.name.as_str(), &*c.upstream_model)).collect();
         assert_eq!(names, [("b", "claude-haiku-4-5"), ("c", "gemini-2.5-flash")]);
         assert_eq!(d.failover_cluster, Some("resilient"));
     }
@@ -488,24 +494,35 @@ mod tests {
             "routes[0].provider"
         );
         assert_eq!(bad(r#"{"providers":{"az":{"kind":"azure"}}}"#), "providers.az.host");
-        assert_eq!(bad(r#"{"providers":{"v":{"kind":"vertex","host":"h","project":"p"}}}"#), "providers.v.location");
         assert_eq!(
-            bad(r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"a"},{"model":"x","provider":"a"}]}"#),
+            bad(r#"{"providers":{"v":{"kind":"vertex","host":"h","project":"p"}}}"#),
+            "providers.v.location"
+        );
+        assert_eq!(
+            bad(
+                r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"a"},{"model":"x","provider":"a"}]}"#
+            ),
             "routes[1].model"
         );
         assert_eq!(bad(r#"{"providers":{},"clusterHeader":"X-Bad"}"#), "clusterHeader");
         assert_eq!(bad(r#"{"providers":{},"overrideHeader":""}"#), "overrideHeader");
-        let err = config::parse::<RouterConfig>(Some(br#"{"providers":{"a":{"kind":"openia"}}}"#)).unwrap_err();
+        let err =
+            config::parse::<RouterConfig>(Some(br#"{"providers":{"a":{"kind":"openia"}}}"#)).unwrap_err();
         assert_eq!(err.path, "providers.a.kind");
     }
 
     #[test]
     fn target_config_errors_name_the_field() {
         let with_routes = |routes: &str| {
-            bad(&format!(r#"{{"providers":{{"a":{{"kind":"openai"}},"b":{{"kind":"anthropic"}}}},"routes":[{routes}]}}"#))
+            bad(&format!(
+                r#"{{"providers":{{"a":{{"kind":"openai"}},"b":{{"kind":"anthropic"}}}},"routes":[{routes}]}}"#
+            ))
         };
         assert_eq!(with_routes(r#"{"model":"x"}"#), "routes[0].provider");
-        assert_eq!(with_routes(r#"{"model":"x","provider":"a","targets":[{"provider":"b"}]}"#), "routes[0].targets");
+        assert_eq!(
+            with_routes(r#"{"model":"x","provider":"a","targets":[{"provider":"b"}]}"#),
+            "routes[0].targets"
+        );
         assert_eq!(
             with_routes(r#"{"model":"x","targets":[{"provider":"a"},{"provider":"z"}]}"#),
             "routes[0].targets[1].provider"
@@ -518,7 +535,10 @@ mod tests {
             with_routes(r#"{"model":"x","provider":"a","fallbacks":[{"provider":"b"}]}"#),
             "routes[0].failoverCluster"
         );
-        assert_eq!(with_routes(r#"{"model":"x","provider":"a","failoverCluster":"f"}"#), "routes[0].fallbacks");
+        assert_eq!(
+            with_routes(r#"{"model":"x","provider":"a","failoverCluster":"f"}"#),
+            "routes[0].fallbacks"
+        );
         assert_eq!(
             with_routes(
                 r#"{"model":"x","targets":[{"provider":"a"},{"provider":"b"}],"fallbacks":[{"provider":"b"}],"failoverCluster":"f"}"#

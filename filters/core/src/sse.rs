@@ -53,18 +53,11 @@ impl Default for SseParser {
 
 impl SseParser {
     pub fn new(max_event_bytes: usize) -> Self {
-        Self {
-            pending: Vec::new(),
-            max_event_bytes,
-        }
+        Self { pending: Vec::new(), max_event_bytes }
     }
 
     /// Feeds the next chunk; calls `on_event` for every event it completes, in order.
-    pub fn feed<F: FnMut(SseEvent<'_>)>(
-        &mut self,
-        chunk: &[u8],
-        mut on_event: F,
-    ) -> Result<(), SseError> {
+    pub fn feed<F: FnMut(SseEvent<'_>)>(&mut self, chunk: &[u8], mut on_event: F) -> Result<(), SseError> {
         if self.pending.is_empty() {
             let used = parse_complete_events(chunk, false, &mut on_event);
             self.pending.extend_from_slice(&chunk[used..]);
@@ -75,9 +68,7 @@ impl SseParser {
         }
         if self.pending.len() > self.max_event_bytes {
             self.pending.clear();
-            return Err(SseError::EventTooLarge {
-                limit: self.max_event_bytes,
-            });
+            return Err(SseError::EventTooLarge { limit: self.max_event_bytes });
         }
         Ok(())
     }
@@ -98,11 +89,7 @@ impl SseParser {
 /// Parses every complete event in `input`, returning how many bytes they used. With `at_end`,
 /// the input is the whole rest of the stream: a trailing `\r` ends its line and a last event
 /// without a blank line is complete.
-fn parse_complete_events<F: FnMut(SseEvent<'_>)>(
-    input: &[u8],
-    at_end: bool,
-    on_event: &mut F,
-) -> usize {
+fn parse_complete_events<F: FnMut(SseEvent<'_>)>(input: &[u8], at_end: bool, on_event: &mut F) -> usize {
     let mut event_start = 0;
     let mut pos = 0;
     loop {
@@ -216,10 +203,7 @@ mod tests {
                 .unwrap();
         }
         parser.finish(|e| {
-            out.push((
-                e.event_name().map(str::to_string),
-                String::from_utf8(e.data.to_vec()).unwrap(),
-            ))
+            out.push((e.event_name().map(str::to_string), String::from_utf8(e.data.to_vec()).unwrap()))
         });
         out
     }
@@ -245,24 +229,15 @@ mod tests {
         let input = b"data: {\"a\":1}\n\ndata: {\"b\":\"\xc3\xa9t\xc3\xa9\"}\n\ndata: [DONE]\n\n";
         assert_split_invariant(
             input,
-            &[
-                ev(None, "{\"a\":1}"),
-                ev(None, "{\"b\":\"\u{e9}t\u{e9}\"}"),
-                ev(None, "[DONE]"),
-            ],
+            &[ev(None, "{\"a\":1}"), ev(None, "{\"b\":\"\u{e9}t\u{e9}\"}"), ev(None, "[DONE]")],
         );
     }
 
     #[test]
     fn anthropic_style_with_crlf_and_comments() {
-        let input = b": keepalive\r\nevent: message_start\r\ndata: {\"x\":1}\r\n\r\nevent: ping\r\ndata: {}\r\n\r\n";
-        assert_split_invariant(
-            input,
-            &[
-                ev(Some("message_start"), "{\"x\":1}"),
-                ev(Some("ping"), "{}"),
-            ],
-        );
+        let input =
+            b": keepalive\r\nevent: message_start\r\ndata: {\"x\":1}\r\n\r\nevent: ping\r\ndata: {}\r\n\r\n";
+        assert_split_invariant(input, &[ev(Some("message_start"), "{\"x\":1}"), ev(Some("ping"), "{}")]);
     }
 
     #[test]
@@ -273,10 +248,7 @@ mod tests {
 
     #[test]
     fn events_without_data_are_not_dispatched() {
-        assert_split_invariant(
-            b"event: ping\n\n: only a comment\n\ndata: y\n\n",
-            &[ev(None, "y")],
-        );
+        assert_split_invariant(b"event: ping\n\n: only a comment\n\ndata: y\n\n", &[ev(None, "y")]);
     }
 
     #[test]
@@ -287,9 +259,7 @@ mod tests {
     #[test]
     fn oversized_event_is_an_error() {
         let mut parser = SseParser::new(16);
-        let err = parser
-            .feed(b"data: 0123456789abcdefghij", |_| {})
-            .unwrap_err();
+        let err = parser.feed(b"data: 0123456789abcdefghij", |_| {}).unwrap_err();
         assert_eq!(err, SseError::EventTooLarge { limit: 16 });
         assert_eq!(parser.pending_len(), 0);
     }
@@ -314,16 +284,7 @@ mod tests {
         let mut out = Vec::new();
         write_event(&mut out, Some("message_delta"), b"{\"a\":1}");
         write_event(&mut out, None, b"line1\nline2");
-        assert_eq!(
-            out,
-            b"event: message_delta\ndata: {\"a\":1}\n\ndata: line1\ndata: line2\n\n"
-        );
-        assert_eq!(
-            collect(&[&out]),
-            [
-                ev(Some("message_delta"), "{\"a\":1}"),
-                ev(None, "line1\nline2")
-            ]
-        );
+        assert_eq!(out, b"event: message_delta\ndata: {\"a\":1}\n\ndata: line1\ndata: line2\n\n");
+        assert_eq!(collect(&[&out]), [ev(Some("message_delta"), "{\"a\":1}"), ev(None, "line1\nline2")]);
     }
 }

@@ -118,10 +118,7 @@ impl AnthropicUsage {
 pub fn from_json(api: WireApi, body: &[u8]) -> Option<TokenUsage> {
     match api {
         WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
-            serde_json::from_slice::<OpenAiBody>(body)
-                .ok()?
-                .usage
-                .map(Into::into)
+            serde_json::from_slice::<OpenAiBody>(body).ok()?.usage.map(Into::into)
         }
         WireApi::AnthropicMessages => {
             let usage = serde_json::from_slice::<AnthropicBody>(body).ok()?.usage?;
@@ -129,10 +126,9 @@ pub fn from_json(api: WireApi, body: &[u8]) -> Option<TokenUsage> {
             usage.apply_to(&mut out);
             Some(out)
         }
-        WireApi::GeminiGenerate => serde_json::from_slice::<GeminiBody>(body)
-            .ok()?
-            .usage_metadata
-            .map(Into::into),
+        WireApi::GeminiGenerate => {
+            serde_json::from_slice::<GeminiBody>(body).ok()?.usage_metadata.map(Into::into)
+        }
     }
 }
 
@@ -148,11 +144,7 @@ impl StreamUsage {
     pub fn new(api: WireApi) -> Self {
         // Every format names its usage field starting with `"usage`; events without it (the
         // vast majority: content deltas) are skipped without being parsed.
-        Self {
-            api,
-            usage: None,
-            finder: memchr::memmem::Finder::new(b"\"usage"),
-        }
+        Self { api, usage: None, finder: memchr::memmem::Finder::new(b"\"usage") }
     }
 
     pub fn observe(&mut self, event: &SseEvent<'_>) {
@@ -174,10 +166,7 @@ impl StreamUsage {
                 }
             }
             WireApi::GeminiGenerate => {
-                if let Ok(GeminiBody {
-                    usage_metadata: Some(u),
-                }) = serde_json::from_slice(&event.data)
-                {
+                if let Ok(GeminiBody { usage_metadata: Some(u) }) = serde_json::from_slice(&event.data) {
                     self.usage = Some(u.into());
                 }
             }
@@ -196,11 +185,7 @@ mod tests {
     use crate::sse::SseParser;
 
     fn usage(input: u64, output: u64, cached: u64) -> TokenUsage {
-        TokenUsage {
-            input_tokens: input,
-            output_tokens: output,
-            cached_input_tokens: cached,
-        }
+        TokenUsage { input_tokens: input, output_tokens: output, cached_input_tokens: cached }
     }
 
     #[test]
@@ -208,10 +193,7 @@ mod tests {
         let body = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4}}}"#;
         assert_eq!(from_json(WireApi::OpenAiChat, body), Some(usage(12, 5, 4)));
         let embed = br#"{"data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#;
-        assert_eq!(
-            from_json(WireApi::OpenAiEmbeddings, embed),
-            Some(usage(8, 0, 0))
-        );
+        assert_eq!(from_json(WireApi::OpenAiEmbeddings, embed), Some(usage(8, 0, 0)));
         assert_eq!(from_json(WireApi::OpenAiChat, b"not json"), None);
         assert_eq!(from_json(WireApi::OpenAiChat, br#"{"usage":null}"#), None);
     }
@@ -219,19 +201,13 @@ mod tests {
     #[test]
     fn anthropic_json_counts_cache_as_input() {
         let body = br#"{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":20,"output_tokens":7}}"#;
-        assert_eq!(
-            from_json(WireApi::AnthropicMessages, body),
-            Some(usage(33, 7, 20))
-        );
+        assert_eq!(from_json(WireApi::AnthropicMessages, body), Some(usage(33, 7, 20)));
     }
 
     #[test]
     fn gemini_json_counts_thoughts_as_output() {
         let body = br#"{"candidates":[],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":6,"totalTokenCount":19}}"#;
-        assert_eq!(
-            from_json(WireApi::GeminiGenerate, body),
-            Some(usage(9, 10, 0))
-        );
+        assert_eq!(from_json(WireApi::GeminiGenerate, body), Some(usage(9, 10, 0)));
     }
 
     fn stream(api: WireApi, input: &[u8]) -> Option<TokenUsage> {
@@ -269,10 +245,7 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\
 event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n\
 event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n\
 event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-        assert_eq!(
-            stream(WireApi::AnthropicMessages, input),
-            Some(usage(25, 15, 0))
-        );
+        assert_eq!(stream(WireApi::AnthropicMessages, input), Some(usage(25, 15, 0)));
     }
 
     #[test]
@@ -284,12 +257,6 @@ data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesT
 
     #[test]
     fn stream_without_usage_reports_none() {
-        assert_eq!(
-            stream(
-                WireApi::OpenAiChat,
-                b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"
-            ),
-            None
-        );
+        assert_eq!(stream(WireApi::OpenAiChat, b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), None);
     }
 }

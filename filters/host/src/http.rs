@@ -28,9 +28,7 @@ impl Side {
 }
 
 pub fn header(side: Side, name: &str) -> Option<String> {
-    hostcalls::get_map_value(side.headers(), name)
-        .ok()
-        .flatten()
+    hostcalls::get_map_value(side.headers(), name).ok().flatten()
 }
 
 pub fn headers(side: Side) -> Vec<(String, String)> {
@@ -57,10 +55,7 @@ pub fn body(side: Side, size: usize) -> Option<Vec<u8>> {
     if size == 0 {
         return Some(Vec::new());
     }
-    hostcalls::get_buffer(side.body(), 0, size)
-        .ok()
-        .flatten()
-        .map(|b| b.to_vec())
+    hostcalls::get_buffer(side.body(), 0, size).ok().flatten().map(|b| b.to_vec())
 }
 
 /// Replaces the buffered body (`size` = the size the callback was given) with `value`.
@@ -81,9 +76,7 @@ pub fn send_error(err: &ClientError, shape: ErrorShape) {
 
 /// Answers the request locally.
 pub fn send(status: u16, headers: &[(&str, &str)], body: &[u8]) {
-    if let Err(status_err) =
-        hostcalls::send_http_response(u32::from(status), headers.to_vec(), Some(body))
-    {
+    if let Err(status_err) = hostcalls::send_http_response(u32::from(status), headers.to_vec(), Some(body)) {
         log::error!("portcullis: local reply failed: {status_err:?}");
     }
 }
@@ -97,8 +90,5 @@ pub fn clear_route_cache() {
 
 /// The plugin configuration bytes, if any.
 pub fn plugin_configuration() -> Option<Vec<u8>> {
-    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
-        .ok()
-        .flatten()
-        .map(|b| b.to_vec())
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX).ok().flatten().map(|b| b.to_vec())
 }

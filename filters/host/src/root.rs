@@ -22,9 +22,7 @@ pub trait Plugin: Sized + 'static {
 /// Installs the logger and the root context for `P`. Call from `proxy_wasm::main!`.
 pub fn install<P: Plugin>() {
     proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(PluginRoot::<P> { plugin: None })
-    });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(PluginRoot::<P> { plugin: None }) });
 }
 
 pub struct PluginRoot<P> {

@@ -12,9 +12,7 @@ pub fn set(key: &str, value: &str) {
 /// Reads a key written by this or another Portcullis filter for the current request.
 pub fn get(key: &str) -> Option<String> {
     let name = portcullis_core::state::envoy_name(key);
-    let bytes = hostcalls::get_property(vec!["filter_state", &name])
-        .ok()
-        .flatten()?;
+    let bytes = hostcalls::get_property(vec!["filter_state", &name]).ok().flatten()?;
     String::from_utf8(bytes).ok()
 }
 

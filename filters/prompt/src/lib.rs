@@ -27,17 +27,11 @@ impl Plugin for Prompt {
     const NAME: &'static str = "portcullis.prompt";
 
     fn configure(bytes: Option<&[u8]>) -> Result<Self, ConfigError> {
-        Ok(Prompt {
-            config: config::parse(bytes)?,
-        })
+        Ok(Prompt { config: config::parse(bytes)? })
     }
 
     fn http_context(plugin: Rc<Self>, context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(PromptRequest {
-            plugin,
-            context_id,
-            upstream_api: None,
-        })
+        Box::new(PromptRequest { plugin, context_id, upstream_api: None })
     }
 }
 
@@ -70,17 +64,13 @@ impl HttpContext for PromptRequest {
             return Action::Pause;
         }
         let body = http::body(Side::Request, body_size).unwrap_or_default();
-        let decorated = serde_json::from_slice(&body)
-            .map_err(|e| e.to_string())
-            .and_then(|mut value| {
-                match decorate::apply(api, &mut value, &self.plugin.config.decorators) {
-                    Ok(true) => serde_json::to_vec(&value)
-                        .map(Some)
-                        .map_err(|e| e.to_string()),
-                    Ok(false) => Ok(None),
-                    Err(shape) => Err(shape.0.to_string()),
-                }
-            });
+        let decorated = serde_json::from_slice(&body).map_err(|e| e.to_string()).and_then(|mut value| {
+            match decorate::apply(api, &mut value, &self.plugin.config.decorators) {
+                Ok(true) => serde_json::to_vec(&value).map(Some).map_err(|e| e.to_string()),
+                Ok(false) => Ok(None),
+                Err(shape) => Err(shape.0.to_string()),
+            }
+        });
         match decorated {
             Ok(Some(new_body)) => {
                 http::replace_body(Side::Request, body_size, &new_body);

@@ -69,7 +69,8 @@ impl RouterRequest {
             for attempt in &plan.attempts {
                 plan.upstream_body(attempt, body)?;
             }
-            let json = serde_json::to_string(plan).map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
+            let json = serde_json::to_string(plan)
+                .map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
             filter_state::set(state::FAILOVER, "true");
             filter_state::set(state::ROUTE_PLAN, &json);
             filter_state::set_bytes(state::REQUEST_BODY, body);
@@ -125,7 +126,8 @@ impl HttpContext for RouterRequest {
             Some(request) => {
                 self.request = Some(request);
                 if end_of_stream {
-                    return self.reject(&ClientError::new(ErrorKind::InvalidRequest, "request body is required"));
+                    return self
+                        .reject(&ClientError::new(ErrorKind::InvalidRequest, "request body is required"));
                 }
                 // The body may be rewritten; Envoy does not fix the length for us.
                 http::remove_header(Side::Request, "content-length");

@@ -72,8 +72,8 @@ impl ResponseTranslation {
             Mode::Json | Mode::Error(_) if !end_of_stream => Action::Pause,
             Mode::Json => {
                 let body = http::body(Side::Response, body_size).unwrap_or_default();
-                let translated = translate::response(self.from, self.to, &body, &self.model)
-                    .unwrap_or_else(|e| {
+                let translated =
+                    translate::response(self.from, self.to, &body, &self.model).unwrap_or_else(|e| {
                         // The provider said something we cannot read: the client gets a 502 in
                         // its own shape rather than a body its SDK cannot parse.
                         let err = ClientError::new(

@@ -16,7 +16,8 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 /// Where the provider name is in an endpoint's metadata.
-const HOST_PROVIDER: [&str; 5] = ["xds", "upstream_host_metadata", "filter_metadata", "portcullis", "provider"];
+const HOST_PROVIDER: [&str; 5] =
+    ["xds", "upstream_host_metadata", "filter_metadata", "portcullis", "provider"];
 
 pub struct AttemptRequest {
     context_id: u32,
@@ -31,7 +32,10 @@ impl AttemptRequest {
 
     fn fail(&self, message: &str) -> Action {
         log::error!("#{}: {message}", self.context_id);
-        let shape = self.plan.as_ref().map_or(portcullis_core::api::ErrorShape::OpenAi, |p| p.client_api.error_shape());
+        let shape = self
+            .plan
+            .as_ref()
+            .map_or(portcullis_core::api::ErrorShape::OpenAi, |p| p.client_api.error_shape());
         http::send_error(&ClientError::new(ErrorKind::Internal, message), shape);
         Action::Pause
     }
@@ -51,7 +55,8 @@ impl HttpContext for AttemptRequest {
             // Not a failover request: the downstream router already did everything.
             return Action::Continue;
         }
-        let Some(plan) = filter_state::get(state::ROUTE_PLAN).and_then(|j| serde_json::from_str::<RoutePlan>(&j).ok())
+        let Some(plan) =
+            filter_state::get(state::ROUTE_PLAN).and_then(|j| serde_json::from_str::<RoutePlan>(&j).ok())
         else {
             return self.fail("failover plan missing from filter state");
         };

@@ -44,17 +44,11 @@ impl Plugin for Usage {
 
     fn configure(bytes: Option<&[u8]>) -> Result<Self, ConfigError> {
         let config: UsageConfig = config::parse(bytes)?;
-        Ok(Usage {
-            max_json_bytes: config.max_json_bytes.unwrap_or(DEFAULT_MAX_JSON_BYTES),
-        })
+        Ok(Usage { max_json_bytes: config.max_json_bytes.unwrap_or(DEFAULT_MAX_JSON_BYTES) })
     }
 
     fn http_context(plugin: Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(UsageRequest {
-            plugin,
-            observer: None,
-            recorded: false,
-        })
+        Box::new(UsageRequest { plugin, observer: None, recorded: false })
     }
 }
 
@@ -64,7 +58,8 @@ impl Plugin for Usage {
 fn served_by() -> Option<(WireApi, Labels)> {
     let tenant = filter_state::get(state::TENANT).unwrap_or_default();
     if filter_state::get(state::FAILOVER).as_deref() == Some("true") {
-        let api = http::header(Side::Response, state::RESPONSE_API_HEADER).and_then(|a| WireApi::parse(&a))?;
+        let api =
+            http::header(Side::Response, state::RESPONSE_API_HEADER).and_then(|a| WireApi::parse(&a))?;
         let labels = Labels {
             provider: http::header(Side::Response, state::RESPONSE_PROVIDER_HEADER).unwrap_or_default(),
             model: http::header(Side::Response, state::RESPONSE_MODEL_HEADER).unwrap_or_default(),
@@ -136,9 +131,7 @@ impl HttpContext for UsageRequest {
                 Body::TooLarge => {}
                 Body::Stream(parser, acc) => {
                     if parser.feed(&chunk, |event| acc.observe(&event)).is_err() {
-                        log::warn!(
-                            "portcullis.usage: oversized SSE event, usage may be incomplete"
-                        );
+                        log::warn!("portcullis.usage: oversized SSE event, usage may be incomplete");
                     }
                 }
             }
@@ -183,10 +176,7 @@ fn publish(labels: &Labels, usage: &TokenUsage) {
         ("gen_ai_request_model", labels.model.as_str()),
         ("tenant", labels.tenant.as_str()),
     ];
-    for (token_type, count) in [
-        ("input", usage.input_tokens),
-        ("output", usage.output_tokens),
-    ] {
+    for (token_type, count) in [("input", usage.input_tokens), ("output", usage.output_tokens)] {
         let mut labels = base.to_vec();
         labels.push(("gen_ai_token_type", token_type));
         metrics::count(&labelled("portcullis_tokens_total", &labels), count);
