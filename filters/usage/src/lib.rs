@@ -87,7 +87,7 @@ enum Body {
     Json(Vec<u8>),
     /// The JSON body outgrew the bound: no usage from it.
     TooLarge,
-    Stream(SseParser, StreamUsage),
+    Stream(Box<(SseParser, StreamUsage)>),
 }
 
 struct Observer {
@@ -110,7 +110,7 @@ impl HttpContext for UsageRequest {
         let is_sse = http::header(Side::Response, "content-type")
             .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/event-stream"));
         let body = if is_sse {
-            Body::Stream(SseParser::default(), StreamUsage::new(api))
+            Body::Stream(Box::new((SseParser::default(), StreamUsage::new(api))))
         } else {
             Body::Json(Vec::new())
         };
@@ -129,7 +129,8 @@ impl HttpContext for UsageRequest {
                 }
                 Body::Json(buf) => buf.extend_from_slice(&chunk),
                 Body::TooLarge => {}
-                Body::Stream(parser, acc) => {
+                Body::Stream(stream) => {
+                    let (parser, acc) = &mut **stream;
                     if parser.feed(&chunk, |event| acc.observe(&event)).is_err() {
                         log::warn!("portcullis.usage: oversized SSE event, usage may be incomplete");
                     }
@@ -160,7 +161,8 @@ impl UsageRequest {
         let reported = match &mut observer.body {
             Body::Json(buf) => usage::from_json(observer.api, buf),
             Body::TooLarge => None,
-            Body::Stream(parser, acc) => {
+            Body::Stream(stream) => {
+                let (parser, acc) = &mut **stream;
                 parser.finish(|event| acc.observe(&event));
                 acc.usage()
             }
