@@ -61,12 +61,11 @@ def main() -> int:
   curl {envoy.admin}/stats/prometheus | grep portcullis
 Ctrl-C to stop.""", flush=True)
             stop = {"now": False}
-            signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-            try:
-                while not stop["now"] and envoy.proc.poll() is None:
-                    time.sleep(0.5)
-            except KeyboardInterrupt:
-                pass
+            # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.update(now=True))
+            while not stop["now"] and envoy.proc.poll() is None:
+                time.sleep(0.2)
             if envoy.proc.poll() is not None:
                 print(f"envoy exited:\n{envoy.log_tail()}", file=sys.stderr)
                 return 1
