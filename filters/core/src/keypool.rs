@@ -131,6 +131,12 @@ impl KeyPool {
     }
 }
 
+/// Whether a provider's answer with this status puts the key that got it in cooldown: 401 (the
+/// key is refused) and 429 (the key is rate limited).
+pub fn cools_down(status: u16) -> bool {
+    status == 401 || status == 429
+}
+
 /// How long a key that got `status` should rest, or `None` if the status says nothing against
 /// the key. The provider's own hint wins: `retry-after-ms` (OpenAI) or `retry-after` in seconds
 /// (an HTTP-date is not parsed and falls back to `default`); capped at
@@ -141,7 +147,7 @@ pub fn cooldown_after(
     retry_after_ms: Option<&str>,
     default: u64,
 ) -> Option<u64> {
-    if status != 401 && status != 429 {
+    if !cools_down(status) {
         return None;
     }
     let from_ms = retry_after_ms

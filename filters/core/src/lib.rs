@@ -12,6 +12,7 @@
 //! - [`provider`]: provider facts: wire API, default host, paths, auth scheme.
 //! - [`route`]: the compiled route table: model name → provider + upstream model.
 //! - [`plan`]: the router's decision for one request (path, host, cluster, body).
+//! - [`decision`]: that decision as the filters after the router read it (one filter-state value).
 //! - [`error`]: errors to clients, rendered in the client's own API shape.
 //! - [`sse`]: incremental Server-Sent Events parsing, robust to any chunk split.
 //! - [`usage`]: token usage reported by providers, JSON and streaming.
@@ -29,6 +30,7 @@
 pub mod api;
 pub mod config;
 pub mod credential;
+pub mod decision;
 pub mod decorate;
 pub mod error;
 pub mod keypool;

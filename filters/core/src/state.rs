@@ -7,20 +7,15 @@
 
 /// Provider name, as configured in the router (`providers.<name>`).
 pub const PROVIDER: &str = "portcullis.provider";
-/// Provider kind (`openai`, `anthropic`, …): tells credentials which auth scheme to use.
-pub const PROVIDER_KIND: &str = "portcullis.provider_kind";
 /// Model name sent to the provider.
 pub const MODEL: &str = "portcullis.model";
 /// Model name the client asked for.
 pub const REQUEST_MODEL: &str = "portcullis.request_model";
 /// Route name.
 pub const ROUTE: &str = "portcullis.route";
-/// Wire API of the upstream request (`openai-chat`, `anthropic-messages`, …).
-pub const UPSTREAM_API: &str = "portcullis.upstream_api";
-/// Wire API the client spoke.
-pub const CLIENT_API: &str = "portcullis.client_api";
-/// `true` when the request asked for a streamed response.
-pub const STREAM: &str = "portcullis.stream";
+/// Everything the filters after the router need, as one JSON record
+/// ([`Decision`](crate::decision::Decision)): one host call per reader instead of one per field.
+pub const DECISION: &str = "portcullis.decision";
 /// Tenant id, written by the credentials filter.
 pub const TENANT: &str = "portcullis.tenant";
 /// Token usage of the response as JSON, written by the usage filter.
@@ -31,10 +26,8 @@ pub fn envoy_name(key: &str) -> String {
     format!("wasm.{key}")
 }
 
-/// `true` when the request goes through Envoy's failover (aggregate cluster + retries) and the
-/// router also runs as an upstream filter, once per attempt.
-pub const FAILOVER: &str = "portcullis.failover";
-/// The route plan as JSON, for the upstream (per-attempt) router.
+/// The route plan as JSON, for the upstream (per-attempt) router; set only when Envoy fails
+/// over between providers (aggregate cluster + retries) and the router also runs upstream.
 pub const ROUTE_PLAN: &str = "portcullis.route_plan";
 /// The client's original request body, for the upstream router: a retried attempt may see the
 /// body an earlier attempt rewrote, so each attempt translates from this copy.
@@ -42,12 +35,11 @@ pub const REQUEST_BODY: &str = "portcullis.request_body";
 /// Number of upstream attempts that served the request (1 without failover).
 pub const ATTEMPTS: &str = "portcullis.attempts";
 /// Written by the upstream router for the filters after it in the same attempt (credentials):
-/// the provider of *this* attempt and its kind.
+/// the provider of *this* attempt (the rest is in [`ROUTE_PLAN`]).
 pub const ATTEMPT_PROVIDER: &str = "portcullis.attempt_provider";
-pub const ATTEMPT_PROVIDER_KIND: &str = "portcullis.attempt_provider_kind";
 
 /// Response headers the upstream router sets on each attempt's response so the downstream
-/// filters know which provider answered. Trusted only when [`FAILOVER`] is set (otherwise a
+/// filters know which provider answered. Trusted only when the [`DECISION`] says `failover` (otherwise a
 /// provider could send them); the downstream router removes them before the client sees the
 /// response, except `x-portcullis-provider` which it sets itself.
 pub const RESPONSE_PROVIDER_HEADER: &str = "x-portcullis-provider";

@@ -52,7 +52,7 @@ impl Plugin for Credentials {
     }
 
     fn http_context(plugin: Rc<Self>, context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(CredentialsRequest { plugin, context_id, used: None })
+        Box::new(CredentialsRequest { plugin, context_id, client_api: None, used: None })
     }
 }
 
@@ -67,6 +67,8 @@ struct UsedKey {
 struct CredentialsRequest {
     plugin: Rc<Credentials>,
     context_id: u32,
+    /// The API the client speaks, once known: the shape of a refusal.
+    client_api: Option<WireApi>,
     used: Option<UsedKey>,
 }
 
@@ -94,6 +96,8 @@ impl CredentialsRequest {
     fn on_client_request(&mut self) -> Action {
         let plugin = Rc::clone(&self.plugin);
         let tenants = plugin.store.tenants();
+        let decision = filter_state::decision();
+        self.client_api = decision.as_ref().map(|d| d.client_api);
         // Read what the client presented, then make sure none of it travels further.
         let virtual_key =
             tenants.enabled().then(|| tenant::client_key(|name| http::header(Side::Request, name))).flatten();
@@ -113,21 +117,21 @@ impl CredentialsRequest {
             }
         };
 
-        let Some(provider) = filter_state::get(state::PROVIDER) else {
+        let Some(decision) = decision else {
             // Not routed by Portcullis: nothing to check or inject.
             return Action::Continue;
         };
-        let model = filter_state::get(state::MODEL).unwrap_or_default();
-        if let Err(err) = self.check_scope(tenant, &provider, &model) {
+        if let Err(err) =
+            self.check_scope(tenant, &decision.provider, &decision.request_model, &decision.model)
+        {
             return self.refuse(&err);
         }
-        if filter_state::get(state::FAILOVER).as_deref() == Some("true") {
+        if decision.failover {
             // One request, several providers: the first provider's key must not travel to the
             // next one. The upstream instance injects per attempt.
             return Action::Continue;
         }
-        let kind = filter_state::get(state::PROVIDER_KIND).and_then(|k| ProviderKind::parse(&k));
-        self.inject(tenant, &provider, kind, false)
+        self.inject(tenant, &decision.provider, Some(decision.kind), false)
     }
 
     /// Upstream, once per failover attempt: the tenant is known (filter state from the
@@ -137,6 +141,15 @@ impl CredentialsRequest {
             // Not a failover attempt: the downstream instance did everything.
             return Action::Continue;
         };
+        // The plan (the downstream router's) says what the client asked for, what this
+        // attempt sends, and whether another provider follows it.
+        let plan = filter_state::get(state::ROUTE_PLAN)
+            .and_then(|json| serde_json::from_str::<RoutePlan>(&json).ok());
+        self.client_api = plan.as_ref().map(|p| p.client_api);
+        let attempt = plan.as_ref().and_then(|plan| {
+            let at = plan.attempts.iter().position(|a| a.provider == provider)?;
+            Some((plan.attempts.get(at)?, at + 1 < plan.attempts.len()))
+        });
         let plugin = Rc::clone(&self.plugin);
         let tenants = plugin.store.tenants();
         strip_client_credentials(tenants.identity_header());
@@ -151,27 +164,27 @@ impl CredentialsRequest {
             );
             return self.refuse(&ClientError::new(ErrorKind::Authentication, "Missing API key."));
         }
-        // This attempt's model, and whether the plan has another provider after it.
-        let (model, fallback_follows) = filter_state::get(state::ROUTE_PLAN)
-            .and_then(|json| serde_json::from_str::<RoutePlan>(&json).ok())
-            .and_then(|plan| {
-                let at = plan.attempts.iter().position(|a| a.provider == provider)?;
-                Some((plan.attempts.get(at)?.upstream_model.clone(), at + 1 < plan.attempts.len()))
-            })
-            .unwrap_or_default();
-        if let Err(err) = self.check_scope(tenant, &provider, &model) {
+        let requested = plan.as_ref().map_or("", |p| p.request_model.as_str());
+        let model = attempt.map_or("", |(a, _)| a.upstream_model.as_str());
+        if let Err(err) = self.check_scope(tenant, &provider, requested, model) {
             return self.refuse(&err);
         }
-        let kind = filter_state::get(state::ATTEMPT_PROVIDER_KIND).and_then(|k| ProviderKind::parse(&k));
+        let kind = attempt.map(|(a, _)| a.kind);
+        let fallback_follows = attempt.is_some_and(|(_, follows)| follows);
         self.inject(tenant, &provider, kind, fallback_follows)
     }
 
-    /// May the tenant use `provider` with `model` (the model sent upstream) or the model the
-    /// client asked for?
-    fn check_scope(&self, tenant: Option<&Tenant>, provider: &str, model: &str) -> Result<(), ClientError> {
+    /// May the tenant use `provider` with `requested` (the model the client asked for) or
+    /// `model` (the model sent upstream)?
+    fn check_scope(
+        &self,
+        tenant: Option<&Tenant>,
+        provider: &str,
+        requested: &str,
+        model: &str,
+    ) -> Result<(), ClientError> {
         let Some(tenant) = tenant else { return Ok(()) };
-        let requested = filter_state::get(state::REQUEST_MODEL).unwrap_or_default();
-        if tenant.allows(provider, &[requested.as_str(), model]) {
+        if tenant.allows(provider, &[requested, model]) {
             return Ok(());
         }
         log::debug!(
@@ -266,15 +279,19 @@ impl CredentialsRequest {
     /// Puts the key in cooldown if the provider refused it (401) or rate limited it (429).
     /// Local replies (a later filter's 429, Envoy's own 503) say nothing about the key.
     fn observe_provider_status(&self, used: &UsedKey) {
+        let Some(status) = http::header(Side::Response, ":status").and_then(|s| s.parse::<u16>().ok()) else {
+            return;
+        };
+        if !keypool::cools_down(status) {
+            // The common case: one host call and done.
+            return;
+        }
         // Upstream, only the codec follows this filter: every response is the provider's.
         let from_upstream = self.plugin.store.placement() == Placement::Upstream
             || filter_state::property(&["response", "code_details"]).is_some_and(|d| d == b"via_upstream");
         if !from_upstream {
             return;
         }
-        let Some(status) = http::header(Side::Response, ":status").and_then(|s| s.parse::<u16>().ok()) else {
-            return;
-        };
         let Some(seconds) = keypool::cooldown_after(
             status,
             http::header(Side::Response, "retry-after").as_deref(),
@@ -296,7 +313,8 @@ impl CredentialsRequest {
 
     /// Answers locally in the client's API shape; nothing reaches a provider.
     fn refuse(&self, err: &ClientError) -> Action {
-        http::send_error(err, client_api().error_shape());
+        let api = self.client_api.unwrap_or_else(client_api_from_path);
+        http::send_error(err, api.error_shape());
         Action::Pause
     }
 }
@@ -311,12 +329,8 @@ fn strip_client_credentials(identity_header: Option<&str>) {
     }
 }
 
-/// The API the client speaks: from the router's filter state, or (for a request the router did
-/// not route) from the request path.
-fn client_api() -> WireApi {
-    if let Some(api) = filter_state::get(state::CLIENT_API).and_then(|a| WireApi::parse(&a)) {
-        return api;
-    }
+/// The API the client speaks, for a request the router did not route: from the request path.
+fn client_api_from_path() -> WireApi {
     let method = http::header(Side::Request, ":method").unwrap_or_default();
     let path = http::header(Side::Request, ":path").unwrap_or_default();
     match api::classify(&method, &path) {

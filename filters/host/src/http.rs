@@ -31,8 +31,23 @@ pub fn header(side: Side, name: &str) -> Option<String> {
     hostcalls::get_map_value(side.headers(), name).ok().flatten()
 }
 
-pub fn headers(side: Side) -> Vec<(String, String)> {
-    hostcalls::get_map(side.headers()).unwrap_or_default()
+/// All headers of one side, fetched in one host call. Reading several headers this way is
+/// cheaper than one `header` call each: every call that returns data crosses into the VM.
+pub fn headers(side: Side) -> Headers {
+    Headers(hostcalls::get_map(side.headers()).unwrap_or_default())
+}
+
+/// A snapshot of a header map (names as Envoy gives them: lowercase).
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
+    }
 }
 
 /// Sets (replaces) a header. Returns false if the host refused.

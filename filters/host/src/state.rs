@@ -1,5 +1,6 @@
 //! Filter state: the contract between the filters (keys in `portcullis_core::state`).
 
+use portcullis_core::decision::Decision;
 use proxy_wasm::hostcalls;
 
 /// Writes `key` (readable by other filters as `wasm.<key>`).
@@ -14,6 +15,11 @@ pub fn get(key: &str) -> Option<String> {
     let name = portcullis_core::state::envoy_name(key);
     let bytes = hostcalls::get_property(vec!["filter_state", &name]).ok().flatten()?;
     String::from_utf8(bytes).ok()
+}
+
+/// The router's decision for this request; `None` if the router did not route it.
+pub fn decision() -> Option<Decision> {
+    get_bytes(portcullis_core::state::DECISION).and_then(|bytes| Decision::decode(&bytes))
 }
 
 /// Reads any Envoy attribute (`["request", "id"]`, `["upstream", "address"]`, …).

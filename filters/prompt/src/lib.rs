@@ -7,7 +7,6 @@ use portcullis_core::api::WireApi;
 use portcullis_core::config::{self, ConfigError};
 use portcullis_core::decorate::{self, PromptConfig};
 use portcullis_core::error::{ClientError, ErrorKind};
-use portcullis_core::state;
 use portcullis_host::http::{self, Side};
 use portcullis_host::root::{self, Plugin};
 use portcullis_host::state as filter_state;
@@ -31,7 +30,7 @@ impl Plugin for Prompt {
     }
 
     fn http_context(plugin: Rc<Self>, context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(PromptRequest { plugin, context_id, upstream_api: None })
+        Box::new(PromptRequest { plugin, context_id, upstream_api: None, client_api: None })
     }
 }
 
@@ -40,6 +39,7 @@ struct PromptRequest {
     context_id: u32,
     /// Set when this request's body is to be decorated.
     upstream_api: Option<WireApi>,
+    client_api: Option<WireApi>,
 }
 
 impl Context for PromptRequest {}
@@ -49,7 +49,9 @@ impl HttpContext for PromptRequest {
         if self.plugin.config.decorators.is_empty() || end_of_stream {
             return Action::Continue;
         }
-        self.upstream_api = filter_state::get(state::UPSTREAM_API).and_then(|a| WireApi::parse(&a));
+        let decision = filter_state::decision();
+        self.upstream_api = decision.as_ref().map(|d| d.upstream_api);
+        self.client_api = decision.map(|d| d.client_api);
         if self.upstream_api.is_some() {
             http::remove_header(Side::Request, "content-length");
         }
@@ -79,10 +81,7 @@ impl HttpContext for PromptRequest {
             Ok(None) => Action::Continue,
             Err(why) => {
                 log::debug!("portcullis.prompt #{}: {why}", self.context_id);
-                let shape = filter_state::get(state::CLIENT_API)
-                    .and_then(|a| WireApi::parse(&a))
-                    .unwrap_or(api)
-                    .error_shape();
+                let shape = self.client_api.unwrap_or(api).error_shape();
                 http::send_error(&ClientError::new(ErrorKind::InvalidRequest, why), shape);
                 Action::Pause
             }

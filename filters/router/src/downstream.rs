@@ -3,11 +3,12 @@
 use crate::response::ResponseTranslation;
 use crate::Router;
 use portcullis_core::api::{self, ClientRequest, WireApi};
+use portcullis_core::decision::Decision;
 use portcullis_core::error::{ClientError, ErrorKind};
 use portcullis_core::plan::{self, Attempt, RoutePlan};
 use portcullis_core::route::pick_of;
 use portcullis_core::state;
-use portcullis_host::http::{self, Side};
+use portcullis_host::http::{self, Headers, Side};
 use portcullis_host::state as filter_state;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -20,28 +21,38 @@ pub struct RouterRequest {
     request: Option<ClientRequest>,
     /// The trusted override header's value, read before it is removed.
     override_provider: Option<String>,
+    /// `x-request-id`: weighted splits pick by it, so a retried request lands alike.
+    request_id: String,
     plan: Option<RoutePlan>,
     response: Option<ResponseTranslation>,
 }
 
 impl RouterRequest {
     pub fn new(plugin: Rc<Router>, context_id: u32) -> Self {
-        Self { plugin, context_id, request: None, override_provider: None, plan: None, response: None }
+        Self {
+            plugin,
+            context_id,
+            request: None,
+            override_provider: None,
+            request_id: String::new(),
+            plan: None,
+            response: None,
+        }
     }
 
     /// Only the router may decide routing: drop every `x-portcullis-*` header a client sent,
     /// the configured cluster header, and the override header (after reading it).
-    fn strip_internal_headers(&mut self) {
+    fn strip_internal_headers(&mut self, headers: &Headers) {
         let table = &self.plugin.table;
         if let Some(name) = &table.override_header {
-            self.override_provider = http::header(Side::Request, name).filter(|v| !v.is_empty());
+            self.override_provider = headers.get(name).filter(|v| !v.is_empty()).map(str::to_string);
         }
-        for (name, _) in http::headers(Side::Request) {
+        for name in headers.names() {
             if name.starts_with("x-portcullis-")
                 || name == table.cluster_header
-                || table.override_header.as_deref() == Some(name.as_str())
+                || table.override_header.as_deref() == Some(name)
             {
-                http::remove_header(Side::Request, &name);
+                http::remove_header(Side::Request, name);
             }
         }
     }
@@ -71,7 +82,6 @@ impl RouterRequest {
             }
             let json = serde_json::to_string(plan)
                 .map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
-            filter_state::set(state::FAILOVER, "true");
             filter_state::set(state::ROUTE_PLAN, &json);
             filter_state::set_bytes(state::REQUEST_BODY, body);
             None
@@ -82,11 +92,9 @@ impl RouterRequest {
         };
         http::set_header(Side::Request, &self.plugin.table.cluster_header, &plan.cluster);
         http::clear_route_cache();
-        publish_attempt(first);
+        publish_attempt(plan, first);
         filter_state::set(state::REQUEST_MODEL, &plan.request_model);
         filter_state::set(state::ROUTE, &plan.route);
-        filter_state::set(state::CLIENT_API, plan.client_api.as_str());
-        filter_state::set(state::STREAM, if plan.stream { "true" } else { "false" });
         log::debug!(
             "#{}: model {} -> {} ({}) via route {}{}",
             self.context_id,
@@ -101,21 +109,21 @@ impl RouterRequest {
 }
 
 /// Filter state naming the provider that serves (or is about to serve) the request.
-fn publish_attempt(attempt: &Attempt) {
+fn publish_attempt(plan: &RoutePlan, attempt: &Attempt) {
     filter_state::set(state::PROVIDER, &attempt.provider);
-    filter_state::set(state::PROVIDER_KIND, attempt.kind.as_str());
     filter_state::set(state::MODEL, &attempt.upstream_model);
-    filter_state::set(state::UPSTREAM_API, attempt.upstream_api.as_str());
+    filter_state::set(state::DECISION, &Decision::new(plan, attempt).encode());
 }
 
 impl Context for RouterRequest {}
 
 impl HttpContext for RouterRequest {
     fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
-        self.strip_internal_headers();
-        let method = http::header(Side::Request, ":method").unwrap_or_default();
-        let path = http::header(Side::Request, ":path").unwrap_or_default();
-        match api::classify(&method, &path) {
+        let headers = http::headers(Side::Request);
+        self.strip_internal_headers(&headers);
+        let method = headers.get(":method").unwrap_or_default();
+        let path = headers.get(":path").unwrap_or_default();
+        match api::classify(method, path) {
             // Not an LLM API call: leave it to Envoy's own routes.
             None => Action::Continue,
             Some(ClientRequest::ListModels) => {
@@ -125,6 +133,7 @@ impl HttpContext for RouterRequest {
             }
             Some(request) => {
                 self.request = Some(request);
+                self.request_id = headers.get("x-request-id").unwrap_or_default().to_string();
                 if end_of_stream {
                     return self
                         .reject(&ClientError::new(ErrorKind::InvalidRequest, "request body is required"));
@@ -143,12 +152,11 @@ impl HttpContext for RouterRequest {
             return Action::Pause;
         }
         let body = http::body(Side::Request, body_size).unwrap_or_default();
-        let request_id = http::header(Side::Request, "x-request-id").unwrap_or_default();
         let planned = plan::plan(
             &self.plugin.table,
             request,
             &body,
-            pick_of(&request_id),
+            pick_of(&self.request_id),
             self.override_provider.as_deref(),
         );
         let plan = match planned {
@@ -168,31 +176,31 @@ impl HttpContext for RouterRequest {
 
     fn on_http_response_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
         let Some(plan) = &self.plan else { return Action::Continue };
+        // One snapshot serves every read below (each read is a crossing into the VM).
+        let headers = http::headers(Side::Response);
         let served_by = if plan.failover() {
-            http::header(Side::Response, state::RESPONSE_PROVIDER_HEADER).and_then(|p| plan.attempt_for(&p))
+            headers.get(state::RESPONSE_PROVIDER_HEADER).and_then(|p| plan.attempt_for(p))
         } else {
             None
         };
         let attempt = served_by.or(plan.first());
-        for (name, _) in http::headers(Side::Response) {
-            if name.starts_with("x-portcullis-") {
-                http::remove_header(Side::Response, &name);
-            }
+        for name in headers.names().filter(|n| n.starts_with("x-portcullis-")) {
+            http::remove_header(Side::Response, name);
         }
         let Some(attempt) = attempt else { return Action::Continue };
-        let attempts = http::header(Side::Response, "x-envoy-attempt-count").unwrap_or_else(|| "1".into());
+        let attempts = headers.get("x-envoy-attempt-count").unwrap_or("1");
         http::set_header(Side::Response, state::RESPONSE_PROVIDER_HEADER, &attempt.provider);
-        http::set_header(Side::Response, state::RESPONSE_ATTEMPTS_HEADER, &attempts);
-        if served_by.is_some() {
-            publish_attempt(attempt);
+        http::set_header(Side::Response, state::RESPONSE_ATTEMPTS_HEADER, attempts);
+        if served_by.is_some_and(|served| Some(served) != plan.first()) {
+            publish_attempt(plan, attempt);
         }
-        filter_state::set(state::ATTEMPTS, &attempts);
+        filter_state::set(state::ATTEMPTS, attempts);
         if attempt.upstream_api == plan.client_api || end_of_stream {
             return Action::Continue;
         }
-        let status = http::header(Side::Response, ":status").and_then(|s| s.parse().ok()).unwrap_or(200);
-        let content_type = http::header(Side::Response, "content-type").unwrap_or_default();
-        let translation = ResponseTranslation::new(plan, attempt, status, &content_type);
+        let status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(200);
+        let content_type = headers.get("content-type").unwrap_or_default();
+        let translation = ResponseTranslation::new(plan, attempt, status, content_type);
         if let Some(ct) = translation.content_type() {
             http::set_header(Side::Response, "content-type", ct);
         }

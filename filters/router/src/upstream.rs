@@ -51,14 +51,12 @@ impl Context for AttemptRequest {}
 
 impl HttpContext for AttemptRequest {
     fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
-        if filter_state::get(state::FAILOVER).as_deref() != Some("true") {
+        let Some(json) = filter_state::get(state::ROUTE_PLAN) else {
             // Not a failover request: the downstream router already did everything.
             return Action::Continue;
-        }
-        let Some(plan) =
-            filter_state::get(state::ROUTE_PLAN).and_then(|j| serde_json::from_str::<RoutePlan>(&j).ok())
-        else {
-            return self.fail("failover plan missing from filter state");
+        };
+        let Ok(plan) = serde_json::from_str::<RoutePlan>(&json) else {
+            return self.fail("failover plan in filter state is unreadable");
         };
         let provider = host_provider();
         let attempt = match provider.as_deref().and_then(|p| plan.attempt_for(p)).or(plan.first()) {
@@ -76,7 +74,6 @@ impl HttpContext for AttemptRequest {
         http::set_header(Side::Request, ":authority", &attempt.host);
         http::remove_header(Side::Request, "content-length");
         filter_state::set(state::ATTEMPT_PROVIDER, &attempt.provider);
-        filter_state::set(state::ATTEMPT_PROVIDER_KIND, attempt.kind.as_str());
         log::debug!("#{}: attempt to {} ({})", self.context_id, attempt.provider, attempt.upstream_model);
         self.plan = Some(plan);
         self.attempt = Some(attempt);

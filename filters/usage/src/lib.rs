@@ -56,8 +56,9 @@ impl Plugin for Usage {
 /// known only from the upstream router's response headers (trusted only then: without
 /// failover a provider could send them); otherwise from the router's filter state.
 fn served_by() -> Option<(WireApi, Labels)> {
+    let decision = filter_state::decision()?;
     let tenant = filter_state::get(state::TENANT).unwrap_or_default();
-    if filter_state::get(state::FAILOVER).as_deref() == Some("true") {
+    if decision.failover {
         let api =
             http::header(Side::Response, state::RESPONSE_API_HEADER).and_then(|a| WireApi::parse(&a))?;
         let labels = Labels {
@@ -67,13 +68,8 @@ fn served_by() -> Option<(WireApi, Labels)> {
         };
         return Some((api, labels));
     }
-    let api = filter_state::get(state::UPSTREAM_API).and_then(|a| WireApi::parse(&a))?;
-    let labels = Labels {
-        provider: filter_state::get(state::PROVIDER).unwrap_or_default(),
-        model: filter_state::get(state::MODEL).unwrap_or_default(),
-        tenant,
-    };
-    Some((api, labels))
+    let labels = Labels { provider: decision.provider, model: decision.model, tenant };
+    Some((decision.upstream_api, labels))
 }
 
 /// Labels of one routed request.
