@@ -51,7 +51,7 @@ def main() -> int:
             perf = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-p", str(envoy.proc.pid),
                                      "-o", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             time.sleep(0.5)
-            r = measure.wrk(url, body, hdrs, secs, w.connections)
+            r = measure.merge([measure.wrk(url, body, hdrs, secs, w.connections)])
             perf.send_signal(2)
             perf.wait(timeout=60)
             print(f"{row} {wl}: {r['rps']:.0f} rps during the profile")

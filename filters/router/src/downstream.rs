@@ -23,6 +23,8 @@ pub struct RouterRequest {
     override_provider: Option<String>,
     /// `x-request-id`: weighted splits pick by it, so a retried request lands alike.
     request_id: String,
+    /// The client sent `content-length` (a rewritten body must correct it).
+    has_length: bool,
     plan: Option<RoutePlan>,
     response: Option<ResponseTranslation>,
 }
@@ -35,6 +37,7 @@ impl RouterRequest {
             request: None,
             override_provider: None,
             request_id: String::new(),
+            has_length: false,
             plan: None,
             response: None,
         }
@@ -134,12 +137,11 @@ impl HttpContext for RouterRequest {
             Some(request) => {
                 self.request = Some(request);
                 self.request_id = headers.get("x-request-id").unwrap_or_default().to_string();
+                self.has_length = headers.get("content-length").is_some();
                 if end_of_stream {
                     return self
                         .reject(&ClientError::new(ErrorKind::InvalidRequest, "request body is required"));
                 }
-                // The body may be rewritten; Envoy does not fix the length for us.
-                http::remove_header(Side::Request, "content-length");
                 // Hold the headers until the body names the model (allow_on_headers_stop_iteration).
                 Action::Pause
             }
@@ -166,6 +168,11 @@ impl HttpContext for RouterRequest {
         match self.apply(&plan, &body) {
             Ok(Some(new_body)) => {
                 http::replace_body(Side::Request, body_size, &new_body);
+                // The headers are still held, so the length can be corrected rather than
+                // dropped: the upload stays as the client framed it (length or chunked).
+                if self.has_length {
+                    http::set_header(Side::Request, "content-length", &new_body.len().to_string());
+                }
             }
             Ok(None) => {}
             Err(err) => return self.reject(&err),
