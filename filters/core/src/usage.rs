@@ -142,13 +142,26 @@ pub struct StreamUsage {
 
 impl StreamUsage {
     pub fn new(api: WireApi) -> Self {
-        // Every format names its usage field starting with `"usage`; events without it (the
-        // vast majority: content deltas) are skipped without being parsed.
         Self { api, usage: None, finder: memchr::memmem::Finder::new(b"\"usage") }
     }
 
+    /// Whether an event may carry usage: a `"usage…"` key (`usage`, `usageMetadata`) whose
+    /// value is an object. Events without one (the vast majority: content deltas, and OpenAI's
+    /// `"usage": null` on every chunk of an `include_usage` stream) are skipped unparsed. A
+    /// false positive (the text inside a message) only costs a parse.
+    fn may_carry_usage(&self, data: &[u8]) -> bool {
+        self.finder.find_iter(data).any(|at| {
+            let rest = data.get(at + 1..).unwrap_or_default();
+            let key_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+            let mut after = rest.get(key_len..).unwrap_or_default().iter().copied();
+            after.next() == Some(b'"')
+                && after.find(|b| !b.is_ascii_whitespace()) == Some(b':')
+                && after.find(|b| !b.is_ascii_whitespace()) == Some(b'{')
+        })
+    }
+
     pub fn observe(&mut self, event: &SseEvent<'_>) {
-        if self.finder.find(&event.data).is_none() {
+        if !self.may_carry_usage(&event.data) {
             return;
         }
         match self.api {
@@ -183,6 +196,20 @@ impl StreamUsage {
 mod tests {
     use super::*;
     use crate::sse::SseParser;
+
+    #[test]
+    fn only_events_with_a_usage_object_are_parsed() {
+        let stream = StreamUsage::new(WireApi::OpenAiChat);
+        let carries = |data: &str| stream.may_carry_usage(data.as_bytes());
+        assert!(carries(r#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+        assert!(carries(r#"{"usage" : 	{"output_tokens":3}}"#));
+        assert!(carries(r#"{"candidates":[],"usageMetadata": {"totalTokenCount":4}}"#));
+        assert!(carries(r#"{"x":"\"usage","message":{"usage":{"input_tokens":2}}}"#));
+        assert!(!carries(r#"{"choices":[{"delta":{"content":"hi"}}],"usage":null}"#));
+        assert!(!carries(r#"{"choices":[{"delta":{"content":"\"usage is high\""}}]}"#));
+        assert!(!carries(r#"{"usage""#));
+        assert!(!carries(""));
+    }
 
     fn usage(input: u64, output: u64, cached: u64) -> TokenUsage {
         TokenUsage { input_tokens: input, output_tokens: output, cached_input_tokens: cached }
