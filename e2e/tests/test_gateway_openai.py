@@ -130,3 +130,34 @@ def test_usage_lands_in_metrics_and_access_log(client, gateway, mock):
     usages = [json.loads(e["usage"]) for e in logged[-2:]]
     assert sorted(u["inputTokens"] for u in usages) == sorted([r1.usage.prompt_tokens, usage2.prompt_tokens])
     assert all(e["provider"] == "openai" and e["route"] == "gpt-*" for e in logged)
+
+
+def test_a_stream_without_include_usage_is_counted_and_the_client_sees_no_usage_chunk(client, gateway, mock):
+    """OpenAI reports a stream's usage only on request: the gateway asks on the client's behalf
+    (accounting and budgets must not depend on the client) and hides the extra chunk."""
+    labels = {"gen_ai_provider_name": "openai", "gen_ai_request_model": "gpt-4.1-mini"}
+    before_in = metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "input"})
+    before_out = metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "output"})
+    messages = [{"role": "user", "content": "count me although I did not ask for usage"}]
+    reference = client.chat.completions.create(model="gpt-4.1-mini", messages=messages)
+    chunks = list(client.chat.completions.create(model="gpt-4.1-mini", stream=True, messages=messages))
+
+    sent = mock.requests()[-1]["json"]
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    # The client gets the stream it asked for: every chunk has a choice, none has usage.
+    assert chunks and all(c.choices and c.usage is None for c in chunks)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == reference.choices[0].message.content
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    # And the tokens were counted like the non-streamed twin's.
+    got_in = metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "input"}) - before_in
+    got_out = metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "output"}) - before_out
+    assert got_in == 2 * reference.usage.prompt_tokens
+    assert got_out == 2 * reference.usage.completion_tokens
+
+
+def test_a_stream_that_asked_for_usage_keeps_its_usage_chunk(client, mock):
+    chunks = list(client.chat.completions.create(
+        model="gpt-4.1-mini", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "hello"}]))
+    assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens > 0
+    assert mock.requests()[-1]["json"]["stream_options"] == {"include_usage": True}

@@ -16,6 +16,7 @@
 //! - [`error`]: errors to clients, rendered in the client's own API shape.
 //! - [`sse`]: incremental Server-Sent Events parsing, robust to any chunk split.
 //! - [`usage`]: token usage reported by providers, JSON and streaming.
+//! - [`hidden_usage`]: usage the gateway asks an OpenAI stream for on the client's behalf.
 //! - [`decorate`]: prompt decorators (messages added to every request).
 //! - [`credential`]: provider credentials and the header scheme each provider expects.
 //! - [`tenant`]: who is calling (virtual keys, stored hashed; trusted identity headers) and
@@ -33,6 +34,7 @@ pub mod credential;
 pub mod decision;
 pub mod decorate;
 pub mod error;
+pub mod hidden_usage;
 pub mod keypool;
 pub mod metric;
 pub mod plan;

@@ -12,6 +12,7 @@
 
 use crate::api::{ClientRequest, WireApi};
 use crate::error::{ClientError, ErrorKind};
+use crate::hidden_usage;
 use crate::provider::ProviderKind;
 use crate::route::{Choice, RouteTable};
 use crate::translate;
@@ -77,11 +78,27 @@ impl RoutePlan {
             .map_err(|e| invalid(e.message));
         }
         // Same API: the model travels in the body for every API but Gemini (path). Rewrite
-        // only if it was renamed.
-        if self.client_api == WireApi::GeminiGenerate || attempt.upstream_model == self.request_model {
+        // only if it was renamed, or to ask for usage the client did not.
+        let rename =
+            self.client_api != WireApi::GeminiGenerate && attempt.upstream_model != self.request_model;
+        let add_usage = self.asks_usage_for_client(attempt);
+        if !rename && !add_usage {
             return Ok(None);
         }
-        with_model(body, &attempt.upstream_model).map(Some).map_err(invalid)
+        edit(body, rename.then_some(attempt.upstream_model.as_str()), add_usage).map(Some).map_err(invalid)
+    }
+
+    /// The gateway asks `attempt` for the stream's usage although the client did not: an
+    /// OpenAI stream reports usage only on request, and accounting must not depend on the
+    /// client asking. The router then removes that chunk from the client's stream (see
+    /// [`hidden_usage`](crate::hidden_usage)). Only for providers known to accept
+    /// `stream_options` (other OpenAI-compatible servers may reject unknown fields).
+    pub fn asks_usage_for_client(&self, attempt: &Attempt) -> bool {
+        self.stream
+            && !self.include_usage
+            && self.client_api == WireApi::OpenAiChat
+            && attempt.upstream_api == WireApi::OpenAiChat
+            && attempt.kind.accepts_stream_options()
     }
 }
 
@@ -195,11 +212,17 @@ pub fn plan(
     })
 }
 
-fn with_model(body: &[u8], model: &str) -> Result<Vec<u8>, String> {
+/// The client's body with another `model` and/or usage requested; every other field as sent.
+fn edit(body: &[u8], model: Option<&str>, add_usage: bool) -> Result<Vec<u8>, String> {
     let mut value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
     let obj = value.as_object_mut().ok_or("request body is not a JSON object")?;
-    obj.insert("model".into(), serde_json::Value::String(model.to_string()));
+    if let Some(model) = model {
+        obj.insert("model".into(), serde_json::Value::String(model.to_string()));
+    }
+    if add_usage {
+        hidden_usage::request_usage(obj);
+    }
     serde_json::to_vec(&value).map_err(|e| e.to_string())
 }
 
@@ -254,6 +277,25 @@ mod tests {
         let a = p.first().unwrap();
         assert_eq!((a.host.as_str(), a.path.as_str()), ("api.openai.com", "/v1/chat/completions"));
         assert_eq!(p.upstream_body(a, body).unwrap(), None);
+    }
+
+    #[test]
+    fn an_openai_stream_is_asked_for_usage_the_client_did_not_request() {
+        let body = br#"{"model":"fast","stream":true,"messages":[]}"#;
+        let p = plan_chat(body).unwrap();
+        let a = p.first().unwrap();
+        assert!(p.asks_usage_for_client(a));
+        let out = String::from_utf8(p.upstream_body(a, body).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            out,
+            r#"{"model":"gpt-4o-mini","stream":true,"messages":[],"stream_options":{"include_usage":true}}"#
+        );
+        // Not streaming: the JSON response carries usage anyway.
+        let p = plan_chat(br#"{"model":"gpt-4o","messages":[]}"#).unwrap();
+        assert!(!p.asks_usage_for_client(p.first().unwrap()));
+        // Another API: the translation asks for usage itself.
+        let p = plan_chat(br#"{"model":"claude-x","stream":true,"messages":[]}"#).unwrap();
+        assert!(!p.asks_usage_for_client(p.first().unwrap()));
     }
 
     #[test]

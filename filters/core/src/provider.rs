@@ -45,6 +45,13 @@ pub enum AuthScheme {
 }
 
 impl ProviderKind {
+    /// Whether the provider accepts OpenAI's `stream_options` (asking a stream for its usage).
+    /// OpenAI does; Azure and the OpenAI-compatible servers are left alone until verified,
+    /// since some reject unknown request fields.
+    pub fn accepts_stream_options(self) -> bool {
+        matches!(self, ProviderKind::OpenAi)
+    }
+
     /// The wire API the provider's chat endpoint speaks.
     pub const fn chat_api(self) -> WireApi {
         match self {

@@ -202,11 +202,19 @@ impl HttpContext for RouterRequest {
             publish_attempt(plan, attempt);
         }
         filter_state::set(state::ATTEMPTS, attempts);
-        if attempt.upstream_api == plan.client_api || end_of_stream {
+        if end_of_stream {
             return Action::Continue;
         }
         let status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(200);
         let content_type = headers.get("content-type").unwrap_or_default();
+        let is_sse = content_type.to_ascii_lowercase().starts_with("text/event-stream");
+        if attempt.upstream_api == plan.client_api {
+            if status < 400 && is_sse && plan.asks_usage_for_client(attempt) {
+                http::remove_header(Side::Response, "content-length");
+                self.response = Some(ResponseTranslation::hiding_usage(plan, attempt));
+            }
+            return Action::Continue;
+        }
         let translation = ResponseTranslation::new(plan, attempt, status, content_type);
         if let Some(ct) = translation.content_type() {
             http::set_header(Side::Response, "content-type", ct);

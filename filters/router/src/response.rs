@@ -2,6 +2,7 @@
 
 use portcullis_core::api::WireApi;
 use portcullis_core::error::{ClientError, ErrorKind};
+use portcullis_core::hidden_usage::UsageChunkFilter;
 use portcullis_core::plan::{Attempt, RoutePlan};
 use portcullis_core::translate::{self, StreamTranslator};
 use portcullis_host::http::{self, Side};
@@ -14,6 +15,8 @@ enum Mode {
     Error(u16),
     /// SSE, translated chunk by chunk: never buffered whole.
     Stream(Box<StreamTranslator>, Vec<u8>),
+    /// The client's own API, minus the usage chunk the gateway asked for on its behalf.
+    HideUsage(UsageChunkFilter, Vec<u8>),
 }
 
 pub struct ResponseTranslation {
@@ -41,10 +44,23 @@ impl ResponseTranslation {
         Self { from, to, model: attempt.upstream_model.clone(), mode, problem: None }
     }
 
+    /// A stream in the client's API whose usage chunk the gateway requested
+    /// (`RoutePlan::asks_usage_for_client`): everything else passes unchanged.
+    pub fn hiding_usage(plan: &RoutePlan, attempt: &Attempt) -> Self {
+        Self {
+            from: attempt.upstream_api,
+            to: plan.client_api,
+            model: attempt.upstream_model.clone(),
+            mode: Mode::HideUsage(UsageChunkFilter::default(), Vec::new()),
+            problem: None,
+        }
+    }
+
     /// The content type of the translated body, where it changes.
     pub fn content_type(&self) -> Option<&'static str> {
         match self.mode {
             Mode::Stream(..) => Some("text/event-stream"),
+            Mode::HideUsage(..) => None,
             Mode::Json | Mode::Error(_) => Some("application/json"),
         }
     }
@@ -65,6 +81,18 @@ impl ResponseTranslation {
                     if let Err(e) = translator.finish(out) {
                         self.problem = Some(e.message);
                     }
+                }
+                http::replace_body(Side::Response, body_size, out);
+                Action::Continue
+            }
+            Mode::HideUsage(filter, out) => {
+                out.clear();
+                let chunk = http::body(Side::Response, body_size).unwrap_or_default();
+                if filter.push(&chunk, out).is_err() {
+                    self.problem = Some("oversized SSE event".into());
+                }
+                if end_of_stream {
+                    filter.finish(out);
                 }
                 http::replace_body(Side::Response, body_size, out);
                 Action::Continue
