@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import paths  # noqa: E402
+from harness import paths, process  # noqa: E402
 
 VENV = paths.ROOT / "target" / "bench-peers" / "venv"
 LITELLM = VENV / "bin" / "litellm"
@@ -99,15 +99,7 @@ def start_litellm(stack: contextlib.ExitStack, mock_url: str, log) -> tuple[str,
                              "--num_workers", "1"], stdout=log_file, stderr=subprocess.STDOUT, env=env,
                             cwd=workdir, stdin=subprocess.DEVNULL)
 
-    def stop():
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-    stack.callback(stop)
+    stack.callback(process.stop, proc)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
+from . import paths, process
 
 MOCK_DEFAULT = ("127.0.0.1", 18080)
 WASM_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
@@ -159,13 +159,7 @@ class Envoy:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        process.stop(self.proc)
         self._log.close()
 
     def cleanup(self):

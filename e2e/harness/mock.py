@@ -16,6 +16,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+from . import process
 from .paths import MOCK_BIN as MOCK_BINARY
 
 
@@ -83,13 +84,7 @@ class MockServer:
     def stop(self) -> None:
         """Terminate by pid; kill if it has not exited after 5 s."""
         proc = self._proc
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        process.stop(proc, grace=5)
         if proc.stdout:
             proc.stdout.close()
 

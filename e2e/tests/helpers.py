@@ -1,6 +1,9 @@
 """Small assertions shared by the e2e tests."""
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 
 
 def header(recorded: dict, name: str):
@@ -55,3 +58,19 @@ def eventually(probe, timeout: float = 5.0, interval: float = 0.1):
         if result or time.monotonic() > deadline:
             return result
         time.sleep(interval)
+
+
+def post_json(url: str, body: bytes, headers: dict | None = None):
+    """(status, headers, parsed body) of a raw POST, error statuses included; a body that is
+    not JSON comes back as text."""
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            status, got, raw = resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        status, got, raw = err.code, dict(err.headers), err.read()
+    try:
+        return status, got, json.loads(raw)
+    except ValueError:
+        return status, got, raw.decode(errors="replace")

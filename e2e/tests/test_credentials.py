@@ -8,8 +8,6 @@ uses a pool of its own.
 import hashlib
 import json
 import time
-import urllib.error
-import urllib.request
 
 import anthropic
 import openai
@@ -19,7 +17,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 from harness import envoy as envoy_h
-from helpers import eventually, header, only_request
+from helpers import eventually, header, only_request, post_json
 
 # Virtual keys the clients hold. The gateway config has only their SHA-256.
 VIRTUAL_KEYS = {
@@ -117,17 +115,7 @@ def chat_body(model="gpt-4o", text="hi") -> bytes:
 
 def post(gw, path: str, body: bytes, headers: dict):
     """(status, headers, parsed body) of a raw request."""
-    req = urllib.request.Request(gw.url + path, data=body, method="POST",
-                                 headers={"content-type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            status, headers, raw = resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as err:
-        status, headers, raw = err.code, dict(err.headers), err.read()
-    try:
-        return status, headers, json.loads(raw)
-    except ValueError:
-        return status, headers, raw.decode(errors="replace")
+    return post_json(gw.url + path, body, headers)
 
 
 def bearer(tenant: str) -> dict:

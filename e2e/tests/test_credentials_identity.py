@@ -6,8 +6,6 @@ the authenticated client's name, and refuses requests without a valid key before
 ever read.
 """
 import json
-import urllib.error
-import urllib.request
 
 import anthropic
 import openai
@@ -15,7 +13,7 @@ import pytest
 
 from conftest import PROVIDER_KEYS
 from harness import envoy as envoy_h
-from helpers import eventually, header, only_request
+from helpers import eventually, header, only_request, post_json
 
 TEAM_A_KEY = "sk-team-a-demo"  # as in gateway-api-key-auth.yaml
 TEAM_B_KEY = "sk-team-b-demo"
@@ -31,13 +29,8 @@ def gw(mock):
 
 def post(gw, headers: dict, model="gpt-4o"):
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "who am i"}]}).encode()
-    req = urllib.request.Request(gw.url + "/v1/chat/completions", data=body, method="POST",
-                                 headers={"content-type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    status, _, parsed = post_json(gw.url + "/v1/chat/completions", body, headers)
+    return status, parsed
 
 
 def test_authenticated_client_is_its_tenant_and_nothing_client_side_leaves(gw, mock):

@@ -13,15 +13,13 @@ import json
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 import yaml
 
 from harness import envoy as envoy_h
 from harness import paths
-from helpers import eventually, header
+from helpers import eventually, header, post_json
 from test_credentials import key_hash
 
 OLD_VK = "vk-rotation-old-3c1d"
@@ -87,14 +85,7 @@ def gw(mock, ecds):
 
 def call(gw, key: str) -> int:
     body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "rotate"}]}).encode()
-    req = urllib.request.Request(gw.url + "/v1/chat/completions", data=body, method="POST",
-                                 headers={"content-type": "application/json", "authorization": "Bearer " + key})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
+    return post_json(gw.url + "/v1/chat/completions", body, {"authorization": "Bearer " + key})[0]
 
 
 class Traffic:

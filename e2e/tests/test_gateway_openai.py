@@ -1,13 +1,11 @@
 """The openai SDK through the full chain (router → credentials → prompt → usage) in real Envoy."""
 import json
-import urllib.error
-import urllib.request
 
 import openai
 import pytest
 
 from conftest import CLIENT_KEY, PROVIDER_KEYS
-from helpers import eventually, header, histogram_count_at_least, metric_value, only_request
+from helpers import eventually, header, histogram_count_at_least, metric_value, only_request, post_json
 
 
 @pytest.fixture
@@ -65,13 +63,8 @@ def test_missing_model_is_400(client, mock):
 
 
 def post_raw(url, body: bytes, headers=None):
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    status, _, parsed = post_json(url, body, headers)
+    return status, parsed
 
 
 def test_body_not_json_is_400_in_openai_shape(gateway, mock):

@@ -8,6 +8,11 @@
 
 use std::borrow::Cow;
 
+/// Whether a `content-type` value announces Server-Sent Events (parameters and case ignored).
+pub fn is_event_stream(content_type: &str) -> bool {
+    content_type.get(..17).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream"))
+}
+
 /// Default bound on one buffered, unfinished event.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 
@@ -186,6 +191,15 @@ pub fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_stream_content_types() {
+        assert!(is_event_stream("text/event-stream"));
+        assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
+        assert!(!is_event_stream("application/json"));
+        assert!(!is_event_stream("text/event"));
+        assert!(!is_event_stream(""));
+    }
 
     type Owned = (Option<String>, String);
 

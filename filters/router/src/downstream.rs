@@ -7,6 +7,7 @@ use portcullis_core::decision::Decision;
 use portcullis_core::error::{ClientError, ErrorKind};
 use portcullis_core::plan::{self, Attempt, RoutePlan};
 use portcullis_core::route::pick_of;
+use portcullis_core::sse;
 use portcullis_core::state;
 use portcullis_host::http::{self, Headers, Side};
 use portcullis_host::state as filter_state;
@@ -206,8 +207,7 @@ impl HttpContext for RouterRequest {
             return Action::Continue;
         }
         let status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(200);
-        let content_type = headers.get("content-type").unwrap_or_default();
-        let is_sse = content_type.to_ascii_lowercase().starts_with("text/event-stream");
+        let is_sse = headers.get("content-type").is_some_and(sse::is_event_stream);
         if attempt.upstream_api == plan.client_api {
             if status < 400 && is_sse && plan.asks_usage_for_client(attempt) {
                 http::remove_header(Side::Response, "content-length");
@@ -215,7 +215,7 @@ impl HttpContext for RouterRequest {
             }
             return Action::Continue;
         }
-        let translation = ResponseTranslation::new(plan, attempt, status, content_type);
+        let translation = ResponseTranslation::new(plan, attempt, status, is_sse);
         if let Some(ct) = translation.content_type() {
             http::set_header(Side::Response, "content-type", ct);
         }

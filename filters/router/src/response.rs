@@ -30,12 +30,13 @@ pub struct ResponseTranslation {
 }
 
 impl ResponseTranslation {
-    pub fn new(plan: &RoutePlan, attempt: &Attempt, status: u16, content_type: &str) -> Self {
+    /// `is_sse`: the response's content type is `text/event-stream`.
+    pub fn new(plan: &RoutePlan, attempt: &Attempt, status: u16, is_sse: bool) -> Self {
         let from = attempt.upstream_api;
         let to = plan.client_api;
         let mode = if status >= 400 {
             Mode::Error(status)
-        } else if content_type.to_ascii_lowercase().starts_with("text/event-stream") {
+        } else if is_sse {
             let translator = StreamTranslator::new(from, to, &attempt.upstream_model, plan.include_usage);
             Mode::Stream(Box::new(translator), Vec::new())
         } else {

@@ -8,7 +8,7 @@
 use portcullis_core::api::WireApi;
 use portcullis_core::config::{self, ConfigError};
 use portcullis_core::metric::labelled;
-use portcullis_core::sse::SseParser;
+use portcullis_core::sse::{self, SseParser};
 use portcullis_core::state;
 use portcullis_core::usage::{self, StreamUsage, TokenUsage};
 use portcullis_host::http::{self, Side};
@@ -103,8 +103,7 @@ impl Context for UsageRequest {}
 impl HttpContext for UsageRequest {
     fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
         let Some((api, labels)) = served_by() else { return Action::Continue };
-        let is_sse = http::header(Side::Response, "content-type")
-            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/event-stream"));
+        let is_sse = http::header(Side::Response, "content-type").is_some_and(|ct| sse::is_event_stream(&ct));
         let body = if is_sse {
             Body::Stream(Box::new((SseParser::default(), StreamUsage::new(api))))
         } else {

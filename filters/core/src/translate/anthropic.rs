@@ -511,11 +511,9 @@ fn assistant_to_openai(content: an::Content, i: usize) -> Result<oa::Message, Tr
             for block in blocks {
                 match block {
                     an::ContentBlock::Text(t) => text.push_str(&t.text),
-                    an::ContentBlock::ToolUse(call) => tool_calls.push(oa::ToolCall {
-                        id: call.id,
-                        kind: "function".to_string(),
-                        function: oa::FunctionCall { name: call.name, arguments: call.input.to_string() },
-                    }),
+                    an::ContentBlock::ToolUse(call) => {
+                        tool_calls.push(oa::ToolCall::function(call.id, call.name, call.input.to_string()))
+                    }
                     // Another model's reasoning cannot be handed to this one.
                     an::ContentBlock::Thinking(_) | an::ContentBlock::RedactedThinking(_) => {}
                     _ => {
@@ -538,16 +536,7 @@ fn tool_to_openai(tool: an::Tool) -> Result<oa::Tool, TranslateError> {
     if let Some(kind) = tool.kind.as_deref().filter(|k| *k != "custom") {
         return Err(err(format!("Anthropic server tool `{kind}` is not available on OpenAI chat models")));
     }
-    Ok(oa::Tool {
-        kind: "function".to_string(),
-        function: Some(oa::FunctionDef {
-            name: tool.name,
-            description: tool.description,
-            parameters: tool.input_schema,
-            strict: None,
-        }),
-        rest: Rest::new(),
-    })
+    Ok(oa::Tool::function(tool.name, tool.description, tool.input_schema))
 }
 
 fn tool_choice_to_openai(choice: an::ToolChoice) -> (Option<oa::ToolChoice>, Option<bool>) {
@@ -555,13 +544,9 @@ fn tool_choice_to_openai(choice: an::ToolChoice) -> (Option<oa::ToolChoice>, Opt
     let (choice, disable) = match choice {
         an::ToolChoice::Auto { disable_parallel_tool_use } => (mode("auto"), disable_parallel_tool_use),
         an::ToolChoice::Any { disable_parallel_tool_use } => (mode("required"), disable_parallel_tool_use),
-        an::ToolChoice::Tool { name, disable_parallel_tool_use } => (
-            Some(oa::ToolChoice::Named(oa::NamedToolChoice {
-                kind: "function".to_string(),
-                function: oa::NamedFunction { name },
-            })),
-            disable_parallel_tool_use,
-        ),
+        an::ToolChoice::Tool { name, disable_parallel_tool_use } => {
+            (Some(oa::ToolChoice::function(name)), disable_parallel_tool_use)
+        }
         an::ToolChoice::None => (mode("none"), None),
     };
     (choice, (disable == Some(true)).then_some(false))
@@ -577,11 +562,9 @@ pub(crate) fn response_to_openai(resp: an::MessagesResponse, model: &str) -> oa:
     for block in resp.content {
         match block {
             an::ContentBlock::Text(t) => text.push_str(&t.text),
-            an::ContentBlock::ToolUse(call) => tool_calls.push(oa::ToolCall {
-                id: call.id,
-                kind: "function".to_string(),
-                function: oa::FunctionCall { name: call.name, arguments: call.input.to_string() },
-            }),
+            an::ContentBlock::ToolUse(call) => {
+                tool_calls.push(oa::ToolCall::function(call.id, call.name, call.input.to_string()))
+            }
             _ => {}
         }
     }

@@ -74,6 +74,12 @@ impl Usage {
     }
 }
 
+/// A Gemini `functionCall` as an OpenAI tool call (absent `args` are an empty object).
+fn openai_call(id: String, name: String, args: Option<Value>) -> oa::ToolCall {
+    let args = args.unwrap_or_else(|| Value::Object(Map::new()));
+    oa::ToolCall::function(id, name, args.to_string())
+}
+
 /// The OpenAI id of the `index`-th function call of a response, carrying its signature.
 pub(crate) fn call_id(index: usize, signature: Option<&str>) -> String {
     match signature.filter(|s| !s.is_empty()) {
@@ -426,14 +432,7 @@ pub(crate) fn request_to_openai(
                     let id = call.id.unwrap_or_else(|| call_id(next_call, None));
                     next_call += 1;
                     open_calls.push((call.name.clone(), id.clone()));
-                    tool_calls.push(oa::ToolCall {
-                        id,
-                        kind: "function".to_string(),
-                        function: oa::FunctionCall {
-                            name: call.name,
-                            arguments: call.args.unwrap_or_else(|| Value::Object(Map::new())).to_string(),
-                        },
-                    });
+                    tool_calls.push(openai_call(id, call.name, call.args));
                 } else if let Some(t) = part.text {
                     text.push_str(&t);
                 } else {
@@ -510,28 +509,14 @@ pub(crate) fn request_to_openai(
                 .parameters_json_schema
                 .or_else(|| d.parameters.as_ref().map(schema::from_gemini))
                 .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
-            tools.push(oa::Tool {
-                kind: "function".to_string(),
-                function: Some(oa::FunctionDef {
-                    name: d.name,
-                    description: d.description,
-                    parameters: Some(parameters),
-                    strict: None,
-                }),
-                rest: Rest::new(),
-            });
+            tools.push(oa::Tool::function(d.name, d.description, Some(parameters)));
         }
     }
     let tool_choice = match req.tool_config.and_then(|c| c.function_calling_config) {
         Some(config) if !tools.is_empty() => {
             let mut names = config.allowed_function_names.unwrap_or_default();
             match config.mode.as_deref() {
-                Some("ANY") if names.len() == 1 => names.pop().map(|name| {
-                    oa::ToolChoice::Named(oa::NamedToolChoice {
-                        kind: "function".to_string(),
-                        function: oa::NamedFunction { name },
-                    })
-                }),
+                Some("ANY") if names.len() == 1 => names.pop().map(oa::ToolChoice::function),
                 Some("ANY") => Some(oa::ToolChoice::Mode("required".into())),
                 Some("NONE") => Some(oa::ToolChoice::Mode("none".into())),
                 Some("AUTO") => Some(oa::ToolChoice::Mode("auto".into())),
@@ -635,14 +620,7 @@ pub(crate) fn response_to_openai(resp: gm::GenerateContentResponse, model: &str)
             if let Some(call) = part.function_call {
                 let id =
                     call.id.unwrap_or_else(|| call_id(tool_calls.len(), part.thought_signature.as_deref()));
-                tool_calls.push(oa::ToolCall {
-                    id,
-                    kind: "function".to_string(),
-                    function: oa::FunctionCall {
-                        name: call.name,
-                        arguments: call.args.unwrap_or_else(|| Value::Object(Map::new())).to_string(),
-                    },
-                });
+                tool_calls.push(openai_call(id, call.name, call.args));
             } else if let Some(t) = part.text {
                 text.push_str(&t);
             }

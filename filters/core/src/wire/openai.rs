@@ -177,6 +177,13 @@ fn function_type() -> String {
     "function".to_string()
 }
 
+impl ToolCall {
+    /// A function call, the only kind of tool call chat models make.
+    pub fn function(id: String, name: String, arguments: String) -> Self {
+        Self { id, kind: function_type(), function: FunctionCall { name, arguments } }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCall {
     pub name: String,
@@ -225,6 +232,24 @@ pub struct NamedToolChoice {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NamedFunction {
     pub name: String,
+}
+
+impl Tool {
+    /// A function tool (`strict` unset).
+    pub fn function(name: String, description: Option<String>, parameters: Option<Value>) -> Self {
+        Self {
+            kind: function_type(),
+            function: Some(FunctionDef { name, description, parameters, strict: None }),
+            rest: Rest::new(),
+        }
+    }
+}
+
+impl ToolChoice {
+    /// Forces a call of the function `name`.
+    pub fn function(name: String) -> Self {
+        ToolChoice::Named(NamedToolChoice { kind: function_type(), function: NamedFunction { name } })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
