@@ -25,6 +25,24 @@ pub fn install<P: Plugin>() {
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(PluginRoot::<P> { plugin: None }) });
 }
 
+/// Lets only the log lines through that Envoy would print. Envoy drops lines below its `wasm`
+/// logger's level anyway, but only after the filter formatted the line and crossed into the
+/// host with it (the router and credentials log a debug line per request). Asked once per
+/// request — a host call that returns a number, cheaper than one such line — so
+/// `/logging?wasm=debug` on the admin port takes effect on the next request.
+fn follow_host_log_level() {
+    let level = match proxy_wasm::hostcalls::get_log_level() {
+        Ok(LogLevel::Trace) => log::LevelFilter::Trace,
+        Ok(LogLevel::Debug) => log::LevelFilter::Debug,
+        Ok(LogLevel::Info) => log::LevelFilter::Info,
+        Ok(LogLevel::Warn) => log::LevelFilter::Warn,
+        Ok(LogLevel::Error) => log::LevelFilter::Error,
+        Ok(LogLevel::Critical) => log::LevelFilter::Off,
+        Err(_) => log::LevelFilter::Trace,
+    };
+    log::set_max_level(level);
+}
+
 pub struct PluginRoot<P> {
     plugin: Option<Rc<P>>,
 }
@@ -33,6 +51,7 @@ impl<P: Plugin> Context for PluginRoot<P> {}
 
 impl<P: Plugin> RootContext for PluginRoot<P> {
     fn on_configure(&mut self, _size: usize) -> bool {
+        follow_host_log_level();
         let bytes = http::plugin_configuration();
         match P::configure(bytes.as_deref()) {
             Ok(plugin) => {
@@ -49,6 +68,7 @@ impl<P: Plugin> RootContext for PluginRoot<P> {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        follow_host_log_level();
         Some(match &self.plugin {
             Some(plugin) => P::http_context(Rc::clone(plugin), context_id),
             None => Box::new(Unconfigured { name: P::NAME }),
