@@ -18,7 +18,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -85,7 +84,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    t0 = time.monotonic()
-    rc = main()
-    print(f"{time.monotonic() - t0:.0f} s")
-    sys.exit(rc)
+    sys.exit(main())
