@@ -115,6 +115,8 @@ def test_failover_is_in_the_access_log(client, failover_gateway, mock):
     entry = entries[-1]
     assert (entry["provider"], entry["model"], entry["route"]) == ("anthropic", "claude-haiku-4-5", "resilient")
     assert entry["request_model"] == "resilient"
+    # The client's path, though each attempt rewrote it upstream (shared with the access log).
+    assert entry["path"] == OPENAI_PATH
     # Usage is read in the format of the provider that actually answered.
     assert json.loads(entry["usage"])["outputTokens"] > 0
 

@@ -15,6 +15,9 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
 
+/// Where Envoy keeps a request's path when a route rewrites it; access logs read it first.
+const ORIGINAL_PATH: &str = "x-envoy-original-path";
+
 pub struct RouterRequest {
     plugin: Rc<Router>,
     context_id: u32,
@@ -26,6 +29,9 @@ pub struct RouterRequest {
     request_id: String,
     /// The client sent `content-length` (a rewritten body must correct it).
     has_length: bool,
+    /// The path the client asked for (no query), kept for `x-envoy-original-path` when the
+    /// provider's differs.
+    client_path: String,
     plan: Option<RoutePlan>,
     response: Option<ResponseTranslation>,
 }
@@ -39,13 +45,16 @@ impl RouterRequest {
             override_provider: None,
             request_id: String::new(),
             has_length: false,
+            client_path: String::new(),
             plan: None,
             response: None,
         }
     }
 
     /// Only the router may decide routing: drop every `x-portcullis-*` header a client sent,
-    /// the configured cluster header, and the override header (after reading it).
+    /// the configured cluster header, and the override header (after reading it). Also a
+    /// client's `x-envoy-original-path` (Envoy does not sanitize it): access logs read it first,
+    /// so only the router may set it.
     fn strip_internal_headers(&mut self, headers: &Headers) {
         let table = &self.plugin.table;
         if let Some(name) = &table.override_header {
@@ -55,6 +64,7 @@ impl RouterRequest {
             if name.starts_with("x-portcullis-")
                 || name == table.cluster_header
                 || table.override_header.as_deref() == Some(name)
+                || name == ORIGINAL_PATH
             {
                 http::remove_header(Side::Request, name);
             }
@@ -78,6 +88,11 @@ impl RouterRequest {
     /// Applies a plan; returns the body to send instead of the client's, if it changes.
     fn apply(&self, plan: &RoutePlan, body: &[u8]) -> Result<Option<Vec<u8>>, ClientError> {
         let first = plan.first().ok_or_else(|| ClientError::new(ErrorKind::Internal, "empty route plan"))?;
+        // The provider's path replaces the client's, here or per attempt upstream (visible to
+        // the access log either way); keep the client's where Envoy's own rewrites keep it.
+        if plan.failover() || first.path.split('?').next() != Some(self.client_path.as_str()) {
+            http::set_header(Side::Request, ORIGINAL_PATH, &self.client_path);
+        }
         let new_body = if plan.failover() {
             // The upstream router translates per attempt; check every attempt now so a request
             // that cannot be translated fails here, before any provider is called.
@@ -139,6 +154,8 @@ impl HttpContext for RouterRequest {
                 self.request = Some(request);
                 self.request_id = headers.get("x-request-id").unwrap_or_default().to_string();
                 self.has_length = headers.get("content-length").is_some();
+                // Without the query: a Gemini client may send its key as `?key=`.
+                self.client_path = path.split('?').next().unwrap_or_default().to_string();
                 if end_of_stream {
                     return self
                         .reject(&ClientError::new(ErrorKind::InvalidRequest, "request body is required"));
