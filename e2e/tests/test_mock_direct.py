@@ -189,6 +189,23 @@ def test_azure_deployment_path(mock):
     assert "api-version=2024-10-21" in rec["query"]
 
 
+def test_azure_stream_options_depend_on_the_api_version(mock):
+    """Azure refuses `stream_options` before API version 2024-08-01(-preview), as the real one
+    does; from then on a stream reports usage on request, like OpenAI's."""
+    messages = [{"role": "user", "content": "Hi azure"}]
+    old = openai.AzureOpenAI(azure_endpoint=mock.url, api_key="x", api_version="2024-06-01", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as err:
+        old.chat.completions.create(model="d", messages=messages, stream=True,
+                                    stream_options={"include_usage": True})
+    assert "Unrecognized request argument supplied: stream_options" in str(err.value)
+    assert list(old.chat.completions.create(model="d", messages=messages, stream=True))
+
+    new = openai.AzureOpenAI(azure_endpoint=mock.url, api_key="x", api_version="2024-08-01-preview", max_retries=0)
+    chunks = list(new.chat.completions.create(model="d", messages=messages, stream=True,
+                                              stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == tokens("Hi azure")
+
+
 def test_openai_models_and_limits(oai):
     assert "gpt-4o" in [m.id for m in oai.models.list()]
     resp = oai.chat.completions.create(

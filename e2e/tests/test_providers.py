@@ -8,11 +8,13 @@ from google.genai import types as genai_types
 
 from conftest import CLIENT_KEY
 from harness import envoy as envoy_h
-from helpers import header, only_request
+from helpers import header, metric_value, only_request
 
 ROUTER = {
     "providers": {
         "azure": {"kind": "azure", "cluster": "openai", "host": "myres.openai.azure.com", "apiVersion": "2025-01-01-preview"},
+        # An API version from before `stream_options` existed on Azure.
+        "azure-old": {"kind": "azure", "cluster": "openai", "host": "old.openai.azure.com", "apiVersion": "2024-06-01"},
         "vertex": {"kind": "vertex", "cluster": "gemini", "host": "us-central1-aiplatform.googleapis.com",
                    "project": "acme", "location": "us-central1"},
         "groq": {"kind": "groq", "cluster": "openai"},
@@ -20,6 +22,7 @@ ROUTER = {
     },
     "routes": [
         {"model": "azure-gpt", "provider": "azure", "upstreamModel": "prod-gpt4o"},
+        {"model": "azure-old-gpt", "provider": "azure-old", "upstreamModel": "legacy-gpt4"},
         {"model": "vertex-flash", "provider": "vertex", "upstreamModel": "gemini-2.5-flash"},
         {"model": "llama-*", "provider": "groq"},
         {"model": "text-embedding-*", "provider": "openai"},
@@ -28,6 +31,7 @@ ROUTER = {
 }
 CREDENTIALS = {"providers": {
     "azure": {"key": "azure-key-test"},
+    "azure-old": {"key": "azure-old-key-test"},
     "vertex": {"key": "ya29.vertex-token-test"},
     "groq": {"key": "gsk-groq-test"},
     "openai": {"key": "sk-openai-test"},
@@ -56,6 +60,31 @@ def test_azure_deployment_path_and_api_key(client, mock):
     assert req["query"] == "api-version=2025-01-01-preview"
     assert header(req, "api-key") == "azure-key-test" and header(req, "authorization") is None
     assert header(req, "host") == "myres.openai.azure.com"
+
+
+def test_an_azure_stream_is_asked_for_usage_and_counted(client, providers_gateway, mock):
+    """As for OpenAI (test_gateway_openai): the gateway asks a stream for its usage when the
+    client did not, and hides the extra chunk, on Azure API versions that know the option."""
+    labels = {"gen_ai_provider_name": "azure", "gen_ai_request_model": "prod-gpt4o", "gen_ai_token_type": "output"}
+    before = metric_value(providers_gateway, "portcullis_tokens_total", labels)
+    messages = [{"role": "user", "content": "hi azure, count me"}]
+    chunks = list(client.chat.completions.create(model="azure-gpt", stream=True, messages=messages))
+    sent = only_request(mock)
+    assert sent["query"] == "api-version=2025-01-01-preview"
+    assert sent["json"]["stream_options"] == {"include_usage": True}
+    assert chunks and all(c.choices and c.usage is None for c in chunks)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Mock reply from azure to: hi azure, count me"
+    assert metric_value(providers_gateway, "portcullis_tokens_total", labels) > before
+
+
+def test_an_old_azure_api_version_is_not_sent_stream_options(client, mock):
+    """Azure before 2024-08-01 refuses the field (the mock too, see test_mock_direct): the
+    stream goes as the client sent it, and stays uncounted."""
+    chunks = list(client.chat.completions.create(
+        model="azure-old-gpt", stream=True, messages=[{"role": "user", "content": "hi old azure"}]))
+    sent = only_request(mock)
+    assert sent["query"] == "api-version=2024-06-01" and "stream_options" not in sent["json"]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Mock reply from azure to: hi old azure"
 
 
 def test_vertex_path_with_bearer_token(client, mock):

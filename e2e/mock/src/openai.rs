@@ -30,6 +30,18 @@ pub fn chat(provider: Provider, body: &Value, model: Option<&str>, ctl: &Control
     resp
 }
 
+/// Whether an Azure request may carry `stream_options`: API versions before 2024-08-01(-preview)
+/// refuse the field (400 "Unrecognized request argument supplied"), as Azure does. Versions are
+/// dates and order as strings; a request without `stream_options` always may.
+pub fn azure_knows_stream_options(query: Option<&str>, body: &Value) -> bool {
+    let version = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("api-version="))
+        .unwrap_or_default();
+    body.get("stream_options").is_none() || version >= "2024-08-01"
+}
+
 fn read(body: &Value, messages: &[Value], model: &str) -> Conversation {
     let mut conv = Conversation::new(model.to_string());
     for msg in messages {

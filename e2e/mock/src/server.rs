@@ -198,6 +198,9 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         (true, _) => return Ok(provider.error(400, invalid_json_message(provider), &ctl)),
     };
     Ok(match route {
+        Route::Chat(Provider::Azure, _) if !openai::azure_knows_stream_options(parts.uri.query(), &body) => {
+            Provider::Azure.error(400, "Unrecognized request argument supplied: stream_options", &ctl)
+        }
         Route::Chat(p, d) => openai::chat(p, &body, d.as_deref(), &ctl),
         Route::Embeddings(p, d) => embeddings::openai(p, &body, d.as_deref(), &ctl),
         Route::Models => openai::models(&ctl),

@@ -71,6 +71,7 @@ mod tests {
             path: "/v1/messages".into(),
             upstream_api: api,
             upstream_model: "claude-sonnet-4-5".into(),
+            stream_options: false,
         };
         RoutePlan {
             route: "claude".into(),

@@ -32,6 +32,8 @@ pub struct Attempt {
     pub path: String,
     pub upstream_api: WireApi,
     pub upstream_model: String,
+    /// The provider accepts `stream_options` (see [`Endpoint::accepts_stream_options`](crate::provider::Endpoint::accepts_stream_options)).
+    pub stream_options: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,13 +94,13 @@ impl RoutePlan {
     /// OpenAI stream reports usage only on request, and accounting must not depend on the
     /// client asking. The router then removes that chunk from the client's stream (see
     /// [`hidden_usage`](crate::hidden_usage)). Only for providers known to accept
-    /// `stream_options` (other OpenAI-compatible servers may reject unknown fields).
+    /// `stream_options` (other OpenAI-compatible servers may refuse unknown fields).
     pub fn asks_usage_for_client(&self, attempt: &Attempt) -> bool {
         self.stream
             && !self.include_usage
             && self.client_api == WireApi::OpenAiChat
             && attempt.upstream_api == WireApi::OpenAiChat
-            && attempt.kind.accepts_stream_options()
+            && attempt.stream_options
     }
 }
 
@@ -194,6 +196,7 @@ pub fn plan(
             path,
             upstream_api,
             upstream_model: model,
+            stream_options: endpoint.accepts_stream_options(),
         });
     }
     let cluster = match (failover_cluster, attempts.first()) {

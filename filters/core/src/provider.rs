@@ -45,13 +45,6 @@ pub enum AuthScheme {
 }
 
 impl ProviderKind {
-    /// Whether the provider accepts OpenAI's `stream_options` (asking a stream for its usage).
-    /// OpenAI does; Azure and the OpenAI-compatible servers are left alone until verified,
-    /// since some reject unknown request fields.
-    pub fn accepts_stream_options(self) -> bool {
-        matches!(self, ProviderKind::OpenAi)
-    }
-
     /// The wire API the provider's chat endpoint speaks.
     pub const fn chat_api(self) -> WireApi {
         match self {
@@ -118,7 +111,28 @@ pub struct Endpoint {
 /// Azure's GA version that every current deployment accepts; override with `apiVersion`.
 pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 
+/// The first Azure API version (`2024-08-01-preview`) that accepts `stream_options`; older
+/// ones answer 400 "Unrecognized request argument supplied: stream_options".
+pub const AZURE_STREAM_OPTIONS_SINCE: &str = "2024-08-01";
+
 impl Endpoint {
+    /// Whether the provider accepts OpenAI's `stream_options` (asking a stream for its usage):
+    /// OpenAI does, Azure from [`AZURE_STREAM_OPTIONS_SINCE`] on. The OpenAI-compatible servers
+    /// are left alone until verified: some (Mistral) refuse unknown request fields.
+    pub fn accepts_stream_options(&self) -> bool {
+        match self.kind {
+            ProviderKind::OpenAi => true,
+            // Versions are dates, `-preview` suffixed or not, so they order as strings; later
+            // named versions (`preview`, `latest`) sort after every date.
+            ProviderKind::Azure => self.azure_api_version() >= AZURE_STREAM_OPTIONS_SINCE,
+            _ => false,
+        }
+    }
+
+    fn azure_api_version(&self) -> &str {
+        self.api_version.as_deref().unwrap_or(AZURE_DEFAULT_API_VERSION)
+    }
+
     /// The `:path` for a request of `api` to `model`. `None` if the provider has no such
     /// endpoint (embeddings on Anthropic).
     pub fn path(&self, api: WireApi, model: &str, stream: bool) -> Option<String> {
@@ -126,7 +140,7 @@ impl Endpoint {
         match (kind, api) {
             (ProviderKind::Azure, WireApi::OpenAiChat | WireApi::OpenAiEmbeddings) => {
                 let op = if api == WireApi::OpenAiChat { "chat/completions" } else { "embeddings" };
-                let version = self.api_version.as_deref().unwrap_or(AZURE_DEFAULT_API_VERSION);
+                let version = self.azure_api_version();
                 Some(format!("/openai/deployments/{model}/{op}?api-version={version}"))
             }
             (_, WireApi::OpenAiChat) if kind.chat_api() == WireApi::OpenAiChat => {
@@ -202,6 +216,26 @@ mod tests {
                 .as_deref(),
             Some("/v1/projects/proj/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent")
         );
+    }
+
+    #[test]
+    fn stream_options_where_the_provider_accepts_them() {
+        assert!(endpoint(ProviderKind::OpenAi).accepts_stream_options());
+        let azure = |version: Option<&str>| Endpoint {
+            api_version: version.map(str::to_string),
+            ..endpoint(ProviderKind::Azure)
+        };
+        assert!(azure(None).accepts_stream_options(), "the default version has them");
+        for version in ["2024-08-01-preview", "2024-10-21", "2025-04-01-preview", "preview", "latest"] {
+            assert!(azure(Some(version)).accepts_stream_options(), "{version}");
+        }
+        for version in ["2024-06-01", "2024-07-01-preview", "2024-02-01", "2023-05-15"] {
+            assert!(!azure(Some(version)).accepts_stream_options(), "{version}");
+        }
+        for kind in [ProviderKind::Anthropic, ProviderKind::Gemini, ProviderKind::Groq, ProviderKind::Mistral]
+        {
+            assert!(!endpoint(kind).accepts_stream_options(), "{kind:?}");
+        }
     }
 
     #[test]
