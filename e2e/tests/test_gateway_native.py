@@ -30,6 +30,16 @@ def test_anthropic_messages_with_gateway_key(claude, mock):
     assert header(req, "authorization") is None, "the client's bearer credential is stripped"
 
 
+def test_anthropic_models_are_listed_by_the_gateway_in_anthropic_shape(claude, mock):
+    page = claude.models.list()
+    ids = [m.id for m in page.data]
+    assert "fast" in ids and all(m.type == "model" for m in page.data)
+    assert not any("*" in i for i in ids), "wildcard routes name no model"
+    assert (page.has_more, page.first_id, page.last_id) == (False, ids[0], ids[-1])
+    assert claude.models.list().data[0].created_at.year == 1970
+    assert mock.requests() == []
+
+
 def test_anthropic_stream_and_usage_metric(claude, gateway, mock):
     labels = {"gen_ai_provider_name": "anthropic", "gen_ai_request_model": "claude-opus-4-6",
               "gen_ai_token_type": "output"}

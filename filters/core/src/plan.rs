@@ -230,12 +230,27 @@ fn edit(body: &[u8], model: Option<&str>, add_usage: bool) -> Result<Vec<u8>, St
 }
 
 /// `GET /v1/models`, OpenAI's list format, from the route table's exact names.
-pub fn model_list(table: &RouteTable) -> Vec<u8> {
-    let data: Vec<_> = table
-        .listed_models()
-        .map(|(id, provider)| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": provider.name}))
-        .collect();
-    serde_json::json!({"object": "list", "data": data}).to_string().into_bytes()
+/// `GET /v1/models` in the client's API: the route table's exact model names (wildcards name
+/// no model). Anthropic's SDK sends `anthropic-version` and expects its own page shape.
+pub fn model_list(table: &RouteTable, api: WireApi) -> Vec<u8> {
+    let models = table.listed_models();
+    let list = if api == WireApi::AnthropicMessages {
+        let data: Vec<_> = models
+            .map(|(id, _)| {
+                // `created_at` is required; the gateway does not know it, so the epoch.
+                serde_json::json!({"type": "model", "id": id, "display_name": id, "created_at": "1970-01-01T00:00:00Z"})
+            })
+            .collect();
+        let first_id = data.first().map(|m| m["id"].clone());
+        let last_id = data.last().map(|m| m["id"].clone());
+        serde_json::json!({"data": data, "has_more": false, "first_id": first_id, "last_id": last_id})
+    } else {
+        let data: Vec<_> = models
+            .map(|(id, provider)| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": provider.name}))
+            .collect();
+        serde_json::json!({"object": "list", "data": data})
+    };
+    list.to_string().into_bytes()
 }
 
 #[cfg(test)]
@@ -383,8 +398,21 @@ mod tests {
 
     #[test]
     fn model_list_shows_exact_names() {
-        let v: Value = serde_json::from_slice(&model_list(&table())).unwrap();
+        let v: Value = serde_json::from_slice(&model_list(&table(), WireApi::OpenAiChat)).unwrap();
         let ids: Vec<_> = v["data"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
         assert_eq!(ids, [json!("fast"), json!("resilient")]);
+        assert_eq!((&v["object"], &v["data"][0]["owned_by"]), (&json!("list"), &json!("openai")));
+    }
+
+    #[test]
+    fn model_list_in_anthropic_shape() {
+        let v: Value = serde_json::from_slice(&model_list(&table(), WireApi::AnthropicMessages)).unwrap();
+        assert_eq!(
+            v,
+            json!({"data": [
+                {"type": "model", "id": "fast", "display_name": "fast", "created_at": "1970-01-01T00:00:00Z"},
+                {"type": "model", "id": "resilient", "display_name": "resilient", "created_at": "1970-01-01T00:00:00Z"}
+            ], "has_more": false, "first_id": "fast", "last_id": "resilient"})
+        );
     }
 }

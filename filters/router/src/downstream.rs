@@ -146,7 +146,12 @@ impl HttpContext for RouterRequest {
             // Not an LLM API call: leave it to Envoy's own routes.
             None => Action::Continue,
             Some(ClientRequest::ListModels) => {
-                let body = plan::model_list(&self.plugin.table);
+                let api = if headers.get("anthropic-version").is_some() {
+                    WireApi::AnthropicMessages
+                } else {
+                    WireApi::OpenAiChat
+                };
+                let body = plan::model_list(&self.plugin.table, api);
                 http::send(200, &[("content-type", "application/json")], &body);
                 Action::Pause
             }
