@@ -40,6 +40,15 @@ def test_anthropic_models_are_listed_by_the_gateway_in_anthropic_shape(claude, m
     assert mock.requests() == []
 
 
+def test_gemini_models_are_listed_by_the_gateway_in_gemini_shape(gemini, mock):
+    models = list(gemini.models.list())
+    names = [m.name for m in models]
+    assert "models/fast" in names
+    assert all(m.display_name == m.name.removeprefix("models/") for m in models)
+    assert "generateContent" in models[0].supported_actions
+    assert mock.requests() == []
+
+
 def test_anthropic_stream_and_usage_metric(claude, gateway, mock):
     labels = {"gen_ai_provider_name": "anthropic", "gen_ai_request_model": "claude-opus-4-6",
               "gen_ai_token_type": "output"}

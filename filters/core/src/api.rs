@@ -71,8 +71,9 @@ pub enum ClientRequest {
     Inference(WireApi),
     /// A Gemini request: the model is in the path, streaming is in the verb.
     Gemini { model: String, stream: bool },
-    /// `GET /v1/models`, answered by the gateway from its route table.
-    ListModels,
+    /// `GET /v1/models` (OpenAI, or Anthropic by its version header) or `GET /v1beta/models`
+    /// (Gemini, in this API), answered by the gateway from its route table.
+    ListModels(WireApi),
 }
 
 /// Classifies a request by method and path. `None`: not an LLM API the gateway knows.
@@ -87,7 +88,8 @@ pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
             Some(ClientRequest::Inference(WireApi::OpenAiEmbeddings))
         }
         ("POST", "/v1/messages") => Some(ClientRequest::Inference(WireApi::AnthropicMessages)),
-        ("GET", "/v1/models" | "/models") => Some(ClientRequest::ListModels),
+        ("GET", "/v1/models" | "/models") => Some(ClientRequest::ListModels(WireApi::OpenAiChat)),
+        ("GET", "/v1beta/models") => Some(ClientRequest::ListModels(WireApi::GeminiGenerate)),
         ("POST", p) => gemini_model_call(p),
         _ => None,
     }
@@ -122,7 +124,11 @@ mod tests {
             classify("POST", "/v1/messages?beta=true"),
             Some(ClientRequest::Inference(WireApi::AnthropicMessages))
         );
-        assert_eq!(classify("GET", "/v1/models"), Some(ClientRequest::ListModels));
+        assert_eq!(classify("GET", "/v1/models"), Some(ClientRequest::ListModels(WireApi::OpenAiChat)));
+        assert_eq!(
+            classify("GET", "/v1beta/models?pageSize=50"),
+            Some(ClientRequest::ListModels(WireApi::GeminiGenerate))
+        );
         assert_eq!(
             classify("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
             Some(ClientRequest::Gemini { model: "gemini-2.5-flash".into(), stream: true })

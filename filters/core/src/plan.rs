@@ -17,6 +17,7 @@ use crate::provider::ProviderKind;
 use crate::route::{Choice, RouteTable};
 use crate::translate;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::borrow::Cow;
 
 /// One way to serve the request: a provider, its model name, and the request it expects.
@@ -134,7 +135,7 @@ pub fn plan(
     let (client_api, path_model, path_stream) = match request {
         ClientRequest::Inference(api) => (*api, None, false),
         ClientRequest::Gemini { model, stream } => (WireApi::GeminiGenerate, Some(model.as_str()), *stream),
-        ClientRequest::ListModels => return Err(invalid("listing models has no route".into())),
+        ClientRequest::ListModels(_) => return Err(invalid("listing models has no route".into())),
     };
     let head: Head<'_> =
         serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
@@ -230,25 +231,37 @@ fn edit(body: &[u8], model: Option<&str>, add_usage: bool) -> Result<Vec<u8>, St
 }
 
 /// `GET /v1/models`, OpenAI's list format, from the route table's exact names.
-/// `GET /v1/models` in the client's API: the route table's exact model names (wildcards name
-/// no model). Anthropic's SDK sends `anthropic-version` and expects its own page shape.
+/// The model list in the client's API: the route table's exact model names (wildcards name no
+/// model), each with the fields its SDK requires.
 pub fn model_list(table: &RouteTable, api: WireApi) -> Vec<u8> {
     let models = table.listed_models();
-    let list = if api == WireApi::AnthropicMessages {
-        let data: Vec<_> = models
-            .map(|(id, _)| {
-                // `created_at` is required; the gateway does not know it, so the epoch.
-                serde_json::json!({"type": "model", "id": id, "display_name": id, "created_at": "1970-01-01T00:00:00Z"})
-            })
-            .collect();
-        let first_id = data.first().map(|m| m["id"].clone());
-        let last_id = data.last().map(|m| m["id"].clone());
-        serde_json::json!({"data": data, "has_more": false, "first_id": first_id, "last_id": last_id})
-    } else {
-        let data: Vec<_> = models
-            .map(|(id, provider)| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": provider.name}))
-            .collect();
-        serde_json::json!({"object": "list", "data": data})
+    let list = match api {
+        WireApi::AnthropicMessages => {
+            let data: Vec<_> = models
+                .map(|(id, _)| {
+                    // `created_at` is required; the gateway does not know it: the epoch.
+                    json!({"type": "model", "id": id, "display_name": id, "created_at": "1970-01-01T00:00:00Z"})
+                })
+                .collect();
+            let first_id = data.first().map(|m| m["id"].clone());
+            let last_id = data.last().map(|m| m["id"].clone());
+            json!({"data": data, "has_more": false, "first_id": first_id, "last_id": last_id})
+        }
+        WireApi::GeminiGenerate => {
+            let data: Vec<_> = models
+                .map(|(id, _)| {
+                    json!({"name": format!("models/{id}"), "displayName": id,
+                           "supportedGenerationMethods": ["generateContent", "streamGenerateContent"]})
+                })
+                .collect();
+            json!({"models": data})
+        }
+        _ => {
+            let data: Vec<_> = models
+                .map(|(id, provider)| json!({"id": id, "object": "model", "created": 0, "owned_by": provider.name}))
+                .collect();
+            json!({"object": "list", "data": data})
+        }
     };
     list.to_string().into_bytes()
 }
@@ -402,6 +415,16 @@ mod tests {
         let ids: Vec<_> = v["data"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
         assert_eq!(ids, [json!("fast"), json!("resilient")]);
         assert_eq!((&v["object"], &v["data"][0]["owned_by"]), (&json!("list"), &json!("openai")));
+    }
+
+    #[test]
+    fn model_list_in_gemini_shape() {
+        let v: Value = serde_json::from_slice(&model_list(&table(), WireApi::GeminiGenerate)).unwrap();
+        assert_eq!(v["models"][0]["name"], "models/fast");
+        assert_eq!(
+            v["models"][1]["supportedGenerationMethods"],
+            json!(["generateContent", "streamGenerateContent"])
+        );
     }
 
     #[test]

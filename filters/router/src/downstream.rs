@@ -127,6 +127,18 @@ impl RouterRequest {
     }
 }
 
+/// Whose SDK asks `GET /v1/models`: Anthropic's and Google's call the same path as OpenAI's,
+/// and their own headers tell them apart.
+fn list_api_of_client(headers: &Headers) -> WireApi {
+    if headers.get("anthropic-version").is_some() {
+        WireApi::AnthropicMessages
+    } else if headers.get("x-goog-api-key").is_some() || headers.get("x-goog-api-client").is_some() {
+        WireApi::GeminiGenerate
+    } else {
+        WireApi::OpenAiChat
+    }
+}
+
 /// Filter state naming the provider that serves (or is about to serve) the request.
 fn publish_attempt(plan: &RoutePlan, attempt: &Attempt) {
     filter_state::set(state::PROVIDER, &attempt.provider);
@@ -145,11 +157,10 @@ impl HttpContext for RouterRequest {
         match api::classify(method, path) {
             // Not an LLM API call: leave it to Envoy's own routes.
             None => Action::Continue,
-            Some(ClientRequest::ListModels) => {
-                let api = if headers.get("anthropic-version").is_some() {
-                    WireApi::AnthropicMessages
-                } else {
-                    WireApi::OpenAiChat
+            Some(ClientRequest::ListModels(api)) => {
+                let api = match api {
+                    WireApi::OpenAiChat => list_api_of_client(&headers),
+                    api => api,
                 };
                 let body = plan::model_list(&self.plugin.table, api);
                 http::send(200, &[("content-type", "application/json")], &body);
