@@ -33,7 +33,8 @@ pub struct Attempt {
     pub path: String,
     pub upstream_api: WireApi,
     pub upstream_model: String,
-    /// The provider accepts `stream_options` (see [`Endpoint::accepts_stream_options`](crate::provider::Endpoint::accepts_stream_options)).
+    /// The provider accepts `stream_options`
+    /// ([`Endpoint::accepts_stream_options`](crate::provider::Endpoint::accepts_stream_options)).
     pub stream_options: bool,
 }
 
@@ -230,7 +231,6 @@ fn edit(body: &[u8], model: Option<&str>, add_usage: bool) -> Result<Vec<u8>, St
     serde_json::to_vec(&value).map_err(|e| e.to_string())
 }
 
-/// `GET /v1/models`, OpenAI's list format, from the route table's exact names.
 /// The model list in the client's API: the route table's exact model names (wildcards name no
 /// model), each with the fields its SDK requires.
 pub fn model_list(table: &RouteTable, api: WireApi) -> Vec<u8> {
