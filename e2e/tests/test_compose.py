@@ -1,12 +1,15 @@
 """The docker-compose demo. No container engine runs here, so the demo is checked piece by
-piece: its Envoy config is gateway.yaml's (derived, never stale) and valid for the pinned Envoy,
-and the compose file's images, mounts, ports and environment agree with the configs it runs."""
+piece: the file follows the Compose specification (its strict parser, `compose-spec`), its Envoy
+config is gateway.yaml's (derived, never stale) and valid for the pinned Envoy, and the compose
+file's images, mounts, ports and environment agree with the configs it runs."""
 import json
 import re
 import subprocess
 import sys
 
+import pytest
 import yaml
+from compose_spec import PyCompose
 
 from harness import envoy as envoy_h
 from harness import paths, process
@@ -35,6 +38,16 @@ def mounts(service: str) -> dict[str, str]:
         assert host.startswith("./"), f"{service}: {v} is not a path in the repository"
         out[container] = host[2:]
     return out
+
+
+def test_the_compose_file_follows_the_compose_specification():
+    text = (paths.ROOT / "docker-compose.yaml").read_text()
+    parsed = PyCompose.from_yaml(text)
+    parsed.validate()
+    assert parsed.service_names() == ["mock", "envoy", "prometheus"]
+    # The parser is strict: a misspelt key is an error, not ignored.
+    with pytest.raises(ValueError, match="imagee"):
+        PyCompose.from_yaml(text.replace("    image: envoyproxy", "    imagee: envoyproxy"))
 
 
 def test_the_demo_config_is_gateway_yaml_derived_and_current():
