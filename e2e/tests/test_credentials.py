@@ -179,6 +179,26 @@ def test_every_sdk_header_carries_a_virtual_key_and_none_leaves(gw, mock, name, 
     assert_no_client_secret(req)
 
 
+def test_a_gemini_query_key_is_a_virtual_key_too_and_never_logged(gw, mock):
+    """Gemini's REST API also takes `?key=`: the gateway reads it like `x-goog-api-key`, and
+    takes it off the path before anything is routed, forwarded or logged."""
+    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}).encode()
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key="
+    status, _, answer = post(gw, path + VIRTUAL_KEYS["team-a"], body, {})
+    assert status == 200, answer
+    req = only_request(mock)
+    assert req["query"] == "alt=sse" and header(req, "x-goog-api-key") == PROVIDER_ENV["GEMINI_API_KEY"]
+    assert_no_client_secret(req)
+
+    status, _, answer = post(gw, path + "vk-wrong-in-query", body, {})
+    assert status == 401 and answer["error"]["status"] == "UNAUTHENTICATED", answer
+    assert len(mock.requests()) == 1, "no upstream call for the wrong key"
+    assert eventually(lambda: len([e for e in gw.access_log() if "gemini-2.5-flash" in (e["path"] or "")]) >= 2,
+                      timeout=15)
+    logged = json.dumps(gw.access_log())
+    assert VIRTUAL_KEYS["team-a"] not in logged and "vk-wrong-in-query" not in logged
+
+
 def test_wrong_or_missing_key_is_401_in_each_clients_shape(gw, mock):
     with pytest.raises(openai.AuthenticationError) as exc:
         openai_client(gw, "", key="vk-wrong").chat.completions.create(

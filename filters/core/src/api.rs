@@ -95,6 +95,27 @@ pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
     }
 }
 
+/// Gemini's API also takes the key as a query parameter (`?key=…`). Returns the path without
+/// it and the decoded key, so the key can travel as `x-goog-api-key` — where the credentials
+/// filter reads, checks and removes client keys — and never sits in a logged path. Other
+/// parameters (`alt=sse`) are kept as sent. `None`: no `key` parameter.
+pub fn take_query_key(path: &str) -> Option<(String, String)> {
+    let (base, query) = path.split_once('?')?;
+    let mut key = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+        if name == "key" {
+            key = form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned());
+        } else if !pair.is_empty() {
+            kept.push(pair);
+        }
+    }
+    let key = key.filter(|k| !k.is_empty())?;
+    let path = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+    Some((path, key))
+}
+
 /// `/v1beta/models/{model}:generateContent` (also `/v1/…`, and `:streamGenerateContent`).
 fn gemini_model_call(path: &str) -> Option<ClientRequest> {
     let rest = path.strip_prefix("/v1beta/models/").or_else(|| path.strip_prefix("/v1/models/"))?;
@@ -113,6 +134,23 @@ fn gemini_model_call(path: &str) -> Option<ClientRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_key_is_taken_off_the_path() {
+        let take = take_query_key;
+        assert_eq!(
+            take("/v1beta/models/g:streamGenerateContent?alt=sse&key=vk%2B1"),
+            Some(("/v1beta/models/g:streamGenerateContent?alt=sse".into(), "vk+1".into()))
+        );
+        assert_eq!(
+            take("/v1beta/models/g:generateContent?key=k"),
+            Some(("/v1beta/models/g:generateContent".into(), "k".into()))
+        );
+        assert_eq!(take("/v1beta/models/g:generateContent?alt=sse"), None);
+        assert_eq!(take("/v1beta/models/g:generateContent?key="), None);
+        assert_eq!(take("/v1beta/models/g:generateContent"), None);
+        assert_eq!(take("/p?monkey=1&key=k"), Some(("/p?monkey=1".into(), "k".into())));
+    }
 
     #[test]
     fn classifies_known_paths() {

@@ -127,6 +127,15 @@ impl RouterRequest {
     }
 }
 
+/// A Gemini client's `?key=` becomes its `x-goog-api-key` header (unless it sent one), and leaves
+/// the path: the credentials filter checks and removes keys in headers, and a path is logged.
+fn move_query_key(headers: &Headers, path: &str, key: &str) {
+    http::set_header(Side::Request, ":path", path);
+    if headers.get("x-goog-api-key").is_none() {
+        http::set_header(Side::Request, "x-goog-api-key", key);
+    }
+}
+
 /// Whose SDK asks `GET /v1/models`: Anthropic's and Google's call the same path as OpenAI's,
 /// and their own headers tell them apart.
 fn list_api_of_client(headers: &Headers) -> WireApi {
@@ -167,6 +176,11 @@ impl HttpContext for RouterRequest {
                 Action::Pause
             }
             Some(request) => {
+                if let (ClientRequest::Gemini { .. }, Some((rest, key))) =
+                    (&request, api::take_query_key(path))
+                {
+                    move_query_key(&headers, &rest, &key);
+                }
                 self.request = Some(request);
                 self.request_id = headers.get("x-request-id").unwrap_or_default().to_string();
                 self.has_length = headers.get("content-length").is_some();
