@@ -37,10 +37,8 @@ def derive(gateway: dict) -> dict:
     for listener in cfg["static_resources"]["listeners"]:
         listener["address"]["socket_address"]["address"] = "0.0.0.0"
     for cluster in cfg["static_resources"]["clusters"]:
-        endpoints = [ep["endpoint"]["address"]["socket_address"]
-                     for group in cluster.get("load_assignment", {}).get("endpoints", [])
-                     for ep in group.get("lb_endpoints", [])]
-        mocked = [sa for sa in endpoints if (sa["address"], sa["port_value"]) == envoy_h.MOCK_DEFAULT]
+        mocked = [sa for sa in envoy_h.endpoints(cluster)
+                  if (sa["address"], sa["port_value"]) == envoy_h.MOCK_DEFAULT]
         if mocked:
             cluster["type"] = "STRICT_DNS"
             cluster["dns_lookup_family"] = "V4_ONLY"

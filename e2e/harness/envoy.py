@@ -59,17 +59,22 @@ def plugin_config(cfg: dict, name: str) -> dict:
     return json.loads(wasm_config(cfg, name)["configuration"]["value"])
 
 
+def endpoints(cluster: dict):
+    """The `socket_address` of every endpoint of a cluster, mutable in place."""
+    for group in cluster.get("load_assignment", {}).get("endpoints", []):
+        for ep in group.get("lb_endpoints", []):
+            yield ep["endpoint"]["address"]["socket_address"]
+
+
 def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: int = 0) -> dict:
     cfg = copy.deepcopy(cfg)
     cfg["admin"]["address"]["socket_address"]["port_value"] = admin_port
     for listener in cfg["static_resources"].get("listeners", []):
         listener["address"]["socket_address"]["port_value"] = listener_port
     for cluster in cfg["static_resources"].get("clusters", []):
-        for group in cluster.get("load_assignment", {}).get("endpoints", []):
-            for ep in group.get("lb_endpoints", []):
-                sa = ep["endpoint"]["address"]["socket_address"]
-                if mock_port and (sa["address"], sa["port_value"]) == MOCK_DEFAULT:
-                    sa["port_value"] = mock_port
+        for sa in endpoints(cluster):
+            if mock_port and (sa["address"], sa["port_value"]) == MOCK_DEFAULT:
+                sa["port_value"] = mock_port
     for f in http_filters(cfg):
         code = f.get("typed_config", {}).get("config", {}).get("vm_config", {}).get("code", {})
         local = code.get("local")

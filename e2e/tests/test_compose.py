@@ -55,10 +55,8 @@ def test_the_demo_config_is_gateway_yaml_derived_and_current():
     assert compose.OUT.read_text() == want, "stale: run `.venv/bin/python e2e/compose.py`"
     cfg = envoy_config()
     for cluster in cfg["static_resources"]["clusters"]:
-        for group in cluster["load_assignment"]["endpoints"]:
-            for ep in group["lb_endpoints"]:
-                sa = ep["endpoint"]["address"]["socket_address"]
-                assert (sa["address"], sa["port_value"]) == compose.MOCK_SERVICE, cluster["name"]
+        addresses = [(sa["address"], sa["port_value"]) for sa in envoy_h.endpoints(cluster)]
+        assert addresses and set(addresses) == {compose.MOCK_SERVICE}, cluster["name"]
         assert cluster["type"] == "STRICT_DNS"
 
 
