@@ -38,7 +38,7 @@ run: build venv
 test: test-core test-e2e
 
 test-core:
-	cargo test -p portcullis-core
+	cargo test -p portcullis-core -p portcullis-host
 
 test-e2e: build venv
 	$(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)

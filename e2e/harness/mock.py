@@ -68,7 +68,8 @@ class MockServer:
 
     def add_rule(self, **fields) -> int:
         """Add a rule (pathContains, model, header={"name","value"}, times, status, retryAfter,
-        latencyMs, firstByteMs, truncate, closeConnection, chunks, chunkDelayMs, reply).
+        latencyMs, firstByteMs, truncate, closeConnection, chunks, chunkDelayMs, reply, raw —
+        a verbatim reply: status, headers, headersHex, body, bodyHex, chunks, chunksHex, repeat).
         Returns its id."""
         return self._admin("POST", "rules", fields)["id"]
 

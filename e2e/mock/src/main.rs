@@ -23,6 +23,7 @@ mod gemini;
 mod ids;
 mod openai;
 mod provider;
+mod raw;
 mod record;
 mod respond;
 mod rules;

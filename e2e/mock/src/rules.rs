@@ -50,6 +50,9 @@ pub struct Rule {
     pub chunk_delay_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
+    /// Answer with exactly this (see `raw`), instead of the provider's real format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<crate::raw::RawReply>,
 }
 
 /// What a request looks like to the matcher.

@@ -182,6 +182,9 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
     if !ctl.latency.is_zero() {
         tokio::time::sleep(ctl.latency).await;
     }
+    if let Some(raw) = matched.as_ref().and_then(|(_, rule)| rule.raw.as_ref()) {
+        return Ok(raw.respond(&ctl));
+    }
     let provider = route.provider();
     if let Some(status) = ctl.status {
         return Ok(provider.error(status, &injected_message(status), &ctl));

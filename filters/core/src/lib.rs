@@ -5,44 +5,22 @@
 //! natively and fast (`cargo test -p portcullis-core`), and a reader finds any behaviour in two
 //! hops: the filter's glue, then the module named after the concept.
 //!
-//! Modules, by concept:
-//! - [`config`]: JSON plugin config parsing with field-path errors; each filter's config type
-//!   lives beside its logic ([`route`], [`credential`], [`decorate`], [`usage`]).
-//! - [`api`]: which wire API a request speaks (OpenAI chat, Anthropic Messages, Gemini …).
-//! - [`provider`]: provider facts: wire API, default host, paths, auth scheme.
-//! - [`route`]: the compiled route table: model name → provider + upstream model.
-//! - [`plan`]: the router's decision for one request (path, host, cluster, body).
-//! - [`decision`]: that decision as the filters after the router read it (one filter-state value).
-//! - [`error`]: errors to clients, rendered in the client's own API shape.
-//! - [`sse`]: incremental Server-Sent Events parsing, robust to any chunk split.
-//! - [`usage`]: token usage reported by providers, JSON and streaming.
-//! - [`hidden_usage`]: usage the gateway asks an OpenAI stream for on the client's behalf.
-//! - [`decorate`]: prompt decorators (messages added to every request).
-//! - [`credential`]: provider credentials and the header scheme each provider expects.
-//! - [`tenant`]: who is calling (virtual keys, stored hashed; trusted identity headers) and
-//!   which providers and models they may use.
-//! - [`keypool`]: several keys per provider, round robin, cooldown after 401/429.
-//! - [`metric`]: metric names that carry labels through Envoy's tag extraction.
-//! - [`state`]: the filter-state keys that form the contract between the filters.
-//! - [`wire`]: typed wire formats of the chat APIs (OpenAI, Anthropic, Gemini), unknown fields
-//!   kept.
-//! - [`translate`]: requests, responses, errors and SSE streams translated between chat APIs.
+//! Modules, by concern:
+//! - [`llm`]: the LLM APIs — which API a request speaks ([`llm::api`]), provider facts
+//!   ([`llm::provider`]), typed wire formats ([`llm::wire`]), translation between them, JSON and
+//!   streams ([`llm::translate`]), and token usage as providers report it ([`llm::usage`]).
+//! - [`router`]: the route table (model → provider) and the plan for one request.
+//! - [`access`]: tenants and virtual keys, scopes, provider credentials and key pools.
+//! - [`prompt`]: prompt decorators.
+//! - [`contract`]: the filter-state keys and records the filters pass to each other.
+//! - [`http`]: Server-Sent Events.
+//! - [`common`]: config parsing with field paths, errors in the client's API shape, metric
+//!   names that carry labels.
 
-pub mod api;
-pub mod config;
-pub mod credential;
-pub mod decision;
-pub mod decorate;
-pub mod error;
-pub mod hidden_usage;
-pub mod keypool;
-pub mod metric;
-pub mod plan;
-pub mod provider;
-pub mod route;
-pub mod sse;
-pub mod state;
-pub mod tenant;
-pub mod translate;
-pub mod usage;
-pub mod wire;
+pub mod access;
+pub mod common;
+pub mod contract;
+pub mod http;
+pub mod llm;
+pub mod prompt;
+pub mod router;

@@ -1,4 +1,4 @@
-//! Golden tests for `portcullis_core::translate`: fixture in, expected bytes out.
+//! Golden tests for `portcullis_core::llm::translate`: fixture in, expected bytes out.
 //!
 //! Every directory under `fixtures/translate/` is one case holding one input file, named for
 //! what it is and the API it speaks, and one expected output per target API:
@@ -22,9 +22,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use portcullis_core::api::WireApi;
-use portcullis_core::sse::SseParser;
-use portcullis_core::translate::{self, StreamTranslator};
+use portcullis_core::http::sse::SseParser;
+use portcullis_core::llm::api::WireApi;
+use portcullis_core::llm::translate::{self, StreamTranslator};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ fn stream(opts: &Options, from: WireApi, to: WireApi, chunks: &[&[u8]]) -> Resul
 fn events(sse: &[u8]) -> Vec<(Option<String>, Value)> {
     let mut parser = SseParser::default();
     let mut out = Vec::new();
-    let mut take = |e: portcullis_core::sse::SseEvent<'_>| {
+    let mut take = |e: portcullis_core::http::sse::SseEvent<'_>| {
         let data = serde_json::from_slice(&e.data)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.data).into_owned()));
         out.push((e.event_name().map(str::to_string), data));

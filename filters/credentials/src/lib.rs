@@ -2,9 +2,9 @@
 //!
 //! Request path: read the client's credential (virtual key, or the trusted identity header an
 //! Envoy authn filter wrote), remove every client credential header, identify the tenant
-//! (`portcullis_core::tenant`), check its scope against the provider and model the router chose
-//! (filter state), pick a key from the provider's pool (`portcullis_core::keypool`) and inject
-//! it in the provider's scheme (`portcullis_core::credential`).
+//! (`portcullis_core::access::tenant`), check its scope against the provider and model the router chose
+//! (filter state), pick a key from the provider's pool (`portcullis_core::access::keypool`) and inject
+//! it in the provider's scheme (`portcullis_core::access::credential`).
 //! Response path: a 401 or 429 from the provider puts the key used in cooldown for every worker
 //! (proxy-wasm shared data, under a key id, never the key).
 //!
@@ -14,15 +14,15 @@
 //! Nothing secret is logged: keys are `Secret`s, which print as `<redacted>`; log lines name a
 //! key by its position in the pool and its id (a hash prefix).
 
-use portcullis_core::api::{self, ClientRequest, WireApi};
-use portcullis_core::config::{self, ConfigError};
-use portcullis_core::credential::{self, CredentialStore, CredentialsConfig, Lookup, Placement};
-use portcullis_core::error::{ClientError, ErrorKind};
-use portcullis_core::keypool::{self, KeyId, Pick};
-use portcullis_core::plan::RoutePlan;
-use portcullis_core::provider::ProviderKind;
-use portcullis_core::state;
-use portcullis_core::tenant::{self, Caller, Presented, Tenant};
+use portcullis_core::access::credential::{self, CredentialStore, CredentialsConfig, Lookup, Placement};
+use portcullis_core::access::keypool::{self, KeyId, Pick};
+use portcullis_core::access::tenant::{self, Caller, Presented, Tenant};
+use portcullis_core::common::config::{self, ConfigError};
+use portcullis_core::common::error::{ClientError, ErrorKind};
+use portcullis_core::contract;
+use portcullis_core::llm::api::{self, ClientRequest, WireApi};
+use portcullis_core::llm::provider::ProviderKind;
+use portcullis_core::router::plan::RoutePlan;
 use portcullis_host::http::{self, Side};
 use portcullis_host::root::{self, Plugin};
 use portcullis_host::shared;
@@ -107,7 +107,7 @@ impl CredentialsRequest {
         let presented = Presented { virtual_key: virtual_key.as_deref(), identity: identity.as_deref() };
         let tenant = match tenants.identify(presented) {
             Ok(Caller::Tenant(t)) => {
-                filter_state::set(state::TENANT, &t.id);
+                filter_state::set(contract::TENANT, &t.id);
                 Some(t)
             }
             Ok(Caller::Anonymous) => None,
@@ -137,13 +137,13 @@ impl CredentialsRequest {
     /// Upstream, once per failover attempt: the tenant is known (filter state from the
     /// downstream instance), the provider is this attempt's.
     fn on_attempt(&mut self) -> Action {
-        let Some(provider) = filter_state::get(state::ATTEMPT_PROVIDER) else {
+        let Some(provider) = filter_state::get(contract::ATTEMPT_PROVIDER) else {
             // Not a failover attempt: the downstream instance did everything.
             return Action::Continue;
         };
         // The plan (the downstream router's) says what the client asked for, what this
         // attempt sends, and whether another provider follows it.
-        let plan = filter_state::get(state::ROUTE_PLAN)
+        let plan = filter_state::get(contract::ROUTE_PLAN)
             .and_then(|json| serde_json::from_str::<RoutePlan>(&json).ok());
         self.client_api = plan.as_ref().map(|p| p.client_api);
         let attempt = plan.as_ref().and_then(|plan| {
@@ -153,7 +153,7 @@ impl CredentialsRequest {
         let plugin = Rc::clone(&self.plugin);
         let tenants = plugin.store.tenants();
         strip_client_credentials(tenants.identity_header());
-        let tenant = match filter_state::get(state::TENANT) {
+        let tenant = match filter_state::get(contract::TENANT) {
             Some(id) => tenants.get(&id),
             None => None,
         };

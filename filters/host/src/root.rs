@@ -1,11 +1,11 @@
 //! A root context shared by the four filters: load config once, hand each request an `Rc`.
 
-use crate::http;
-use portcullis_core::api::ErrorShape;
-use portcullis_core::config::ConfigError;
-use portcullis_core::error::{ClientError, ErrorKind};
+use crate::{http, logger};
+use portcullis_core::common::config::ConfigError;
+use portcullis_core::common::error::{ClientError, ErrorKind};
+use portcullis_core::llm::api::ErrorShape;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType};
 use std::rc::Rc;
 
 /// A filter's compiled configuration, and how it makes per-request contexts.
@@ -21,26 +21,8 @@ pub trait Plugin: Sized + 'static {
 
 /// Installs the logger and the root context for `P`. Call from `proxy_wasm::main!`.
 pub fn install<P: Plugin>() {
-    proxy_wasm::set_log_level(LogLevel::Trace);
+    logger::install();
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(PluginRoot::<P> { plugin: None }) });
-}
-
-/// Lets only the log lines through that Envoy would print. Envoy drops lines below its `wasm`
-/// logger's level anyway, but only after the filter formatted the line and crossed into the
-/// host with it (the router and credentials log a debug line per request). Asked once per
-/// request — a host call that returns a number, cheaper than one such line — so
-/// `/logging?wasm=debug` on the admin port takes effect on the next request.
-fn follow_host_log_level() {
-    let level = match proxy_wasm::hostcalls::get_log_level() {
-        Ok(LogLevel::Trace) => log::LevelFilter::Trace,
-        Ok(LogLevel::Debug) => log::LevelFilter::Debug,
-        Ok(LogLevel::Info) => log::LevelFilter::Info,
-        Ok(LogLevel::Warn) => log::LevelFilter::Warn,
-        Ok(LogLevel::Error) => log::LevelFilter::Error,
-        Ok(LogLevel::Critical) => log::LevelFilter::Off,
-        Err(_) => log::LevelFilter::Trace,
-    };
-    log::set_max_level(level);
 }
 
 pub struct PluginRoot<P> {
@@ -51,7 +33,7 @@ impl<P: Plugin> Context for PluginRoot<P> {}
 
 impl<P: Plugin> RootContext for PluginRoot<P> {
     fn on_configure(&mut self, _size: usize) -> bool {
-        follow_host_log_level();
+        logger::follow_host_level();
         let bytes = http::plugin_configuration();
         match P::configure(bytes.as_deref()) {
             Ok(plugin) => {
@@ -68,7 +50,7 @@ impl<P: Plugin> RootContext for PluginRoot<P> {
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        follow_host_log_level();
+        logger::follow_host_level();
         Some(match &self.plugin {
             Some(plugin) => P::http_context(Rc::clone(plugin), context_id),
             None => Box::new(Unconfigured { name: P::NAME }),

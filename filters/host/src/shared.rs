@@ -7,19 +7,17 @@
 //!
 //! Also here: the host clock, because values in shared data that mean "until" are compared to it.
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::Status;
-use std::time::UNIX_EPOCH;
+use crate::abi::{self, HostError};
 
 /// Retries of a compare-and-swap before giving up (only under heavy write contention).
 const CAS_ATTEMPTS: usize = 8;
 
 /// The current value of `key`, if any.
 pub fn get(key: &str) -> Option<Vec<u8>> {
-    match hostcalls::get_shared_data(key) {
+    match abi::get_shared_data(key) {
         Ok((value, _)) => value,
         Err(err) => {
-            log::warn!("portcullis: could not read shared data {key}: {err:?}");
+            log::warn!("could not read shared data {key}: {err:?}");
             None
         }
     }
@@ -30,10 +28,10 @@ pub fn get(key: &str) -> Option<Vec<u8>> {
 /// written (host error, or contention outlasted the retries).
 pub fn update(key: &str, next: impl Fn(Option<&[u8]>) -> Option<Vec<u8>>) -> bool {
     for _ in 0..CAS_ATTEMPTS {
-        let (current, cas) = match hostcalls::get_shared_data(key) {
+        let (current, cas) = match abi::get_shared_data(key) {
             Ok(entry) => entry,
             Err(err) => {
-                log::warn!("portcullis: could not read shared data {key}: {err:?}");
+                log::warn!("could not read shared data {key}: {err:?}");
                 return false;
             }
         };
@@ -42,23 +40,20 @@ pub fn update(key: &str, next: impl Fn(Option<&[u8]>) -> Option<Vec<u8>>) -> boo
         };
         // A key that does not exist yet has no version: the first write is unconditional (two
         // workers creating it at once: the later write wins).
-        match hostcalls::set_shared_data(key, Some(&value), cas) {
+        match abi::set_shared_data(key, &value, cas) {
             Ok(()) => return true,
-            Err(Status::CasMismatch) => continue,
+            Err(HostError::CasMismatch) => continue,
             Err(err) => {
-                log::warn!("portcullis: could not write shared data {key}: {err:?}");
+                log::warn!("could not write shared data {key}: {err:?}");
                 return false;
             }
         }
     }
-    log::warn!("portcullis: shared data {key} kept changing; update dropped");
+    log::warn!("shared data {key} kept changing; update dropped");
     false
 }
 
 /// The host's wall clock in whole seconds since the Unix epoch.
 pub fn now_unix_seconds() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
+    abi::now_nanos().map_or(0, |nanos| nanos / 1_000_000_000)
 }

@@ -1,41 +1,37 @@
-//! Filter state: the contract between the filters (keys in `portcullis_core::state`).
+//! Filter state: the contract between the filters (keys in `portcullis_core::contract`).
 
-use portcullis_core::decision::Decision;
-use proxy_wasm::hostcalls;
+use crate::abi;
+use portcullis_core::contract::decision::Decision;
 
 /// Writes `key` (readable by other filters as `wasm.<key>`).
 pub fn set(key: &str, value: &str) {
-    if let Err(err) = hostcalls::set_property(vec![key], Some(value.as_bytes())) {
-        log::warn!("portcullis: could not set filter state {key}: {err:?}");
-    }
+    set_bytes(key, value.as_bytes());
 }
 
 /// Reads a key written by this or another Portcullis filter for the current request.
 pub fn get(key: &str) -> Option<String> {
-    let name = portcullis_core::state::envoy_name(key);
-    let bytes = hostcalls::get_property(vec!["filter_state", &name]).ok().flatten()?;
-    String::from_utf8(bytes).ok()
+    String::from_utf8(get_bytes(key)?).ok()
 }
 
 /// The router's decision for this request; `None` if the router did not route it.
 pub fn decision() -> Option<Decision> {
-    get_bytes(portcullis_core::state::DECISION).and_then(|bytes| Decision::decode(&bytes))
+    get_bytes(portcullis_core::contract::DECISION).and_then(|bytes| Decision::decode(&bytes))
 }
 
 /// Reads any Envoy attribute (`["request", "id"]`, `["upstream", "address"]`, …).
 pub fn property(path: &[&str]) -> Option<Vec<u8>> {
-    hostcalls::get_property(path.to_vec()).ok().flatten()
+    abi::get_property(path).ok().flatten()
 }
 
 /// Writes `key` with a binary value (a request body).
 pub fn set_bytes(key: &str, value: &[u8]) {
-    if let Err(err) = hostcalls::set_property(vec![key], Some(value)) {
-        log::warn!("portcullis: could not set filter state {key}: {err:?}");
+    if let Err(err) = abi::set_property(&[key], value) {
+        log::warn!("could not set filter state {key}: {err:?}");
     }
 }
 
 /// Reads a binary key written by a Portcullis filter.
 pub fn get_bytes(key: &str) -> Option<Vec<u8>> {
-    let name = portcullis_core::state::envoy_name(key);
-    hostcalls::get_property(vec!["filter_state", &name]).ok().flatten()
+    let name = portcullis_core::contract::envoy_name(key);
+    abi::get_property(&["filter_state", &name]).ok().flatten()
 }

@@ -1,12 +1,12 @@
 //! portcullis.prompt — decorators (and, later, guardrails) on the provider-native body.
 //!
 //! Runs after the router, so the body is already in the provider's format; the upstream API
-//! comes from filter state and `portcullis_core::decorate` places each decorator accordingly.
+//! comes from filter state and `portcullis_core::prompt::decorate` places each decorator accordingly.
 
-use portcullis_core::api::WireApi;
-use portcullis_core::config::{self, ConfigError};
-use portcullis_core::decorate::{self, PromptConfig};
-use portcullis_core::error::{ClientError, ErrorKind};
+use portcullis_core::common::config::{self, ConfigError};
+use portcullis_core::common::error::{ClientError, ErrorKind};
+use portcullis_core::llm::api::WireApi;
+use portcullis_core::prompt::decorate::{self, PromptConfig};
 use portcullis_host::http::{self, Side};
 use portcullis_host::root::{self, Plugin};
 use portcullis_host::state as filter_state;

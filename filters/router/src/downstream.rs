@@ -2,13 +2,13 @@
 
 use crate::response::ResponseTranslation;
 use crate::Router;
-use portcullis_core::api::{self, ClientRequest, WireApi};
-use portcullis_core::decision::Decision;
-use portcullis_core::error::{ClientError, ErrorKind};
-use portcullis_core::plan::{self, Attempt, RoutePlan};
-use portcullis_core::route::pick_of;
-use portcullis_core::sse;
-use portcullis_core::state;
+use portcullis_core::common::error::{ClientError, ErrorKind};
+use portcullis_core::contract;
+use portcullis_core::contract::decision::Decision;
+use portcullis_core::http::sse;
+use portcullis_core::llm::api::{self, ClientRequest, WireApi};
+use portcullis_core::router::plan::{self, Attempt, RoutePlan};
+use portcullis_core::router::route::pick_of;
 use portcullis_host::http::{self, Headers, Side};
 use portcullis_host::state as filter_state;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -101,8 +101,8 @@ impl RouterRequest {
             }
             let json = serde_json::to_string(plan)
                 .map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
-            filter_state::set(state::ROUTE_PLAN, &json);
-            filter_state::set_bytes(state::REQUEST_BODY, body);
+            filter_state::set(contract::ROUTE_PLAN, &json);
+            filter_state::set_bytes(contract::REQUEST_BODY, body);
             None
         } else {
             http::set_header(Side::Request, ":path", &first.path);
@@ -112,8 +112,8 @@ impl RouterRequest {
         http::set_header(Side::Request, &self.plugin.table.cluster_header, &plan.cluster);
         http::clear_route_cache();
         publish_attempt(plan, first);
-        filter_state::set(state::REQUEST_MODEL, &plan.request_model);
-        filter_state::set(state::ROUTE, &plan.route);
+        filter_state::set(contract::REQUEST_MODEL, &plan.request_model);
+        filter_state::set(contract::ROUTE, &plan.route);
         log::debug!(
             "#{}: model {} -> {} ({}) via route {}{}",
             self.context_id,
@@ -150,9 +150,9 @@ fn list_api_of_client(headers: &Headers) -> WireApi {
 
 /// Filter state naming the provider that serves (or is about to serve) the request.
 fn publish_attempt(plan: &RoutePlan, attempt: &Attempt) {
-    filter_state::set(state::PROVIDER, &attempt.provider);
-    filter_state::set(state::MODEL, &attempt.upstream_model);
-    filter_state::set(state::DECISION, &Decision::new(plan, attempt).encode());
+    filter_state::set(contract::PROVIDER, &attempt.provider);
+    filter_state::set(contract::MODEL, &attempt.upstream_model);
+    filter_state::set(contract::DECISION, &Decision::new(plan, attempt).encode());
 }
 
 impl Context for RouterRequest {}
@@ -234,7 +234,7 @@ impl HttpContext for RouterRequest {
         // One snapshot serves every read below (each read is a crossing into the VM).
         let headers = http::headers(Side::Response);
         let served_by = if plan.failover() {
-            headers.get(state::RESPONSE_PROVIDER_HEADER).and_then(|p| plan.attempt_for(p))
+            headers.get(contract::RESPONSE_PROVIDER_HEADER).and_then(|p| plan.attempt_for(p))
         } else {
             None
         };
@@ -244,12 +244,12 @@ impl HttpContext for RouterRequest {
         }
         let Some(attempt) = attempt else { return Action::Continue };
         let attempts = headers.get("x-envoy-attempt-count").unwrap_or("1");
-        http::set_header(Side::Response, state::RESPONSE_PROVIDER_HEADER, &attempt.provider);
-        http::set_header(Side::Response, state::RESPONSE_ATTEMPTS_HEADER, attempts);
+        http::set_header(Side::Response, contract::RESPONSE_PROVIDER_HEADER, &attempt.provider);
+        http::set_header(Side::Response, contract::RESPONSE_ATTEMPTS_HEADER, attempts);
         if served_by.is_some_and(|served| Some(served) != plan.first()) {
             publish_attempt(plan, attempt);
         }
-        filter_state::set(state::ATTEMPTS, attempts);
+        filter_state::set(contract::ATTEMPTS, attempts);
         if end_of_stream {
             return Action::Continue;
         }

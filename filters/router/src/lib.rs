@@ -3,7 +3,7 @@
 //! Two placements of the same .wasm:
 //! - **downstream** (listener chain, first of the four): buffers the body (the model is in it;
 //!   needs `allow_on_headers_stop_iteration`), plans the route in core
-//!   (`portcullis_core::plan`), applies it (`:path`, `:authority`, cluster header,
+//!   (`portcullis_core::router::plan`), applies it (`:path`, `:authority`, cluster header,
 //!   `clear_route_cache`, filter state, translated body) and translates the response back
 //!   into the client's API, streaming included. See [`downstream`].
 //! - **upstream** (on a failover aggregate cluster): Envoy retries a failed attempt on the next
@@ -16,8 +16,8 @@ mod downstream;
 mod response;
 mod upstream;
 
-use portcullis_core::config::{self, ConfigError};
-use portcullis_core::route::{Placement, RouteTable, RouterConfig};
+use portcullis_core::common::config::{self, ConfigError};
+use portcullis_core::router::route::{Placement, RouteTable, RouterConfig};
 use portcullis_host::root::{self, Plugin};
 use proxy_wasm::traits::HttpContext;
 use std::rc::Rc;

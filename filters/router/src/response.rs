@@ -1,10 +1,10 @@
 //! Translating a provider's response into the client's API, JSON or SSE, as it passes.
 
-use portcullis_core::api::WireApi;
-use portcullis_core::error::{ClientError, ErrorKind};
-use portcullis_core::hidden_usage::UsageChunkFilter;
-use portcullis_core::plan::{Attempt, RoutePlan};
-use portcullis_core::translate::{self, StreamTranslator};
+use portcullis_core::common::error::{ClientError, ErrorKind};
+use portcullis_core::llm::api::WireApi;
+use portcullis_core::llm::hidden_usage::UsageChunkFilter;
+use portcullis_core::llm::translate::{self, StreamTranslator};
+use portcullis_core::router::plan::{Attempt, RoutePlan};
 use portcullis_host::http::{self, Side};
 use proxy_wasm::types::Action;
 

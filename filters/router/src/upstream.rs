@@ -7,9 +7,9 @@
 //! the client's original) and tells the filters after it, and the downstream filters via
 //! response headers, which provider this attempt went to.
 
-use portcullis_core::error::{ClientError, ErrorKind};
-use portcullis_core::plan::{Attempt, RoutePlan};
-use portcullis_core::state;
+use portcullis_core::common::error::{ClientError, ErrorKind};
+use portcullis_core::contract;
+use portcullis_core::router::plan::{Attempt, RoutePlan};
 use portcullis_host::http::{self, Side};
 use portcullis_host::state as filter_state;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -35,7 +35,7 @@ impl AttemptRequest {
         let shape = self
             .plan
             .as_ref()
-            .map_or(portcullis_core::api::ErrorShape::OpenAi, |p| p.client_api.error_shape());
+            .map_or(portcullis_core::llm::api::ErrorShape::OpenAi, |p| p.client_api.error_shape());
         http::send_error(&ClientError::new(ErrorKind::Internal, message), shape);
         Action::Pause
     }
@@ -51,7 +51,7 @@ impl Context for AttemptRequest {}
 
 impl HttpContext for AttemptRequest {
     fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
-        let Some(json) = filter_state::get(state::ROUTE_PLAN) else {
+        let Some(json) = filter_state::get(contract::ROUTE_PLAN) else {
             // Not a failover request: the downstream router already did everything.
             return Action::Continue;
         };
@@ -73,7 +73,7 @@ impl HttpContext for AttemptRequest {
         http::set_header(Side::Request, ":path", &attempt.path);
         http::set_header(Side::Request, ":authority", &attempt.host);
         http::remove_header(Side::Request, "content-length");
-        filter_state::set(state::ATTEMPT_PROVIDER, &attempt.provider);
+        filter_state::set(contract::ATTEMPT_PROVIDER, &attempt.provider);
         log::debug!("#{}: attempt to {} ({})", self.context_id, attempt.provider, attempt.upstream_model);
         self.plan = Some(plan);
         self.attempt = Some(attempt);
@@ -87,7 +87,7 @@ impl HttpContext for AttemptRequest {
         }
         // Always from the client's original: this attempt's body may be an earlier attempt's
         // rewrite.
-        let Some(original) = filter_state::get_bytes(state::REQUEST_BODY) else {
+        let Some(original) = filter_state::get_bytes(contract::REQUEST_BODY) else {
             return self.fail("original request body missing from filter state");
         };
         let body = match plan.upstream_body(attempt, &original) {
@@ -101,9 +101,9 @@ impl HttpContext for AttemptRequest {
 
     fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
         if let Some(attempt) = &self.attempt {
-            http::set_header(Side::Response, state::RESPONSE_PROVIDER_HEADER, &attempt.provider);
-            http::set_header(Side::Response, state::RESPONSE_MODEL_HEADER, &attempt.upstream_model);
-            http::set_header(Side::Response, state::RESPONSE_API_HEADER, attempt.upstream_api.as_str());
+            http::set_header(Side::Response, contract::RESPONSE_PROVIDER_HEADER, &attempt.provider);
+            http::set_header(Side::Response, contract::RESPONSE_MODEL_HEADER, &attempt.upstream_model);
+            http::set_header(Side::Response, contract::RESPONSE_API_HEADER, attempt.upstream_api.as_str());
         }
         Action::Continue
     }

@@ -5,12 +5,12 @@
 //! decoded. Usage goes to metrics (OpenTelemetry GenAI names) and to filter state for the access
 //! log.
 
-use portcullis_core::api::WireApi;
-use portcullis_core::config::{self, ConfigError};
-use portcullis_core::metric::labelled;
-use portcullis_core::sse::{self, SseParser};
-use portcullis_core::state;
-use portcullis_core::usage::{self, StreamUsage, TokenUsage};
+use portcullis_core::common::config::{self, ConfigError};
+use portcullis_core::common::metric::labelled;
+use portcullis_core::contract;
+use portcullis_core::http::sse::{self, SseParser};
+use portcullis_core::llm::api::WireApi;
+use portcullis_core::llm::usage::{self, StreamUsage, TokenUsage};
 use portcullis_host::http::{self, Side};
 use portcullis_host::metrics;
 use portcullis_host::root::{self, Plugin};
@@ -57,13 +57,13 @@ impl Plugin for Usage {
 /// failover a provider could send them); otherwise from the router's filter state.
 fn served_by() -> Option<(WireApi, Labels)> {
     let decision = filter_state::decision()?;
-    let tenant = filter_state::get(state::TENANT).unwrap_or_default();
+    let tenant = filter_state::get(contract::TENANT).unwrap_or_default();
     if decision.failover {
         let api =
-            http::header(Side::Response, state::RESPONSE_API_HEADER).and_then(|a| WireApi::parse(&a))?;
+            http::header(Side::Response, contract::RESPONSE_API_HEADER).and_then(|a| WireApi::parse(&a))?;
         let labels = Labels {
-            provider: http::header(Side::Response, state::RESPONSE_PROVIDER_HEADER).unwrap_or_default(),
-            model: http::header(Side::Response, state::RESPONSE_MODEL_HEADER).unwrap_or_default(),
+            provider: http::header(Side::Response, contract::RESPONSE_PROVIDER_HEADER).unwrap_or_default(),
+            model: http::header(Side::Response, contract::RESPONSE_MODEL_HEADER).unwrap_or_default(),
             tenant,
         };
         return Some((api, labels));
@@ -181,6 +181,6 @@ fn publish(labels: &Labels, usage: &TokenUsage) {
         metrics::record(&labelled("gen_ai_client_token_usage", &labels), count);
     }
     if let Ok(json) = serde_json::to_string(usage) {
-        filter_state::set(state::USAGE, &json);
+        filter_state::set(contract::USAGE, &json);
     }
 }

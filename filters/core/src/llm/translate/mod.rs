@@ -1,0 +1,279 @@
+//! Translation between chat APIs: requests, responses, errors and streams.
+//!
+//! OpenAI chat is the hub. Each other API has one module that converts to and from it
+//! ([`anthropic`], [`gemini`]); a pair that does not involve OpenAI is the composition of two
+//! conversions (Anthropic client → Gemini provider is Anthropic → OpenAI → Gemini). Streams use a
+//! smaller hub: every provider stream is decoded into a handful of [`stream`] events (text,
+//! tool-call start, tool-call arguments, finish, usage, error, done) and every client stream is
+//! encoded from them, so a stream is translated event by event without ever holding it whole.
+//!
+//! Translation is faithful where the APIs overlap and explicit where they do not: a request
+//! the target cannot express (`n` > 1, audio input, server tools …) is a [`TranslateError`]
+//! rather than a silently different request. Things with no counterpart that do not change the
+//! answer's meaning (Anthropic `top_k` to OpenAI, OpenAI `seed` to Anthropic) are dropped.
+//! `response_format` has no Anthropic counterpart and is dropped too: the model still answers,
+//! only without the JSON guarantee.
+//!
+//! Nothing here reads a clock: `created` is 0, ids are derived from the provider's ids
+//! (`chatcmpl-<id>`, `msg_<id>`).
+//!
+//! Choices worth knowing:
+//! - To OpenAI, the token limit is sent as `max_completion_tokens` (what current OpenAI models
+//!   require; `max_tokens` is deprecated and rejected by reasoning models), and a stream request
+//!   gets `stream_options.include_usage` so the client's stream can report usage.
+//! - To Anthropic, `max_tokens` defaults to [`anthropic::DEFAULT_MAX_TOKENS`]; tool results
+//!   are moved to the front of their user turn; thinking blocks are not sent to other models.
+//! - To Gemini, tool and response schemas are rewritten to the subset Gemini accepts
+//!   (`schema`), tool results are named from the call they answer, and call ids carry Gemini 3
+//!   thought signatures (see [`gemini`]).
+
+pub mod anthropic;
+pub mod error;
+pub mod gemini;
+mod schema;
+pub mod stream;
+
+use crate::llm::api::WireApi;
+use crate::llm::wire::openai;
+use serde::Deserialize;
+use std::fmt;
+
+pub use stream::StreamTranslator;
+
+/// Why a body could not be translated. The router answers 400 for a request, 502 for a
+/// response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranslateError {
+    pub message: String,
+}
+
+impl TranslateError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+
+    fn unsupported_pair(from: WireApi, to: WireApi) -> Self {
+        Self::new(format!("translation from {from} to {to} is not supported"))
+    }
+}
+
+impl fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TranslateError {}
+
+/// Client request body (client's API) → provider request body (provider's API).
+///
+/// `upstream_model` goes in the body where the format has one (not Gemini: its model is in the
+/// path). `stream` is whether the client asked for streaming (Gemini's is from its path); the
+/// body's own `stream` field is not consulted.
+pub fn request(
+    from: WireApi,
+    to: WireApi,
+    body: &[u8],
+    upstream_model: &str,
+    stream: bool,
+) -> Result<Vec<u8>, TranslateError> {
+    use WireApi::{AnthropicMessages as Anthropic, GeminiGenerate as Gemini, OpenAiChat as OpenAi};
+    let out = match (from, to) {
+        (OpenAi, Anthropic) => {
+            let req = parse::<openai::ChatRequest>(from, "request", body)?;
+            to_vec(&anthropic::request_from_openai(req, upstream_model, stream)?)
+        }
+        (OpenAi, Gemini) => to_vec(&gemini::request_from_openai(parse(from, "request", body)?)?),
+        (Anthropic, OpenAi) => {
+            let req = parse(from, "request", body)?;
+            to_vec(&anthropic::request_to_openai(req, upstream_model, stream)?)
+        }
+        (Anthropic, Gemini) => {
+            let req = anthropic::request_to_openai(parse(from, "request", body)?, "", stream)?;
+            to_vec(&gemini::request_from_openai(req)?)
+        }
+        (Gemini, OpenAi) => {
+            let req = parse(from, "request", body)?;
+            to_vec(&gemini::request_to_openai(req, upstream_model, stream)?)
+        }
+        (Gemini, Anthropic) => {
+            let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream)?;
+            to_vec(&anthropic::request_from_openai(req, upstream_model, stream)?)
+        }
+        _ => return Err(TranslateError::unsupported_pair(from, to)),
+    };
+    Ok(out)
+}
+
+/// Complete provider response body (provider's API) → the client's API. `client_model` is the
+/// model name the client asked for; it goes in the response's model field.
+pub fn response(
+    from: WireApi,
+    to: WireApi,
+    body: &[u8],
+    client_model: &str,
+) -> Result<Vec<u8>, TranslateError> {
+    use WireApi::{AnthropicMessages as Anthropic, GeminiGenerate as Gemini, OpenAiChat as OpenAi};
+    let out = match (from, to) {
+        (Anthropic, OpenAi) => {
+            to_vec(&anthropic::response_to_openai(parse(from, "response", body)?, client_model))
+        }
+        (Gemini, OpenAi) => to_vec(&gemini::response_to_openai(parse(from, "response", body)?, client_model)),
+        (OpenAi, Anthropic) => {
+            to_vec(&anthropic::response_from_openai(parse(from, "response", body)?, client_model)?)
+        }
+        (Gemini, Anthropic) => {
+            let hub = gemini::response_to_openai(parse(from, "response", body)?, client_model);
+            to_vec(&anthropic::response_from_openai(hub, client_model)?)
+        }
+        (OpenAi, Gemini) => {
+            to_vec(&gemini::response_from_openai(parse(from, "response", body)?, client_model)?)
+        }
+        (Anthropic, Gemini) => {
+            let hub = anthropic::response_to_openai(parse(from, "response", body)?, client_model);
+            to_vec(&gemini::response_from_openai(hub, client_model)?)
+        }
+        _ => return Err(TranslateError::unsupported_pair(from, to)),
+    };
+    Ok(out)
+}
+
+/// A provider error body (any status) → the client's error shape, keeping the provider's
+/// message and mapping its type. Never fails: a body that is not a known error shape becomes a
+/// generic error carrying the status (and the body's text, if short).
+pub fn error(from: WireApi, to: WireApi, status: u16, body: &[u8]) -> Vec<u8> {
+    let parsed = error::ProviderError::parse(from, status, body);
+    parsed.render(to, status)
+}
+
+/// Whether an OpenAI chat request asked for usage in its stream
+/// (`stream_options.include_usage`). False for anything else.
+pub fn client_wants_usage(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Head {
+        stream_options: Option<Options>,
+    }
+    #[derive(Deserialize)]
+    struct Options {
+        include_usage: Option<bool>,
+    }
+    serde_json::from_slice::<Head>(body)
+        .ok()
+        .and_then(|h| h.stream_options)
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false)
+}
+
+fn parse<'a, T: Deserialize<'a>>(api: WireApi, what: &str, body: &'a [u8]) -> Result<T, TranslateError> {
+    serde_json::from_slice(body).map_err(|e| TranslateError::new(format!("invalid {api} {what} body: {e}")))
+}
+
+fn to_vec<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // Serialising these types into memory cannot fail: every map key is a string.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Why generation ended, in terms every API can express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FinishReason {
+    /// Natural end of the turn.
+    Stop,
+    /// A client stop sequence was produced.
+    StopSequence,
+    /// The token limit was reached.
+    Length,
+    /// The model wants tools called.
+    ToolCalls,
+    /// Blocked or refused for safety.
+    ContentFilter,
+}
+
+impl FinishReason {
+    pub(crate) fn from_openai(reason: &str) -> Self {
+        match reason {
+            "length" => FinishReason::Length,
+            "tool_calls" | "function_call" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            _ => FinishReason::Stop,
+        }
+    }
+
+    pub(crate) fn openai(self) -> &'static str {
+        match self {
+            FinishReason::Stop | FinishReason::StopSequence => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+        }
+    }
+}
+
+/// Token counts in terms every API can express. `input` counts every prompt token, cached or
+/// not (OpenAI's and Gemini's convention; Anthropic's `input_tokens` leaves cache out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    /// The part of `output` spent thinking.
+    pub reasoning: u64,
+}
+
+impl Usage {
+    pub(crate) fn from_openai(u: &openai::Usage) -> Self {
+        Usage {
+            input: u.prompt_tokens,
+            output: u.completion_tokens,
+            cache_read: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            cache_write: 0,
+            reasoning: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        }
+    }
+
+    pub(crate) fn openai(&self) -> openai::Usage {
+        openai::Usage {
+            prompt_tokens: self.input,
+            completion_tokens: self.output,
+            total_tokens: self.input + self.output,
+            prompt_tokens_details: (self.cache_read > 0)
+                .then_some(openai::PromptTokensDetails { cached_tokens: self.cache_read }),
+            completion_tokens_details: (self.reasoning > 0)
+                .then_some(openai::CompletionTokensDetails { reasoning_tokens: self.reasoning }),
+        }
+    }
+}
+
+/// A `data:<mime>[;params];base64,<data>` URL, split. `None` for anything else.
+pub(crate) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (header, data) = rest.split_once(',')?;
+    let header = header.strip_suffix(";base64")?;
+    let mime = header.split(';').next().unwrap_or(header);
+    Some((mime, data))
+}
+
+pub(crate) fn data_url(mime: &str, data: &str) -> String {
+    format!("data:{mime};base64,{data}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_urls() {
+        assert_eq!(parse_data_url("data:image/png;base64,AAAA"), Some(("image/png", "AAAA")));
+        assert_eq!(parse_data_url("data:image/png;name=x.png;base64,AA=="), Some(("image/png", "AA==")));
+        assert_eq!(parse_data_url("data:text/plain,hello"), None);
+        assert_eq!(parse_data_url("https://x/y.png"), None);
+    }
+
+    #[test]
+    fn wants_usage() {
+        assert!(client_wants_usage(br#"{"stream":true,"stream_options":{"include_usage":true}}"#));
+        assert!(!client_wants_usage(br#"{"stream":true}"#));
+        assert!(!client_wants_usage(b"garbage"));
+    }
+}

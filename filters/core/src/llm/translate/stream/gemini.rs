@@ -1,0 +1,289 @@
+//! Gemini streams (`:streamGenerateContent?alt=sse`): `data: {GenerateContentResponse}` per
+//! chunk, no terminator.
+//!
+//! Usage may be on every chunk (the last is final), `finishReason` is on the last candidate
+//! chunk, and a `functionCall` part arrives whole, never fragmented.
+
+use super::{parse, write_json, First, ProviderError, StreamEvent};
+use crate::http::sse::{write_event, SseEvent};
+use crate::llm::api::WireApi;
+use crate::llm::translate::gemini::call_id;
+use crate::llm::translate::{FinishReason, TranslateError, Usage};
+use crate::llm::wire::gemini as gm;
+use serde::{Deserialize, Serialize};
+use serde_json::value::Value;
+use std::borrow::Cow;
+
+// ---------------------------------------------------------------------------------------------
+// Provider side
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChunkView<'a> {
+    #[serde(default, borrow)]
+    candidates: First<CandidateView<'a>>,
+    #[serde(default)]
+    usage_metadata: Option<gm::UsageMetadata>,
+    #[serde(default, borrow)]
+    response_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    prompt_feedback: Option<FeedbackView<'a>>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CandidateView<'a> {
+    #[serde(default, borrow)]
+    content: Option<ContentView<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ContentView<'a> {
+    #[serde(default, borrow)]
+    parts: Vec<PartView<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PartView<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default)]
+    thought: Option<bool>,
+    #[serde(default, borrow)]
+    thought_signature: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    function_call: Option<CallView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CallView<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedbackView<'a> {
+    #[serde(default, borrow)]
+    block_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Default)]
+pub(super) struct Decoder {
+    started: bool,
+    tool_calls: u32,
+    args_scratch: Vec<u8>,
+}
+
+impl Decoder {
+    pub(super) fn decode(
+        &mut self,
+        event: &SseEvent<'_>,
+        emit: &mut dyn FnMut(StreamEvent<'_>),
+    ) -> Result<(), TranslateError> {
+        let data = event.data.trim_ascii();
+        if data.is_empty() {
+            return Ok(());
+        }
+        let chunk: ChunkView<'_> = parse(WireApi::GeminiGenerate, data)?;
+        if chunk.error.is_some() {
+            emit(StreamEvent::Error(ProviderError::parse(WireApi::GeminiGenerate, 0, data)));
+            return Ok(());
+        }
+        if !self.started {
+            self.started = true;
+            emit(StreamEvent::Start { id: chunk.response_id.as_deref().unwrap_or_default() });
+        }
+        let mut finish = None;
+        if let Some(candidate) = chunk.candidates.0 {
+            for part in candidate.content.into_iter().flat_map(|c| c.parts) {
+                if part.thought == Some(true) {
+                    continue;
+                }
+                if let Some(call) = part.function_call {
+                    let index = self.tool_calls;
+                    self.tool_calls += 1;
+                    let id = match call.id {
+                        Some(id) => id.into_owned(),
+                        None => call_id(index as usize, part.thought_signature.as_deref()),
+                    };
+                    emit(StreamEvent::ToolCallStart { index, id: &id, name: &call.name });
+                    self.args_scratch.clear();
+                    let args = call.args.unwrap_or_else(|| Value::Object(Default::default()));
+                    if serde_json::to_writer(&mut self.args_scratch, &args).is_ok() {
+                        if let Ok(json) = std::str::from_utf8(&self.args_scratch) {
+                            emit(StreamEvent::ToolArgs { index, json });
+                        }
+                    }
+                } else if let Some(text) = part.text.as_deref().filter(|t| !t.is_empty()) {
+                    emit(StreamEvent::Text(text));
+                }
+            }
+            if let Some(reason) = candidate.finish_reason.as_deref() {
+                finish = Some(FinishReason::from_gemini(reason, self.tool_calls > 0));
+            }
+        } else if chunk.prompt_feedback.is_some_and(|f| f.block_reason.is_some()) {
+            finish = Some(FinishReason::ContentFilter);
+        }
+        if let Some(reason) = finish {
+            emit(StreamEvent::Finish(reason));
+        }
+        if let Some(usage) = &chunk.usage_metadata {
+            emit(StreamEvent::Usage(Usage::from_gemini(usage)));
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side (Gemini clients reaching other providers)
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChunkOut<'a> {
+    candidates: [CandidateOut<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_metadata: Option<gm::UsageMetadata>,
+    model_version: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    response_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CandidateOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<ContentOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finish_reason: Option<&'a str>,
+    index: u32,
+}
+
+#[derive(Serialize)]
+struct ContentOut<'a> {
+    role: &'static str,
+    parts: &'a [PartOut<'a>],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum PartOut<'a> {
+    Text(&'a str),
+    FunctionCall { name: &'a str, args: Value },
+}
+
+/// A tool call being collected: Gemini clients get each call whole.
+struct PendingCall {
+    index: u32,
+    name: String,
+    args: String,
+}
+
+pub(super) struct Encoder {
+    model: String,
+    response_id: String,
+    calls: Vec<PendingCall>,
+    finish: Option<FinishReason>,
+    usage: Option<Usage>,
+    done: bool,
+    scratch: Vec<u8>,
+}
+
+impl Encoder {
+    pub(super) fn new(model: &str) -> Self {
+        Self {
+            model: model.to_string(),
+            response_id: String::new(),
+            calls: Vec::new(),
+            finish: None,
+            usage: None,
+            done: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(super) fn encode(&mut self, event: StreamEvent<'_>, out: &mut Vec<u8>) {
+        if self.done {
+            return;
+        }
+        match event {
+            StreamEvent::Start { id } => {
+                if self.response_id.is_empty() {
+                    let id = crate::llm::translate::anthropic::strip_openai_prefix(id);
+                    self.response_id.push_str(id);
+                }
+            }
+            StreamEvent::Text(text) => {
+                self.flush(out, None, None);
+                self.chunk(out, &[PartOut::Text(text)], None, None);
+            }
+            StreamEvent::ToolCallStart { index, name, .. } => {
+                self.calls.push(PendingCall { index, name: name.to_string(), args: String::new() })
+            }
+            StreamEvent::ToolArgs { index, json } => {
+                if let Some(call) = self.calls.iter_mut().find(|c| c.index == index) {
+                    call.args.push_str(json);
+                }
+            }
+            StreamEvent::Finish(reason) => self.finish = Some(reason),
+            StreamEvent::Usage(usage) => self.usage = Some(usage),
+            StreamEvent::Error(error) => {
+                self.scratch.clear();
+                error.write(WireApi::GeminiGenerate, 0, &mut self.scratch);
+                write_event(out, None, &self.scratch);
+                self.done = true;
+            }
+            StreamEvent::Done => {
+                let finish = self.finish.map(FinishReason::gemini);
+                let usage = self.usage.map(|u| u.gemini());
+                self.flush(out, finish, usage);
+                self.done = true;
+            }
+        }
+    }
+
+    /// Writes the collected tool calls (and, at the end, the finish reason and usage).
+    fn flush(&mut self, out: &mut Vec<u8>, finish: Option<&str>, usage: Option<gm::UsageMetadata>) {
+        let calls = std::mem::take(&mut self.calls);
+        if calls.is_empty() && finish.is_none() && usage.is_none() {
+            return;
+        }
+        let parts: Vec<PartOut<'_>> = calls
+            .iter()
+            .map(|c| PartOut::FunctionCall {
+                name: &c.name,
+                args: serde_json::from_str(&c.args).unwrap_or_else(|_| Value::Object(Default::default())),
+            })
+            .collect();
+        self.chunk(out, &parts, finish, usage);
+    }
+
+    fn chunk(
+        &mut self,
+        out: &mut Vec<u8>,
+        parts: &[PartOut<'_>],
+        finish_reason: Option<&str>,
+        usage_metadata: Option<gm::UsageMetadata>,
+    ) {
+        let chunk = ChunkOut {
+            candidates: [CandidateOut {
+                content: (!parts.is_empty()).then_some(ContentOut { role: "model", parts }),
+                finish_reason,
+                index: 0,
+            }],
+            usage_metadata,
+            model_version: &self.model,
+            response_id: &self.response_id,
+        };
+        write_json(out, &mut self.scratch, None, &chunk);
+    }
+}

@@ -1,0 +1,289 @@
+//! Token usage as providers report it, in every wire format, JSON and streaming.
+//!
+//! Providers count tokens exactly; the gateway's own estimate is only a fallback. Each format
+//! reports usage differently, and streams report it late (OpenAI in a final chunk when
+//! `stream_options.include_usage` is set, Anthropic split over `message_start` and a running
+//! total in `message_delta`, Gemini in every chunk with the last one final), so streaming usage
+//! is an accumulator fed with events as they pass.
+
+use crate::http::sse::SseEvent;
+use crate::llm::api::WireApi;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUsage {
+    /// Every prompt token, cached or not.
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// The part of `input_tokens` served from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+}
+
+impl TokenUsage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+// Minimal views of each format: serde skips every field not named here.
+#[derive(Deserialize)]
+struct OpenAiBody {
+    usage: Option<OpenAiUsage>,
+}
+#[derive(Deserialize)]
+struct OpenAiUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    prompt_tokens_details: Option<OpenAiPromptDetails>,
+}
+#[derive(Deserialize)]
+struct OpenAiPromptDetails {
+    #[serde(default)]
+    cached_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct AnthropicBody {
+    usage: Option<AnthropicUsage>,
+    /// `message_start` nests the message.
+    message: Option<Box<AnthropicBody>>,
+}
+#[derive(Deserialize)]
+struct AnthropicUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiBody {
+    usage_metadata: Option<GeminiUsage>,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiUsage {
+    #[serde(default)]
+    prompt_token_count: u64,
+    #[serde(default)]
+    candidates_token_count: u64,
+    /// Thinking tokens are billed as output.
+    #[serde(default)]
+    thoughts_token_count: u64,
+    #[serde(default)]
+    cached_content_token_count: u64,
+}
+
+impl From<OpenAiUsage> for TokenUsage {
+    fn from(u: OpenAiUsage) -> Self {
+        TokenUsage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+            cached_input_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+        }
+    }
+}
+
+impl From<GeminiUsage> for TokenUsage {
+    fn from(u: GeminiUsage) -> Self {
+        TokenUsage {
+            input_tokens: u.prompt_token_count,
+            output_tokens: u.candidates_token_count + u.thoughts_token_count,
+            cached_input_tokens: u.cached_content_token_count,
+        }
+    }
+}
+
+impl AnthropicUsage {
+    /// Anthropic's `input_tokens` excludes cache reads and writes; ours includes them.
+    fn apply_to(&self, usage: &mut TokenUsage) {
+        if let Some(input) = self.input_tokens {
+            usage.input_tokens = input
+                + self.cache_creation_input_tokens.unwrap_or(0)
+                + self.cache_read_input_tokens.unwrap_or(0);
+            usage.cached_input_tokens = self.cache_read_input_tokens.unwrap_or(0);
+        }
+        if let Some(output) = self.output_tokens {
+            // A running total in `message_delta`: it replaces, never adds.
+            usage.output_tokens = output;
+        }
+    }
+}
+
+/// Usage from a complete (non-streaming) response body in `api`'s format.
+pub fn from_json(api: WireApi, body: &[u8]) -> Option<TokenUsage> {
+    match api {
+        WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
+            serde_json::from_slice::<OpenAiBody>(body).ok()?.usage.map(Into::into)
+        }
+        WireApi::AnthropicMessages => {
+            let usage = serde_json::from_slice::<AnthropicBody>(body).ok()?.usage?;
+            let mut out = TokenUsage::default();
+            usage.apply_to(&mut out);
+            Some(out)
+        }
+        WireApi::GeminiGenerate => {
+            serde_json::from_slice::<GeminiBody>(body).ok()?.usage_metadata.map(Into::into)
+        }
+    }
+}
+
+/// Accumulates usage over a provider's SSE stream.
+#[derive(Debug, Clone)]
+pub struct StreamUsage {
+    api: WireApi,
+    usage: Option<TokenUsage>,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl StreamUsage {
+    pub fn new(api: WireApi) -> Self {
+        Self { api, usage: None, finder: memchr::memmem::Finder::new(b"\"usage") }
+    }
+
+    /// Whether an event may carry usage: a `"usage…"` key (`usage`, `usageMetadata`) whose
+    /// value is an object. Events without one (the vast majority: content deltas, and OpenAI's
+    /// `"usage": null` on every chunk of an `include_usage` stream) are skipped unparsed. A
+    /// false positive (the text inside a message) only costs a parse.
+    fn may_carry_usage(&self, data: &[u8]) -> bool {
+        self.finder.find_iter(data).any(|at| {
+            let rest = data.get(at + 1..).unwrap_or_default();
+            let key_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+            let mut after = rest.get(key_len..).unwrap_or_default().iter().copied();
+            after.next() == Some(b'"')
+                && after.find(|b| !b.is_ascii_whitespace()) == Some(b':')
+                && after.find(|b| !b.is_ascii_whitespace()) == Some(b'{')
+        })
+    }
+
+    pub fn observe(&mut self, event: &SseEvent<'_>) {
+        if !self.may_carry_usage(&event.data) {
+            return;
+        }
+        match self.api {
+            WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
+                if let Ok(OpenAiBody { usage: Some(u) }) = serde_json::from_slice(&event.data) {
+                    self.usage = Some(u.into());
+                }
+            }
+            WireApi::AnthropicMessages => {
+                if let Ok(body) = serde_json::from_slice::<AnthropicBody>(&event.data) {
+                    let usage = body.usage.or_else(|| body.message.and_then(|m| m.usage));
+                    if let Some(u) = usage {
+                        u.apply_to(self.usage.get_or_insert_with(TokenUsage::default));
+                    }
+                }
+            }
+            WireApi::GeminiGenerate => {
+                if let Ok(GeminiBody { usage_metadata: Some(u) }) = serde_json::from_slice(&event.data) {
+                    self.usage = Some(u.into());
+                }
+            }
+        }
+    }
+
+    /// What the provider reported, if it reported anything.
+    pub fn usage(&self) -> Option<TokenUsage> {
+        self.usage
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::sse::SseParser;
+
+    #[test]
+    fn only_events_with_a_usage_object_are_parsed() {
+        let stream = StreamUsage::new(WireApi::OpenAiChat);
+        let carries = |data: &str| stream.may_carry_usage(data.as_bytes());
+        assert!(carries(r#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+        assert!(carries(r#"{"usage" : 	{"output_tokens":3}}"#));
+        assert!(carries(r#"{"candidates":[],"usageMetadata": {"totalTokenCount":4}}"#));
+        assert!(carries(r#"{"x":"\"usage","message":{"usage":{"input_tokens":2}}}"#));
+        assert!(!carries(r#"{"choices":[{"delta":{"content":"hi"}}],"usage":null}"#));
+        assert!(!carries(r#"{"choices":[{"delta":{"content":"\"usage is high\""}}]}"#));
+        assert!(!carries(r#"{"usage""#));
+        assert!(!carries(""));
+    }
+
+    fn usage(input: u64, output: u64, cached: u64) -> TokenUsage {
+        TokenUsage { input_tokens: input, output_tokens: output, cached_input_tokens: cached }
+    }
+
+    #[test]
+    fn openai_json() {
+        let body = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4}}}"#;
+        assert_eq!(from_json(WireApi::OpenAiChat, body), Some(usage(12, 5, 4)));
+        let embed = br#"{"data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#;
+        assert_eq!(from_json(WireApi::OpenAiEmbeddings, embed), Some(usage(8, 0, 0)));
+        assert_eq!(from_json(WireApi::OpenAiChat, b"not json"), None);
+        assert_eq!(from_json(WireApi::OpenAiChat, br#"{"usage":null}"#), None);
+    }
+
+    #[test]
+    fn anthropic_json_counts_cache_as_input() {
+        let body = br#"{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":20,"output_tokens":7}}"#;
+        assert_eq!(from_json(WireApi::AnthropicMessages, body), Some(usage(33, 7, 20)));
+    }
+
+    #[test]
+    fn gemini_json_counts_thoughts_as_output() {
+        let body = br#"{"candidates":[],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":6,"totalTokenCount":19}}"#;
+        assert_eq!(from_json(WireApi::GeminiGenerate, body), Some(usage(9, 10, 0)));
+    }
+
+    fn stream(api: WireApi, input: &[u8]) -> Option<TokenUsage> {
+        let mut parser = SseParser::default();
+        let mut acc = StreamUsage::new(api);
+        // Split at every offset: usage must not depend on chunking.
+        let mut seen = None;
+        for cut in 0..=input.len() {
+            let mut acc_cut = StreamUsage::new(api);
+            let mut p = SseParser::default();
+            for part in [&input[..cut], &input[cut..]] {
+                p.feed(part, |e| acc_cut.observe(&e)).unwrap();
+            }
+            p.finish(|e| acc_cut.observe(&e));
+            if cut == 0 {
+                seen = acc_cut.usage();
+            }
+            assert_eq!(acc_cut.usage(), seen, "split at {cut}");
+        }
+        parser.feed(input, |e| acc.observe(&e)).unwrap();
+        acc.usage()
+    }
+
+    #[test]
+    fn openai_stream_final_usage_chunk() {
+        let input = b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n\
+data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n";
+        assert_eq!(stream(WireApi::OpenAiChat, input), Some(usage(3, 2, 0)));
+    }
+
+    #[test]
+    fn anthropic_stream_running_total_replaces() {
+        let input = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"usage\"}}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        assert_eq!(stream(WireApi::AnthropicMessages, input), Some(usage(25, 15, 0)));
+    }
+
+    #[test]
+    fn gemini_stream_last_chunk_wins() {
+        let input = b"data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":1}}\r\n\r\n\
+data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":8}}\r\n\r\n";
+        assert_eq!(stream(WireApi::GeminiGenerate, input), Some(usage(5, 8, 0)));
+    }
+
+    #[test]
+    fn stream_without_usage_reports_none() {
+        assert_eq!(stream(WireApi::OpenAiChat, b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n"), None);
+    }
+}

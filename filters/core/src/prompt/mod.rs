@@ -1,0 +1,3 @@
+//! The prompt filter's logic: decorators.
+
+pub mod decorate;

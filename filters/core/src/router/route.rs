@@ -1,0 +1,563 @@
+//! The route table: which provider serves a model, and under what name.
+//!
+//! Config is parsed once and compiled into a [`RouteTable`] in `on_configure`; a request only
+//! looks up its model. Exact names (including aliases) are a hash lookup; wildcard patterns are
+//! tried in config order after that, so `gpt-4o` can be pinned while `gpt-*` catches the rest.
+
+use crate::common::config::ConfigError;
+use crate::llm::provider::{Endpoint, ProviderKind};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+/// The header the router sets to pick the Envoy cluster (`route.cluster_header`). Always
+/// overwritten by the router, never trusted from a client.
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-portcullis-cluster";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Where this instance runs: in the listener's filter chain (`downstream`, the default), or
+    /// on a failover aggregate cluster as an upstream filter (`upstream`), where it applies the
+    /// downstream router's plan once per attempt and needs no other config.
+    #[serde(default)]
+    pub placement: Placement,
+    /// Providers by name. The name is what other filters and metrics see.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    #[serde(default = "default_cluster_header")]
+    pub cluster_header: String,
+    /// A header naming the provider to use, set by something the operator trusts (an authn
+    /// filter, an internal caller). Off unless configured: a client could otherwise pick any
+    /// provider. The router removes it before the request leaves.
+    #[serde(default)]
+    pub override_header: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    #[default]
+    Downstream,
+    Upstream,
+}
+
+fn default_cluster_header() -> String {
+    DEFAULT_CLUSTER_HEADER.to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    /// Envoy cluster; defaults to the provider's name.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// `:authority` sent upstream; defaults to the provider's public host.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Prefix of OpenAI-style paths (`/v1`, Groq `/openai/v1`).
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// Azure `api-version`.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Vertex AI project and location.
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Model name the client sends: exact (`gpt-4o`, or an alias such as `fast`) or a pattern
+    /// with `*` wildcards (`claude-*`).
+    pub model: String,
+    /// Name of a provider in `providers` (a single target). Either this or `targets`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Model name sent upstream; defaults to the client's.
+    #[serde(default)]
+    pub upstream_model: Option<String>,
+    /// Weighted split: each request goes to one target, chosen deterministically from its
+    /// request id.
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+    /// Ordered failover after the first target: tried when a provider answers 429/5xx, refuses
+    /// the connection or times out before the first byte. Needs `failoverCluster`.
+    #[serde(default)]
+    pub fallbacks: Vec<TargetConfig>,
+    /// The Envoy aggregate cluster whose children are the providers in failover order, with a
+    /// retry policy on its route (see envoy-configs/gateway-failover.yaml).
+    #[serde(default)]
+    pub failover_cluster: Option<String>,
+    /// Route name for logs and filter state; defaults to `model`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetConfig {
+    pub provider: String,
+    /// Model name sent to this provider; defaults to the route's `upstreamModel`, then the
+    /// client's.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// A provider, ready to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    pub cluster: String,
+    pub endpoint: Endpoint,
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    provider: usize,
+    model: Option<String>,
+    weight: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    name: String,
+    pattern: String,
+    /// Weighted choices; one entry for a plain route.
+    targets: Vec<Target>,
+    total_weight: u64,
+    fallbacks: Vec<Target>,
+    failover_cluster: Option<String>,
+}
+
+/// The compiled config of the router.
+#[derive(Debug, Clone)]
+pub struct RouteTable {
+    providers: Vec<Provider>,
+    routes: Vec<Route>,
+    exact: HashMap<String, usize>,
+    wildcard: Vec<usize>,
+    pub cluster_header: String,
+    pub override_header: Option<String>,
+}
+
+/// One provider and the model name it is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice<'t> {
+    pub provider: &'t Provider,
+    pub upstream_model: Cow<'t, str>,
+}
+
+/// What the router decided for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDecision<'t> {
+    pub route: &'t str,
+    /// The first (without failover: the only) provider.
+    pub primary: Choice<'t>,
+    /// Providers to try next, in order, when the primary fails before its first byte.
+    pub fallbacks: Vec<Choice<'t>>,
+    /// Envoy aggregate cluster that performs the failover; set iff `fallbacks` is not empty.
+    pub failover_cluster: Option<&'t str>,
+}
+
+impl RouteTable {
+    pub fn compile(config: RouterConfig) -> Result<Self, ConfigError> {
+        check_header_name("clusterHeader", &config.cluster_header)?;
+        if let Some(h) = &config.override_header {
+            check_header_name("overrideHeader", h)?;
+        }
+        let mut index_of = HashMap::new();
+        let mut providers = Vec::with_capacity(config.providers.len());
+        for (name, p) in config.providers {
+            let provider = compile_provider(&name, p)?;
+            index_of.insert(name, providers.len());
+            providers.push(provider);
+        }
+        let mut routes = Vec::with_capacity(config.routes.len());
+        let mut exact = HashMap::new();
+        let mut wildcard = Vec::new();
+        for (i, r) in config.routes.into_iter().enumerate() {
+            let at = |field: &str| format!("routes[{i}].{field}");
+            if r.model.is_empty() {
+                return Err(ConfigError::new(at("model"), "must not be empty"));
+            }
+            let route = compile_route(&index_of, i, r)?;
+            if route.pattern.contains('*') {
+                wildcard.push(i);
+            } else if exact.insert(route.pattern.clone(), i).is_some() {
+                return Err(ConfigError::new(
+                    at("model"),
+                    format!("duplicate route for model `{}`", route.pattern),
+                ));
+            }
+            routes.push(route);
+        }
+        Ok(Self {
+            providers,
+            routes,
+            exact,
+            wildcard,
+            cluster_header: config.cluster_header,
+            override_header: config.override_header,
+        })
+    }
+
+    /// Routes a client's model name. `None`: no route, the client gets 404. `pick` chooses
+    /// among weighted targets (see [`pick_of`]: the same request id always lands on the same
+    /// target).
+    pub fn resolve<'t>(&'t self, model: &str, pick: u64) -> Option<RouteDecision<'t>> {
+        let index = self.exact.get(model).copied().or_else(|| {
+            self.wildcard.iter().copied().find(|&i| glob_match(&self.routes[i].pattern, model))
+        })?;
+        let route = &self.routes[index];
+        let choice = |t: &'t Target| Choice {
+            provider: &self.providers[t.provider],
+            upstream_model: match &t.model {
+                Some(m) => Cow::Borrowed(m.as_str()),
+                None => Cow::Owned(model.to_string()),
+            },
+        };
+        let mut ticket = pick % route.total_weight.max(1);
+        let primary = route
+            .targets
+            .iter()
+            .find(|t| {
+                let hit = ticket < u64::from(t.weight);
+                ticket = ticket.saturating_sub(u64::from(t.weight));
+                hit
+            })
+            .or(route.targets.first())?;
+        Some(RouteDecision {
+            route: &route.name,
+            primary: choice(primary),
+            fallbacks: route.fallbacks.iter().map(choice).collect(),
+            failover_cluster: route.failover_cluster.as_deref(),
+        })
+    }
+
+    /// A provider by name (what the trusted override header names).
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// Model names a client can ask for by exact name (`GET /v1/models`), in config order,
+    /// with the provider that serves each.
+    pub fn listed_models(&self) -> impl Iterator<Item = (&str, &Provider)> {
+        self.routes.iter().filter(|r| !r.pattern.contains('*')).filter_map(|r| {
+            let first = r.targets.first()?;
+            Some((r.pattern.as_str(), &self.providers[first.provider]))
+        })
+    }
+
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+}
+
+fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigError> {
+    let at = |field: &str| format!("providers.{name}.{field}");
+    let host = match (p.host, p.kind.default_host()) {
+        (Some(h), _) if !h.is_empty() => h,
+        (_, Some(h)) => h.to_string(),
+        _ => return Err(ConfigError::new(at("host"), "required for this provider kind")),
+    };
+    if p.kind == ProviderKind::Vertex && (p.project.is_none() || p.location.is_none()) {
+        let missing = if p.project.is_none() { "project" } else { "location" };
+        return Err(ConfigError::new(at(missing), "required for kind `vertex`"));
+    }
+    let base_path = p.base_path.unwrap_or_else(|| p.kind.default_base_path().to_string());
+    if !base_path.is_empty() && !base_path.starts_with('/') {
+        return Err(ConfigError::new(at("basePath"), "must start with `/`"));
+    }
+    Ok(Provider {
+        name: name.to_string(),
+        cluster: p.cluster.unwrap_or_else(|| name.to_string()),
+        endpoint: Endpoint {
+            kind: p.kind,
+            host,
+            base_path: base_path.trim_end_matches('/').to_string(),
+            api_version: p.api_version,
+            project: p.project,
+            location: p.location,
+        },
+    })
+}
+
+fn compile_route(index_of: &HashMap<String, usize>, i: usize, r: RouteConfig) -> Result<Route, ConfigError> {
+    let at = |field: &str| format!("routes[{i}].{field}");
+    let target = |path: String, t: TargetConfig| -> Result<Target, ConfigError> {
+        let provider = *index_of.get(&t.provider).ok_or_else(|| {
+            ConfigError::new(format!("{path}provider"), format!("unknown provider `{}`", t.provider))
+        })?;
+        if t.weight == 0 {
+            return Err(ConfigError::new(format!("{path}weight"), "must be at least 1"));
+        }
+        Ok(Target { provider, model: t.model, weight: t.weight })
+    };
+    let targets = match (r.provider, r.targets.is_empty()) {
+        (Some(provider), true) => {
+            vec![target(at(""), TargetConfig { provider, model: None, weight: 1 })?]
+        }
+        (None, false) => r
+            .targets
+            .into_iter()
+            .enumerate()
+            .map(|(j, t)| target(at(&format!("targets[{j}].")), t))
+            .collect::<Result<Vec<_>, _>>()?,
+        (Some(_), false) => {
+            return Err(ConfigError::new(at("targets"), "set `provider` or `targets`, not both"))
+        }
+        (None, true) => return Err(ConfigError::new(at("provider"), "required (or `targets`)")),
+    };
+    let fallbacks = r
+        .fallbacks
+        .into_iter()
+        .enumerate()
+        .map(|(j, t)| target(at(&format!("fallbacks[{j}].")), t))
+        .collect::<Result<Vec<_>, _>>()?;
+    match (&r.failover_cluster, fallbacks.is_empty()) {
+        (None, false) => return Err(ConfigError::new(at("failoverCluster"), "required with `fallbacks`")),
+        (Some(_), true) => return Err(ConfigError::new(at("fallbacks"), "required with `failoverCluster`")),
+        // Envoy's aggregate cluster tries its children in a fixed order: a weighted first pick
+        // could not be honoured.
+        (Some(_), false) if targets.len() > 1 => {
+            return Err(ConfigError::new(
+                at("targets"),
+                "weighted targets cannot be combined with `fallbacks`",
+            ))
+        }
+        _ => {}
+    }
+    let total_weight = targets.iter().map(|t| u64::from(t.weight)).sum();
+    // A route-level upstreamModel applies to the targets that do not name their own.
+    let targets = targets
+        .into_iter()
+        .map(|t| Target { model: t.model.or_else(|| r.upstream_model.clone()), ..t })
+        .collect();
+    Ok(Route {
+        name: r.name.unwrap_or_else(|| r.model.clone()),
+        pattern: r.model,
+        targets,
+        total_weight,
+        fallbacks,
+        failover_cluster: r.failover_cluster,
+    })
+}
+
+fn check_header_name(field: &str, name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() || name.bytes().any(|b| !(b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())) {
+        return Err(ConfigError::new(field, "must be a non-empty lower-case header name"));
+    }
+    Ok(())
+}
+
+/// A stable 64-bit hash (FNV-1a) of a request id, for weighted picks: stable across VMs and
+/// restarts, unlike std's randomly seeded hasher.
+pub fn pick_of(request_id: &str) -> u64 {
+    request_id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// `*` matches any run of characters (including none); everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else {
+        // No `*` at all: exact match.
+        return rest.is_empty();
+    };
+    for part in parts {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::config;
+
+    fn table(json: &str) -> RouteTable {
+        RouteTable::compile(config::parse(Some(json.as_bytes())).unwrap()).unwrap()
+    }
+
+    const CONFIG: &str = r#"{
+        "providers": {
+            "openai": {"kind": "openai"},
+            "claude": {"kind": "anthropic", "cluster": "anthropic-prod"},
+            "local": {"kind": "vllm", "host": "vllm.internal:8000"}
+        },
+        "routes": [
+            {"model": "gpt-4o", "provider": "local", "upstreamModel": "llama-3"},
+            {"model": "gpt-*", "provider": "openai"},
+            {"model": "claude-*", "provider": "claude"},
+            {"model": "fast", "provider": "openai", "upstreamModel": "gpt-4o-mini", "name": "fast-alias"}
+        ]
+    }"#;
+
+    #[test]
+    fn exact_beats_wildcard_and_aliases_rename() {
+        let t = table(CONFIG);
+        let d = t.resolve("gpt-4o", 0).unwrap().primary;
+        assert_eq!((d.provider.name.as_str(), &*d.upstream_model), ("local", "llama-3"));
+        let d = t.resolve("gpt-4.1-mini", 0).unwrap().primary;
+        assert_eq!((d.provider.name.as_str(), &*d.upstream_model), ("openai", "gpt-4.1-mini"));
+        assert_eq!(d.provider.endpoint.host, "api.openai.com");
+        let d = t.resolve("fast", 0).unwrap();
+        assert_eq!((d.route, &*d.primary.upstream_model), ("fast-alias", "gpt-4o-mini"));
+        let d = t.resolve("claude-sonnet-4-5", 0).unwrap();
+        assert_eq!(d.primary.provider.cluster, "anthropic-prod");
+        assert!(d.fallbacks.is_empty() && d.failover_cluster.is_none());
+        assert!(t.resolve("mistral-large", 0).is_none());
+    }
+
+    #[test]
+    fn weighted_targets_follow_the_weights_and_are_stable_per_request_id() {
+        let t = table(
+            r#"{"providers": {"a": {"kind": "openai"}, "b": {"kind": "anthropic"}},
+                "routes": [{"model": "smart", "upstreamModel": "default-model", "targets": [
+                    {"provider": "a", "weight": 70},
+                    {"provider": "b", "model": "claude-sonnet-4-5", "weight": 30}]}]}"#,
+        );
+        let mut hits_a = 0;
+        for i in 0..10_000 {
+            let id = format!("req-{i}");
+            let d = t.resolve("smart", pick_of(&id)).unwrap().primary;
+            assert_eq!(d, t.resolve("smart", pick_of(&id)).unwrap().primary, "deterministic");
+            match d.provider.name.as_str() {
+                "a" => {
+                    hits_a += 1;
+                    assert_eq!(d.upstream_model, "default-model");
+                }
+                _ => assert_eq!(d.upstream_model, "claude-sonnet-4-5"),
+            }
+        }
+        assert!((6_800..=7_200).contains(&hits_a), "{hits_a} of 10000 on a 70% target");
+        // Ticket boundaries: 0..70 → a, 70..100 → b.
+        assert_eq!(t.resolve("smart", 69).unwrap().primary.provider.name, "a");
+        assert_eq!(t.resolve("smart", 70).unwrap().primary.provider.name, "b");
+        assert_eq!(t.resolve("smart", 199).unwrap().primary.provider.name, "b");
+    }
+
+    #[test]
+    fn fallbacks_come_in_order_with_the_failover_cluster() {
+        let t = table(
+            r#"{"providers": {"a": {"kind": "openai"}, "b": {"kind": "anthropic"}, "c": {"kind": "gemini"}},
+                "routes": [{"model": "resilient", "provider": "a", "upstreamModel": "gpt-4o",
+                    "fallbacks": [{"provider": "b", "model": "claude-haiku-4-5"},
+                                  {"provider": "c", "model": "gemini-2.5-flash"}],
+                    "failoverCluster": "resilient"}]}"#,
+        );
+        let d = t.resolve("resilient", 0).unwrap();
+        assert_eq!(d.primary.upstream_model, "gpt-4o");
+        let names: Vec<_> =
+            d.fallbacks.iter().map(|c| (c.provider.name.as_str(), &*c.upstream_model)).collect();
+        assert_eq!(names, [("b", "claude-haiku-4-5"), ("c", "gemini-2.5-flash")]);
+        assert_eq!(d.failover_cluster, Some("resilient"));
+    }
+
+    #[test]
+    fn listed_models_are_the_exact_names() {
+        let t = table(CONFIG);
+        let names: Vec<_> = t.listed_models().map(|(m, _)| m).collect();
+        assert_eq!(names, ["gpt-4o", "fast"]);
+    }
+
+    fn bad(json: &str) -> String {
+        RouteTable::compile(config::parse(Some(json.as_bytes())).unwrap()).unwrap_err().path
+    }
+
+    #[test]
+    fn config_errors_name_the_field() {
+        assert_eq!(
+            bad(r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"b"}]}"#),
+            "routes[0].provider"
+        );
+        assert_eq!(bad(r#"{"providers":{"az":{"kind":"azure"}}}"#), "providers.az.host");
+        assert_eq!(
+            bad(r#"{"providers":{"v":{"kind":"vertex","host":"h","project":"p"}}}"#),
+            "providers.v.location"
+        );
+        assert_eq!(
+            bad(
+                r#"{"providers":{"a":{"kind":"openai"}},"routes":[{"model":"x","provider":"a"},{"model":"x","provider":"a"}]}"#
+            ),
+            "routes[1].model"
+        );
+        assert_eq!(bad(r#"{"providers":{},"clusterHeader":"X-Bad"}"#), "clusterHeader");
+        assert_eq!(bad(r#"{"providers":{},"overrideHeader":""}"#), "overrideHeader");
+        let err =
+            config::parse::<RouterConfig>(Some(br#"{"providers":{"a":{"kind":"openia"}}}"#)).unwrap_err();
+        assert_eq!(err.path, "providers.a.kind");
+    }
+
+    #[test]
+    fn target_config_errors_name_the_field() {
+        let with_routes = |routes: &str| {
+            bad(&format!(
+                r#"{{"providers":{{"a":{{"kind":"openai"}},"b":{{"kind":"anthropic"}}}},"routes":[{routes}]}}"#
+            ))
+        };
+        assert_eq!(with_routes(r#"{"model":"x"}"#), "routes[0].provider");
+        assert_eq!(
+            with_routes(r#"{"model":"x","provider":"a","targets":[{"provider":"b"}]}"#),
+            "routes[0].targets"
+        );
+        assert_eq!(
+            with_routes(r#"{"model":"x","targets":[{"provider":"a"},{"provider":"z"}]}"#),
+            "routes[0].targets[1].provider"
+        );
+        assert_eq!(
+            with_routes(r#"{"model":"x","targets":[{"provider":"a","weight":0}]}"#),
+            "routes[0].targets[0].weight"
+        );
+        assert_eq!(
+            with_routes(r#"{"model":"x","provider":"a","fallbacks":[{"provider":"b"}]}"#),
+            "routes[0].failoverCluster"
+        );
+        assert_eq!(
+            with_routes(r#"{"model":"x","provider":"a","failoverCluster":"f"}"#),
+            "routes[0].fallbacks"
+        );
+        assert_eq!(
+            with_routes(
+                r#"{"model":"x","targets":[{"provider":"a"},{"provider":"b"}],"fallbacks":[{"provider":"b"}],"failoverCluster":"f"}"#
+            ),
+            "routes[0].targets"
+        );
+    }
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("gpt-*", "gpt-4o"));
+        assert!(glob_match("gpt-*", "gpt-"));
+        assert!(!glob_match("gpt-*", "gp"));
+        assert!(glob_match("*-mini", "gpt-4o-mini"));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+        assert!(!glob_match("a*b*c", "aXXcYYb"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("exact", "exact"));
+        assert!(!glob_match("exact", "exactly"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+}
