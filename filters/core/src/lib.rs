@@ -12,6 +12,7 @@
 //! - [`router`]: the route table (model → provider) and the plan for one request.
 //! - [`access`]: tenants and virtual keys, scopes, provider credentials and key pools.
 //! - [`prompt`]: prompt decorators.
+//! - [`usage`]: token usage per request, to metrics and the access log.
 //! - [`contract`]: the filter-state keys and records the filters pass to each other.
 //! - [`http`]: Server-Sent Events.
 //! - [`common`]: config parsing with field paths, errors in the client's API shape, metric
@@ -24,3 +25,4 @@ pub mod http;
 pub mod llm;
 pub mod prompt;
 pub mod router;
+pub mod usage;

@@ -11,6 +11,7 @@
 use crate::access::keypool::{KeyPool, DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS};
 use crate::access::tenant::{Tenant, TenantConfig, TenantDirectory};
 use crate::common::config::ConfigError;
+pub use crate::contract::Placement;
 use crate::llm::provider::AuthScheme;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -43,23 +44,15 @@ pub struct CredentialsConfig {
     pub require_tenant: Option<bool>,
     /// Where this instance runs: `downstream` (the HTTP filter chain, the default) or
     /// `upstream` (a failover cluster's upstream filters, once per attempt).
+    ///
+    /// With failover, Envoy may send one request to several providers in turn; each attempt
+    /// needs its own provider's key. So the downstream instance identifies the tenant and checks
+    /// scope but injects nothing for a failover request (it would hand the first provider's key
+    /// to the next one); the upstream instance, on the failover cluster after the upstream
+    /// router, injects the key of the provider of each attempt and sees each attempt's status
+    /// for cooldown.
     #[serde(default)]
     pub placement: Placement,
-}
-
-/// Where an instance of the credentials filter runs.
-///
-/// With failover, Envoy may send one request to several providers in turn; each attempt needs
-/// its own provider's key. So the downstream instance identifies the tenant and checks scope
-/// but injects nothing for a failover request (it would hand the first provider's key to the
-/// next one); the upstream instance, on the failover cluster after the upstream router, injects
-/// the key of the provider of each attempt and sees each attempt's status for cooldown.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Placement {
-    #[default]
-    Downstream,
-    Upstream,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

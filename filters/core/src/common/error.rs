@@ -18,8 +18,16 @@ pub enum ErrorKind {
     PermissionDenied,
     /// 404: no route for the requested model.
     ModelNotFound,
+    /// 404: no such API path.
+    NotFound,
+    /// 405: a known path with the wrong method.
+    MethodNotAllowed,
+    /// 408: the client did not send the request in time.
+    RequestTimeout,
     /// 413: request body above a configured limit.
     PayloadTooLarge,
+    /// 431: request headers over Envoy's limit.
+    HeadersTooLarge,
     /// 429: budget or rate limit; carries `Retry-After`.
     RateLimited,
     /// 501: a valid request for something this build does not do yet.
@@ -28,6 +36,8 @@ pub enum ErrorKind {
     BadGateway,
     /// 503: no provider available (all keys cooling down, all fallbacks failed).
     Unavailable,
+    /// 504: the provider did not answer in time.
+    GatewayTimeout,
     /// 500: the gateway's own fault.
     Internal,
 }
@@ -38,13 +48,17 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => 400,
             ErrorKind::Authentication => 401,
             ErrorKind::PermissionDenied => 403,
-            ErrorKind::ModelNotFound => 404,
+            ErrorKind::ModelNotFound | ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::RequestTimeout => 408,
             ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::HeadersTooLarge => 431,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
             ErrorKind::NotImplemented => 501,
             ErrorKind::BadGateway => 502,
             ErrorKind::Unavailable => 503,
+            ErrorKind::GatewayTimeout => 504,
         }
     }
 
@@ -55,6 +69,11 @@ impl ErrorKind {
             ErrorKind::Authentication => ("invalid_request_error", "invalid_api_key"),
             ErrorKind::PermissionDenied => ("permission_error", "permission_denied"),
             ErrorKind::ModelNotFound => ("invalid_request_error", "model_not_found"),
+            ErrorKind::NotFound => ("invalid_request_error", "not_found"),
+            ErrorKind::MethodNotAllowed => ("invalid_request_error", "method_not_allowed"),
+            ErrorKind::RequestTimeout => ("invalid_request_error", "request_timeout"),
+            ErrorKind::HeadersTooLarge => ("invalid_request_error", "request_header_fields_too_large"),
+            ErrorKind::GatewayTimeout => ("api_error", "gateway_timeout"),
             ErrorKind::PayloadTooLarge => ("invalid_request_error", "request_too_large"),
             ErrorKind::RateLimited => ("rate_limit_exceeded", "rate_limit_exceeded"),
             ErrorKind::NotImplemented => ("invalid_request_error", "not_implemented"),
@@ -69,7 +88,9 @@ impl ErrorKind {
             ErrorKind::InvalidRequest | ErrorKind::NotImplemented => "invalid_request_error",
             ErrorKind::Authentication => "authentication_error",
             ErrorKind::PermissionDenied => "permission_error",
-            ErrorKind::ModelNotFound => "not_found_error",
+            ErrorKind::ModelNotFound | ErrorKind::NotFound | ErrorKind::MethodNotAllowed => "not_found_error",
+            ErrorKind::RequestTimeout | ErrorKind::GatewayTimeout => "timeout_error",
+            ErrorKind::HeadersTooLarge => "invalid_request_error",
             ErrorKind::PayloadTooLarge => "request_too_large",
             ErrorKind::RateLimited => "rate_limit_error",
             ErrorKind::Unavailable => "overloaded_error",
@@ -83,7 +104,9 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => "INVALID_ARGUMENT",
             ErrorKind::Authentication => "UNAUTHENTICATED",
             ErrorKind::PermissionDenied => "PERMISSION_DENIED",
-            ErrorKind::ModelNotFound => "NOT_FOUND",
+            ErrorKind::ModelNotFound | ErrorKind::NotFound | ErrorKind::MethodNotAllowed => "NOT_FOUND",
+            ErrorKind::RequestTimeout | ErrorKind::GatewayTimeout => "DEADLINE_EXCEEDED",
+            ErrorKind::HeadersTooLarge => "INVALID_ARGUMENT",
             ErrorKind::PayloadTooLarge => "INVALID_ARGUMENT",
             ErrorKind::RateLimited => "RESOURCE_EXHAUSTED",
             ErrorKind::NotImplemented => "UNIMPLEMENTED",
@@ -105,6 +128,29 @@ pub struct ClientError {
 impl ClientError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self { kind, message: message.into(), retry_after: None }
+    }
+
+    /// An error for a status Envoy (not a provider) answered with, e.g. a local reply such as
+    /// 503 "upstream connect error …": the status is kept, the kind follows it.
+    pub fn for_status(status: u16, message: impl Into<String>) -> Self {
+        let kind = match status {
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            405 => ErrorKind::MethodNotAllowed,
+            408 => ErrorKind::RequestTimeout,
+            413 => ErrorKind::PayloadTooLarge,
+            429 => ErrorKind::RateLimited,
+            431 => ErrorKind::HeadersTooLarge,
+            501 => ErrorKind::NotImplemented,
+            502 => ErrorKind::BadGateway,
+            503 => ErrorKind::Unavailable,
+            504 => ErrorKind::GatewayTimeout,
+            400..=499 => ErrorKind::InvalidRequest,
+            500 => ErrorKind::Internal,
+            _ => ErrorKind::BadGateway,
+        };
+        Self::new(kind, message)
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {

@@ -6,20 +6,32 @@
 //! public keys meant for access logs (`provider`, `model`, `request_model`, `route`) are still
 //! written one by one: `%FILTER_STATE(wasm.portcullis.provider:PLAIN)%` cannot read into JSON.
 
-use crate::llm::api::WireApi;
+use crate::common::error::{ClientError, ErrorKind};
+use crate::common::metric::labelled;
+use crate::http::host::Host;
+use crate::llm::api::{self, ClientRequest, ErrorShape, WireApi};
 use crate::llm::provider::ProviderKind;
 use crate::router::plan::{Attempt, RoutePlan};
 use serde::{Deserialize, Serialize};
 
+/// The record's format version. A reader that finds another (a partial upgrade of the filters)
+/// refuses the request rather than guess at fields.
+pub const VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
+    /// [`VERSION`] of the writer.
+    #[serde(rename = "v")]
+    pub version: u32,
     /// Provider name (`providers.<name>` in the router's config).
     pub provider: String,
     /// Its kind: which auth scheme the credentials filter uses.
     pub kind: ProviderKind,
     /// Model name sent to the provider.
     pub model: String,
+    /// `model` as metrics label it (`other` for a name the config does not spell out).
+    pub model_label: String,
     /// Model name the client asked for.
     pub request_model: String,
     /// The API the upstream request speaks (what usage parses, what prompt decorates).
@@ -35,9 +47,11 @@ pub struct Decision {
 impl Decision {
     pub fn new(plan: &RoutePlan, attempt: &Attempt) -> Self {
         Self {
+            version: VERSION,
             provider: attempt.provider.clone(),
             kind: attempt.kind,
             model: attempt.upstream_model.clone(),
+            model_label: attempt.model_label.clone(),
             request_model: plan.request_model.clone(),
             upstream_api: attempt.upstream_api,
             client_api: plan.client_api,
@@ -51,11 +65,90 @@ impl Decision {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// `None` for anything the router did not write (the key is never client-controlled, but
-    /// a reader must not trust a value it cannot parse).
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        serde_json::from_slice(bytes).ok()
+    /// Reads a record. The key is never client-controlled, but a reader must not trust a value
+    /// it cannot parse, nor one of another version.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            #[serde(rename = "v")]
+            version: Option<u32>,
+        }
+        let version =
+            serde_json::from_slice::<Versioned>(bytes).map_err(|_| RecordError::Unreadable)?.version;
+        match version {
+            Some(VERSION) => serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable),
+            Some(other) => Err(RecordError::Version(other)),
+            None => Err(RecordError::Version(0)),
+        }
     }
+}
+
+/// Why a record could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// No record, on a request the router routes: no router before this filter.
+    Missing,
+    Unreadable,
+    /// Written by a router of another version (0: before versions).
+    Version(u32),
+}
+
+impl RecordError {
+    fn reason(self) -> &'static str {
+        match self {
+            RecordError::Missing => "missing",
+            RecordError::Unreadable => "unreadable",
+            RecordError::Version(_) => "version",
+        }
+    }
+}
+
+/// The router's record for this request, for a filter that needs it.
+///
+/// Fails closed: on a request the router would route (an LLM call, by method and path) a
+/// missing, unreadable or other-version record is an error — a 500 in the client's API shape,
+/// counted in `portcullis_contract_errors_total{filter,reason}` — never a reason to skip the
+/// filter's checks. `Ok(None)`: a request the router does not route (another path), or one it
+/// answered itself. `filter` names the reader in the metric and the log.
+pub fn require(host: &mut dyn Host, filter: &str) -> Result<Option<Decision>, (ClientError, ErrorShape)> {
+    let failure = match host.filter_state(crate::contract::DECISION) {
+        Some(bytes) => match Decision::decode(&bytes) {
+            Ok(decision) => return Ok(Some(decision)),
+            Err(e) => e,
+        },
+        None => RecordError::Missing,
+    };
+    // Only now is the request's path read: the common case costs no extra host call.
+    let method = host.header(crate::http::host::Side::Request, ":method").unwrap_or_default();
+    let path = host.header(crate::http::host::Side::Request, ":path").unwrap_or_default();
+    let shape = match api::classify(&method, &path) {
+        Some(ClientRequest::Inference(api)) => api.error_shape(),
+        Some(ClientRequest::Gemini { .. }) => ErrorShape::Gemini,
+        // Not a call the router routes: nothing was expected.
+        Some(ClientRequest::ListModels(_)) | None if failure == RecordError::Missing => return Ok(None),
+        Some(ClientRequest::ListModels(api)) => api.error_shape(),
+        None => ErrorShape::OpenAi,
+    };
+    let reason = failure.reason();
+    host.increment(
+        &labelled("portcullis_contract_errors_total", &[("filter", filter), ("reason", reason)]),
+        1,
+    );
+    let message = match failure {
+        RecordError::Missing => {
+            log::error!("no routing record: is portcullis.router installed before this filter?");
+            "the gateway is misconfigured: this request was not routed".to_string()
+        }
+        RecordError::Unreadable => {
+            log::error!("the routing record is unreadable");
+            "the gateway is misconfigured: unreadable routing record".to_string()
+        }
+        RecordError::Version(v) => {
+            log::error!("routing record version {v}, this filter reads version {VERSION}: upgrade the filters together");
+            format!("the gateway is misconfigured: routing record version {v}, expected {VERSION}")
+        }
+    };
+    Err((ClientError::new(ErrorKind::Internal, message), shape))
 }
 
 #[cfg(test)]
@@ -71,6 +164,7 @@ mod tests {
             path: "/v1/messages".into(),
             upstream_api: api,
             upstream_model: "claude-sonnet-4-5".into(),
+            model_label: "claude-sonnet-4-5".into(),
             stream_options: false,
         };
         RoutePlan {
@@ -94,7 +188,8 @@ mod tests {
         assert!(!decision.failover);
         let encoded = decision.encode();
         assert!(encoded.contains("\"upstreamApi\":\"anthropic-messages\""), "{encoded}");
-        assert_eq!(Decision::decode(encoded.as_bytes()), Some(decision));
+        assert!(encoded.starts_with("{\"v\":1,"), "{encoded}");
+        assert_eq!(Decision::decode(encoded.as_bytes()), Ok(decision));
     }
 
     #[test]
@@ -105,9 +200,58 @@ mod tests {
     }
 
     #[test]
-    fn anything_else_decodes_to_none() {
-        assert_eq!(Decision::decode(b"true"), None);
-        assert_eq!(Decision::decode(b"{\"provider\":\"x\"}"), None);
-        assert_eq!(Decision::decode(b""), None);
+    fn anything_else_is_refused_with_its_reason() {
+        assert_eq!(Decision::decode(b"true"), Err(RecordError::Unreadable));
+        assert_eq!(Decision::decode(b""), Err(RecordError::Unreadable));
+        assert_eq!(Decision::decode(b"{\"provider\":\"x\"}"), Err(RecordError::Version(0)));
+        assert_eq!(Decision::decode(b"{\"v\":2,\"provider\":\"x\"}"), Err(RecordError::Version(2)));
+        assert_eq!(Decision::decode(b"{\"v\":1,\"provider\":\"x\"}"), Err(RecordError::Unreadable));
+    }
+
+    #[test]
+    fn a_routed_request_without_a_record_fails_closed() {
+        use crate::http::fake_host::{FakeHost, Request};
+        let mut host = FakeHost::new();
+        let mut flow = Probe(None);
+        host.exchange(
+            &mut flow,
+            Request::json("/v1/messages", "{}"),
+            crate::http::fake_host::Response::new(200),
+        );
+        let (err, shape) = flow.0.unwrap().unwrap_err();
+        assert_eq!((err.status(), shape), (500, ErrorShape::Anthropic));
+        assert_eq!(
+            host.counters.get("portcullis_contract_errors_total;filter=test;reason=missing"),
+            Some(&1)
+        );
+
+        // Another path: nothing expected, nothing counted.
+        let mut host = FakeHost::new();
+        let mut flow = Probe(None);
+        host.exchange(&mut flow, Request::new("GET", "/healthz"), crate::http::fake_host::Response::new(200));
+        assert_eq!(flow.0.unwrap(), Ok(None));
+        assert!(host.counters.is_empty());
+
+        // A record of another version.
+        let mut host = FakeHost::new();
+        host.filter_state.insert(crate::contract::DECISION.into(), b"{\"v\":7}".to_vec());
+        let mut flow = Probe(None);
+        host.exchange(
+            &mut flow,
+            Request::json("/v1/chat/completions", "{}"),
+            crate::http::fake_host::Response::new(200),
+        );
+        let (err, shape) = flow.0.unwrap().unwrap_err();
+        assert_eq!((err.status(), shape), (500, ErrorShape::OpenAi));
+        assert!(err.message.contains("version 7"), "{}", err.message);
+    }
+
+    type Required = Result<Option<Decision>, (ClientError, ErrorShape)>;
+    struct Probe(Option<Required>);
+    impl crate::http::host::HttpFlow for Probe {
+        fn on_request_headers(&mut self, host: &mut dyn Host, _: bool) -> crate::http::host::Flow {
+            self.0 = Some(require(host, "test"));
+            crate::http::host::Flow::Continue
+        }
     }
 }

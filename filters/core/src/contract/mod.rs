@@ -7,6 +7,20 @@
 
 pub mod decision;
 
+use serde::Deserialize;
+
+/// Where a filter instance runs, for the filters that can run in two places (router,
+/// credentials): in the listener's filter chain (`downstream`, the default), or as an upstream
+/// filter on a failover aggregate cluster (`upstream`), once per attempt, where it applies the
+/// downstream instance's decision to the provider Envoy picked for that attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    #[default]
+    Downstream,
+    Upstream,
+}
+
 /// Provider name, as configured in the router (`providers.<name>`).
 pub const PROVIDER: &str = "portcullis.provider";
 /// Model name sent to the provider.
@@ -40,12 +54,11 @@ pub const ATTEMPTS: &str = "portcullis.attempts";
 /// the provider of *this* attempt (the rest is in [`ROUTE_PLAN`]).
 pub const ATTEMPT_PROVIDER: &str = "portcullis.attempt_provider";
 
-/// Response headers the upstream router sets on each attempt's response so the downstream
-/// filters know which provider answered. Trusted only when the [`DECISION`] says `failover` (otherwise a
-/// provider could send them); the downstream router removes them before the client sees the
-/// response, except `x-portcullis-provider` which it sets itself.
+/// The response header the upstream router sets on each attempt's response so the downstream
+/// filters know which provider answered (the rest follows from the [`ROUTE_PLAN`]). Trusted
+/// only when the [`DECISION`] says `failover` (otherwise a provider could send it); the
+/// downstream router removes every `x-portcullis-*` response header and sets this one itself
+/// for the client.
 pub const RESPONSE_PROVIDER_HEADER: &str = "x-portcullis-provider";
-pub const RESPONSE_MODEL_HEADER: &str = "x-portcullis-model";
-pub const RESPONSE_API_HEADER: &str = "x-portcullis-upstream-api";
 /// Response header telling the client how many attempts it took.
 pub const RESPONSE_ATTEMPTS_HEADER: &str = "x-portcullis-attempts";

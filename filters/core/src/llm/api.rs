@@ -4,6 +4,7 @@
 //! When they differ the router translates. Other filters learn the upstream API from filter state
 //! and work on provider-native bodies through it.
 
+use crate::common::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -95,6 +96,71 @@ pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
     }
 }
 
+/// A path in one of the LLM APIs the gateway serves, which it does not serve: answered in that
+/// API's error shape instead of reaching Envoy's default route (whose 404 is OpenAI's shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub api: WireApi,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// `None`: not a path of an API the gateway speaks (left to Envoy's own routes), or a path
+/// [`classify`] accepts.
+pub fn refusal(method: &str, path: &str) -> Option<Refusal> {
+    let path_only = path.split_once('?').map_or(path, |(p, _)| p).trim_end_matches('/');
+    let refuse = |api, kind, message: String| Some(Refusal { api, kind, message });
+    let wrong_method = |api| {
+        refuse(api, ErrorKind::MethodNotAllowed, format!("{method} is not allowed on {path_only}; use POST"))
+    };
+    match path_only {
+        "/v1/chat/completions" | "/chat/completions" | "/v1/embeddings" | "/embeddings"
+            if method != "POST" =>
+        {
+            wrong_method(WireApi::OpenAiChat)
+        }
+        "/v1/messages" if method != "POST" => wrong_method(WireApi::AnthropicMessages),
+        p if p.starts_with("/v1/messages/") => refuse(
+            WireApi::AnthropicMessages,
+            ErrorKind::NotImplemented,
+            format!("{path_only} is not supported by this gateway"),
+        ),
+        p if p == "/v1beta" || p.starts_with("/v1beta/") || is_gemini_model_method(p) => {
+            let unsupported = [
+                "countTokens",
+                "embedContent",
+                "batchEmbedContents",
+                "generateContent",
+                "streamGenerateContent",
+            ];
+            let verb = p.rsplit_once(':').map(|(_, v)| v).filter(|v| unsupported.contains(v));
+            match verb {
+                Some(v @ ("generateContent" | "streamGenerateContent")) if method != "POST" => refuse(
+                    WireApi::GeminiGenerate,
+                    ErrorKind::MethodNotAllowed,
+                    format!("{method} is not allowed on :{v}; use POST"),
+                ),
+                Some(v) if !matches!(v, "generateContent" | "streamGenerateContent") => refuse(
+                    WireApi::GeminiGenerate,
+                    ErrorKind::NotImplemented,
+                    format!(":{v} is not supported by this gateway"),
+                ),
+                _ => refuse(
+                    WireApi::GeminiGenerate,
+                    ErrorKind::NotFound,
+                    format!("no Gemini API at {path_only}"),
+                ),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `/v1/models/{model}:{verb}`: google-genai's default (`/v1/`) form of a model method.
+fn is_gemini_model_method(path: &str) -> bool {
+    path.strip_prefix("/v1/models/").is_some_and(|rest| rest.contains(':'))
+}
+
 /// Gemini's API also takes the key as a query parameter (`?key=…`). Returns the path without
 /// it and the decoded key, so the key can travel as `x-goog-api-key` — where the credentials
 /// filter reads, checks and removes client keys — and never sits in a logged path. Other
@@ -183,6 +249,42 @@ mod tests {
         assert_eq!(classify("POST", "/v1/files"), None);
         assert_eq!(classify("POST", "/v1beta/models/x:countTokens"), None);
         assert_eq!(classify("POST", "/v1beta/models/:generateContent"), None);
+    }
+
+    #[test]
+    fn paths_of_known_apis_are_refused_in_their_shape() {
+        let r = |m, p| refusal(m, p).map(|r| (r.api, r.kind));
+        assert_eq!(
+            r("GET", "/v1/chat/completions"),
+            Some((WireApi::OpenAiChat, ErrorKind::MethodNotAllowed))
+        );
+        assert_eq!(r("GET", "/v1/messages"), Some((WireApi::AnthropicMessages, ErrorKind::MethodNotAllowed)));
+        assert_eq!(
+            r("POST", "/v1/messages/count_tokens"),
+            Some((WireApi::AnthropicMessages, ErrorKind::NotImplemented))
+        );
+        assert_eq!(
+            r("POST", "/v1beta/models/g:countTokens?key=k"),
+            Some((WireApi::GeminiGenerate, ErrorKind::NotImplemented))
+        );
+        assert_eq!(
+            r("POST", "/v1/models/g:embedContent"),
+            Some((WireApi::GeminiGenerate, ErrorKind::NotImplemented))
+        );
+        assert_eq!(
+            r("GET", "/v1beta/models/g:generateContent"),
+            Some((WireApi::GeminiGenerate, ErrorKind::MethodNotAllowed))
+        );
+        assert_eq!(r("GET", "/v1beta/files"), Some((WireApi::GeminiGenerate, ErrorKind::NotFound)));
+        assert_eq!(
+            r("POST", "/v1beta/models/a/b:generateContent"),
+            Some((WireApi::GeminiGenerate, ErrorKind::NotFound))
+        );
+        // Other services behind the same Envoy, and the paths the gateway serves: not refused.
+        assert_eq!(r("GET", "/healthz"), None);
+        assert_eq!(r("POST", "/v1/files"), None);
+        assert_eq!(r("POST", "/v1/chat/completions"), None);
+        assert_eq!(r("GET", "/v1/models"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! a provider is a matter of adding a row here.
 
 use crate::llm::api::WireApi;
+use crate::llm::model_name;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -92,6 +93,13 @@ impl ProviderKind {
         }
     }
 
+    /// The model name is a segment of the request path (Azure's deployment, Gemini's and
+    /// Vertex AI's model), not a body field: its name is held to
+    /// [`model_name::check_path_segment`].
+    pub const fn model_in_path(self) -> bool {
+        matches!(self, ProviderKind::Azure | ProviderKind::Gemini | ProviderKind::Vertex)
+    }
+
     pub const fn supports_embeddings(self) -> bool {
         !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex)
     }
@@ -135,8 +143,11 @@ impl Endpoint {
 
     /// The `:path` for a request of `api` to `model`. `None` if the provider has no such
     /// endpoint (embeddings on Anthropic).
+    /// The model is percent-encoded where it is a path segment (callers check it first with
+    /// [`model_name::check_path_segment`]; this is the second line).
     pub fn path(&self, api: WireApi, model: &str, stream: bool) -> Option<String> {
         let kind = self.kind;
+        let model = if kind.model_in_path() { model_name::path_segment(model) } else { String::new() };
         match (kind, api) {
             (ProviderKind::Azure, WireApi::OpenAiChat | WireApi::OpenAiEmbeddings) => {
                 let op = if api == WireApi::OpenAiChat { "chat/completions" } else { "embeddings" };

@@ -13,6 +13,7 @@
 use crate::common::error::{ClientError, ErrorKind};
 use crate::llm::api::{ClientRequest, WireApi};
 use crate::llm::hidden_usage;
+use crate::llm::model_name;
 use crate::llm::provider::ProviderKind;
 use crate::llm::translate;
 use crate::router::route::{Choice, RouteTable};
@@ -33,6 +34,9 @@ pub struct Attempt {
     pub path: String,
     pub upstream_api: WireApi,
     pub upstream_model: String,
+    /// `upstream_model` as metrics label it: the name if the config names it, else `other`
+    /// ([`RouteTable::model_label`]).
+    pub model_label: String,
     /// The provider accepts `stream_options`
     /// ([`Endpoint::accepts_stream_options`](crate::llm::provider::Endpoint::accepts_stream_options)).
     pub stream_options: bool,
@@ -142,9 +146,10 @@ pub fn plan(
         serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
     let request_model = match (path_model, head.model.as_deref()) {
         (Some(m), _) => m,
-        (None, Some(m)) if !m.is_empty() => m,
-        _ => return Err(invalid("you must provide a model parameter".into())),
+        (None, Some(m)) => m,
+        (None, None) => "",
     };
+    model_name::check(request_model).map_err(|e| invalid(e.message()))?;
     let stream = path_stream || head.stream.unwrap_or(false);
     let include_usage = head.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
     let not_found = || {
@@ -184,6 +189,9 @@ pub fn plan(
             _ => endpoint.kind.chat_api(),
         };
         let model = choice.upstream_model.into_owned();
+        if endpoint.kind.model_in_path() {
+            model_name::check_path_segment(&model).map_err(|e| invalid(e.message()))?;
+        }
         let path = endpoint.path(upstream_api, &model, stream).ok_or_else(|| {
             invalid(format!(
                 "model `{request_model}` does not support {client_api} (provider {})",
@@ -197,6 +205,7 @@ pub fn plan(
             host: endpoint.host.clone(),
             path,
             upstream_api,
+            model_label: table.model_label(&model).to_string(),
             upstream_model: model,
             stream_options: endpoint.accepts_stream_options(),
         });

@@ -5,10 +5,12 @@
 //! tried in config order after that, so `gpt-4o` can be pinned while `gpt-*` catches the rest.
 
 use crate::common::config::ConfigError;
+pub use crate::contract::Placement;
+use crate::llm::model_name;
 use crate::llm::provider::{Endpoint, ProviderKind};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The header the router sets to pick the Envoy cluster (`route.cluster_header`). Always
 /// overwritten by the router, never trusted from a client.
@@ -34,14 +36,6 @@ pub struct RouterConfig {
     /// provider. The router removes it before the request leaves.
     #[serde(default)]
     pub override_header: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Placement {
-    #[default]
-    Downstream,
-    Upstream,
 }
 
 fn default_cluster_header() -> String {
@@ -98,6 +92,11 @@ pub struct RouteConfig {
     /// Route name for logs and filter state; defaults to `model`.
     #[serde(default)]
     pub name: Option<String>,
+    /// For a `*` route: the concrete model names it serves. They are listed by `GET /v1/models`
+    /// and labelled by name in metrics; other names the pattern matches still route, but are
+    /// labelled `other` (a client must not be able to create metric series at will).
+    #[serde(default)]
+    pub models: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,6 +139,8 @@ struct Route {
     total_weight: u64,
     fallbacks: Vec<Target>,
     failover_cluster: Option<String>,
+    /// Concrete names served by a `*` route.
+    models: Vec<String>,
 }
 
 /// The compiled config of the router.
@@ -151,7 +152,13 @@ pub struct RouteTable {
     wildcard: Vec<usize>,
     pub cluster_header: String,
     pub override_header: Option<String>,
+    /// Model names the config names anywhere (routes, aliases' targets, `models` lists): the
+    /// only ones that become metric label values.
+    known_models: HashSet<String>,
 }
+
+/// The metric label of a model name the config does not name.
+pub const OTHER_MODEL_LABEL: &str = "other";
 
 /// One provider and the model name it is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,9 +197,7 @@ impl RouteTable {
         let mut wildcard = Vec::new();
         for (i, r) in config.routes.into_iter().enumerate() {
             let at = |field: &str| format!("routes[{i}].{field}");
-            if r.model.is_empty() {
-                return Err(ConfigError::new(at("model"), "must not be empty"));
-            }
+            check_pattern(&at("model"), &r.model)?;
             let route = compile_route(&index_of, i, r)?;
             if route.pattern.contains('*') {
                 wildcard.push(i);
@@ -204,7 +209,9 @@ impl RouteTable {
             }
             routes.push(route);
         }
+        let known_models = known_models(&routes);
         Ok(Self {
+            known_models,
             providers,
             routes,
             exact,
@@ -247,6 +254,15 @@ impl RouteTable {
         })
     }
 
+    /// The metric label for a model: its name if the config names it, else [`OTHER_MODEL_LABEL`].
+    pub fn model_label<'a>(&self, model: &'a str) -> &'a str {
+        if self.known_models.contains(model) {
+            model
+        } else {
+            OTHER_MODEL_LABEL
+        }
+    }
+
     /// A provider by name (what the trusted override header names).
     pub fn provider(&self, name: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.name == name)
@@ -255,9 +271,14 @@ impl RouteTable {
     /// Model names a client can ask for by exact name (`GET /v1/models`), in config order,
     /// with the provider that serves each.
     pub fn listed_models(&self) -> impl Iterator<Item = (&str, &Provider)> {
-        self.routes.iter().filter(|r| !r.pattern.contains('*')).filter_map(|r| {
-            let first = r.targets.first()?;
-            Some((r.pattern.as_str(), &self.providers[first.provider]))
+        self.routes.iter().flat_map(|r| {
+            let provider = r.targets.first().and_then(|t| self.providers.get(t.provider));
+            let names: Vec<&str> = if r.pattern.contains('*') {
+                r.models.iter().map(String::as_str).collect()
+            } else {
+                vec![r.pattern.as_str()]
+            };
+            names.into_iter().filter_map(move |name| Some((name, provider?)))
         })
     }
 
@@ -301,6 +322,9 @@ fn compile_route(index_of: &HashMap<String, usize>, i: usize, r: RouteConfig) ->
         let provider = *index_of.get(&t.provider).ok_or_else(|| {
             ConfigError::new(format!("{path}provider"), format!("unknown provider `{}`", t.provider))
         })?;
+        if let Some(model) = &t.model {
+            check_model(&format!("{path}model"), model)?;
+        }
         if t.weight == 0 {
             return Err(ConfigError::new(format!("{path}weight"), "must be at least 1"));
         }
@@ -340,6 +364,24 @@ fn compile_route(index_of: &HashMap<String, usize>, i: usize, r: RouteConfig) ->
         }
         _ => {}
     }
+    if let Some(model) = &r.upstream_model {
+        check_model(&at("upstreamModel"), model)?;
+    }
+    for (j, model) in r.models.iter().enumerate() {
+        check_model(&at(&format!("models[{j}]")), model)?;
+        if !r.model.contains('*') {
+            return Err(ConfigError::new(
+                at("models"),
+                "only for a `*` route (an exact route names its model)",
+            ));
+        }
+        if !glob_match(&r.model, model) {
+            return Err(ConfigError::new(
+                at(&format!("models[{j}]")),
+                format!("`{model}` does not match the route's pattern `{}`", r.model),
+            ));
+        }
+    }
     let total_weight = targets.iter().map(|t| u64::from(t.weight)).sum();
     // A route-level upstreamModel applies to the targets that do not name their own.
     let targets = targets
@@ -353,7 +395,36 @@ fn compile_route(index_of: &HashMap<String, usize>, i: usize, r: RouteConfig) ->
         total_weight,
         fallbacks,
         failover_cluster: r.failover_cluster,
+        models: r.models,
     })
+}
+
+/// A route's model: a valid model name, where `*` may stand for any run of characters.
+fn check_pattern(field: &str, pattern: &str) -> Result<(), ConfigError> {
+    if pattern.is_empty() {
+        return Err(ConfigError::new(field, "must not be empty"));
+    }
+    let concrete = pattern.replace('*', "x");
+    model_name::check(&concrete).map_err(|e| ConfigError::new(field, e.message()))
+}
+
+fn check_model(field: &str, model: &str) -> Result<(), ConfigError> {
+    model_name::check(model).map_err(|e| ConfigError::new(field, e.message()))
+}
+
+/// Every model name the config spells out.
+fn known_models(routes: &[Route]) -> HashSet<String> {
+    let mut known = HashSet::new();
+    for r in routes {
+        if !r.pattern.contains('*') {
+            known.insert(r.pattern.clone());
+        }
+        known.extend(r.models.iter().cloned());
+        for t in r.targets.iter().chain(&r.fallbacks) {
+            known.extend(t.model.iter().cloned());
+        }
+    }
+    known
 }
 
 fn check_header_name(field: &str, name: &str) -> Result<(), ConfigError> {

@@ -127,6 +127,37 @@ impl ErrorType {
     }
 }
 
+/// Whether `body` is an error in `api`'s own shape, which its SDK reads as is: OpenAI
+/// `{"error":{"message":…}}`, Anthropic `{"type":"error","error":{"type":…,"message":…}}`,
+/// Gemini `{"error":{"code":…,"message":…,"status":…}}`.
+pub fn in_shape(api: WireApi, body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Shape<'a> {
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        error: ShapeDetail<'a>,
+    }
+    #[derive(Deserialize)]
+    struct ShapeDetail<'a> {
+        #[serde(borrow)]
+        #[allow(dead_code)]
+        message: Cow<'a, str>,
+        #[serde(rename = "type", borrow, default)]
+        kind: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        status: Option<Cow<'a, str>>,
+    }
+    let Ok(shape) = serde_json::from_slice::<Shape<'_>>(body) else {
+        return false;
+    };
+    match api {
+        WireApi::AnthropicMessages => shape.kind.as_deref() == Some("error") && shape.error.kind.is_some(),
+        WireApi::GeminiGenerate => shape.error.status.is_some(),
+        WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => true,
+    }
+}
+
 /// A provider's error, read from any of the three shapes (and the looser ones compatible
 /// servers use: `{"error": "text"}`, `{"message": …}`, `{"detail": …}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,17 +199,16 @@ impl<'a> ProviderError<'a> {
     /// Reads an error body. `status` decides the type when the body does not (OpenAI's types
     /// vary between compatible servers; its statuses do not).
     pub fn parse(api: WireApi, status: u16, body: &'a [u8]) -> Self {
+        Self::parse_known(api, status, body).unwrap_or_else(|| Self::generic(status, body))
+    }
+
+    /// Like [`ProviderError::parse`], but `None` for a body in no known error shape.
+    pub fn parse_known(api: WireApi, status: u16, body: &'a [u8]) -> Option<Self> {
         let by_status = ErrorType::from_status(status);
         let envelope = match serde_json::from_slice::<Envelope<'a>>(body) {
             Ok(envelope) => envelope,
             // Gemini streams wrap errors in an array.
-            Err(_) => match serde_json::from_slice::<Vec<Envelope<'a>>>(body)
-                .ok()
-                .and_then(|v| v.into_iter().next())
-            {
-                Some(envelope) => envelope,
-                None => return Self::generic(status, body),
-            },
+            Err(_) => serde_json::from_slice::<Vec<Envelope<'a>>>(body).ok()?.into_iter().next()?,
         };
         let (message, kind) = match envelope.error {
             Some(Detail::Object { message, kind, status: rpc }) => {
@@ -195,10 +225,12 @@ impl<'a> ProviderError<'a> {
             Some(Detail::Text(text)) => (Some(text), None),
             None => (envelope.message.or(envelope.detail), None),
         };
-        match message {
-            Some(message) => ProviderError { kind: kind.unwrap_or(by_status), message },
-            None => Self::generic(status, body),
-        }
+        message.map(|message| ProviderError { kind: kind.unwrap_or(by_status), message })
+    }
+
+    /// The gateway's own server-side error.
+    pub fn server(message: &'a str) -> Self {
+        ProviderError { kind: ErrorType::Server, message: Cow::Borrowed(message) }
     }
 
     /// An error from a body in no known shape.

@@ -146,6 +146,17 @@ pub fn error(from: WireApi, to: WireApi, status: u16, body: &[u8]) -> Vec<u8> {
     parsed.render(to, status)
 }
 
+/// A provider's error body for a client of `to`: `None` when it can pass unchanged (same API,
+/// already in that API's error shape, so fields such as OpenAI's `code` survive), otherwise the
+/// body rendered in the client's shape — also for an empty body or an HTML page from a proxy in
+/// front of the provider, which SDKs cannot read.
+pub fn error_for_client(from: WireApi, to: WireApi, status: u16, body: &[u8]) -> Option<Vec<u8>> {
+    if from.error_shape() == to.error_shape() && error::in_shape(to, body) {
+        return None;
+    }
+    Some(error(from, to, status, body))
+}
+
 /// Whether an OpenAI chat request asked for usage in its stream
 /// (`stream_options.include_usage`). False for anything else.
 pub fn client_wants_usage(body: &[u8]) -> bool {

@@ -128,20 +128,35 @@ impl StreamTranslator {
 
     /// Feeds the next chunk of the provider's stream; appends the client's bytes to `out`.
     ///
-    /// An error (a provider event that is not valid JSON, an event over the size bound) is
-    /// reported after everything before it was translated; the stream cannot be trusted after.
+    /// A provider event that cannot be read (not valid JSON, over the size bound) ends the
+    /// client's stream with an error event in its format after everything before it was
+    /// translated, and is returned for the log; the rest of the provider's stream is dropped
+    /// (it cannot be trusted after a broken event).
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TranslateError> {
         let (Some(decoder), Some(encoder)) = (&mut self.decoder, &mut self.encoder) else {
             return Err(TranslateError::unsupported_pair(self.from, self.to));
         };
         let mut failure = None;
         let fed = self.parser.feed(chunk, |event| {
-            if let Err(e) = decoder.decode(&event, &mut |ev| encoder.encode(ev, out)) {
-                failure.get_or_insert(e);
+            if failure.is_none() {
+                if let Err(e) = decoder.decode(&event, &mut |ev| encoder.encode(ev, out)) {
+                    failure = Some(e);
+                }
             }
         });
-        fed.map_err(|e| TranslateError::new(format!("provider stream: {e}")))?;
-        failure.map_or(Ok(()), Err)
+        let failure = match fed {
+            Err(e) => Some(TranslateError::new(format!("provider stream: {e}"))),
+            Ok(()) => failure,
+        };
+        match failure {
+            None => Ok(()),
+            Some(e) => {
+                let message = format!("the provider's stream could not be translated: {}", e.message);
+                encoder.encode(StreamEvent::Error(ProviderError::server(&message)), out);
+                encoder.encode(StreamEvent::Done, out);
+                Err(e)
+            }
+        }
     }
 
     /// The provider's stream ended: translates a last unterminated event, closes what is open
@@ -239,8 +254,15 @@ event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,
 event: content_block_delta\ndata: {oops\n\n";
         let err = t.push(input, &mut out).unwrap_err();
         assert!(err.message.contains("invalid anthropic-messages stream event"), "{err}");
-        let text = String::from_utf8(out).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.contains(r#""role":"assistant""#) && text.contains(r#""content":"a""#), "{text}");
+        // The client's stream ends with an error event, and nothing follows it.
+        let last = text.trim_end().rsplit("\n\n").next().unwrap_or_default();
+        assert!(last.starts_with("data: {\"error\"") && last.contains("could not be translated"), "{text}");
+        let before = out.len();
+        t.push(b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"late\"}}\n\n", &mut out).unwrap();
+        t.finish(&mut out).unwrap();
+        assert_eq!(out.len(), before, "{}", String::from_utf8_lossy(&out));
     }
 
     #[test]

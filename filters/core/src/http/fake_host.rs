@@ -1,0 +1,372 @@
+//! An in-memory [`Host`]: drives an [`HttpFlow`] through one exchange as Envoy would, and
+//! records every host call, so flows are tested natively — behaviour and host-call sequence.
+//!
+//! What it reproduces of Envoy, because flows depend on it:
+//! - a body callback that returns `Pause` makes the next one see the data buffered so far
+//!   (`size` grows); `Continue` forwards what is buffered;
+//! - headers a callback held (`Pause`) leave with the first body callback that continues, and a
+//!   response header write after that is refused (Envoy answers `BadArgument`);
+//! - a local reply sent while the request is processed passes through the flow's own response
+//!   callbacks (as Envoy's local replies do), marked with its `response.code_details`;
+//! - a request that is paused at its end and never continued is reported as stalled (in Envoy
+//!   it would hang until a timeout).
+
+use super::host::{Flow, Headers, Host, HttpFlow, SharedWrite, Side, LOCAL_REPLY_DETAILS};
+use std::collections::BTreeMap;
+
+/// What the client sends.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub headers: Vec<(String, String)>,
+    /// Body pieces as they arrive (none: a request without a body).
+    pub chunks: Vec<Vec<u8>>,
+}
+
+impl Request {
+    pub fn new(method: &str, path: &str) -> Self {
+        let headers = vec![(":method".into(), method.into()), (":path".into(), path.into())];
+        Request { headers, chunks: Vec::new() }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.chunks = vec![body.into()];
+        self
+    }
+
+    /// A JSON POST to `path` with a content-length.
+    pub fn json(path: &str, body: &str) -> Self {
+        Request::new("POST", path)
+            .header("content-type", "application/json")
+            .header("content-length", &body.len().to_string())
+            .body(body.as_bytes())
+    }
+}
+
+/// What the upstream (the provider) answers.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub chunks: Vec<Vec<u8>>,
+    /// `response.code_details`: `via_upstream` for a provider's answer.
+    pub details: String,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Self {
+        Response { status, headers: Vec::new(), chunks: Vec::new(), details: "via_upstream".into() }
+    }
+
+    pub fn json(status: u16, body: &str) -> Self {
+        Response::new(status)
+            .header("content-type", "application/json")
+            .chunks(vec![body.as_bytes().to_vec()])
+    }
+
+    pub fn sse(chunks: Vec<Vec<u8>>) -> Self {
+        Response::new(200).header("content-type", "text/event-stream").chunks(chunks)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn chunks(mut self, chunks: Vec<Vec<u8>>) -> Self {
+        self.chunks = chunks;
+        self
+    }
+}
+
+/// What one exchange came to.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The request as it left for the upstream (`None`: no upstream call).
+    pub upstream: Option<(Headers, Vec<u8>)>,
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// The flow paused at the end of a stream and never continued.
+    pub stalled: bool,
+}
+
+impl Outcome {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub struct FakeHost {
+    request_headers: Vec<(String, String)>,
+    response_headers: Vec<(String, String)>,
+    request_body: Vec<u8>,
+    response_body: Vec<u8>,
+    response_headers_sent: bool,
+    reply: Option<Reply>,
+    pub filter_state: BTreeMap<String, Vec<u8>>,
+    /// Envoy attributes by path joined with `/` (`response/code_details`).
+    pub properties: BTreeMap<String, Vec<u8>>,
+    pub shared: BTreeMap<String, (Vec<u8>, u32)>,
+    pub now_nanos: u64,
+    pub counters: BTreeMap<String, u64>,
+    pub histograms: BTreeMap<String, Vec<u64>>,
+    pub route_cache_cleared: u32,
+    /// Every host call, in order (`headers(request)`, `set_header(request, :path)`, …).
+    pub calls: Vec<String>,
+}
+
+impl FakeHost {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs one exchange: the request through `flow`, then `upstream`'s answer (if the request
+    /// got that far) or the local reply back through it.
+    pub fn exchange(&mut self, flow: &mut dyn HttpFlow, request: Request, upstream: Response) -> Outcome {
+        let mut outcome = Outcome::default();
+        self.request_headers = request.headers;
+        let no_body = request.chunks.is_empty();
+        let held = self.call_request_headers(flow, no_body);
+        let mut forwarded = Vec::new();
+        let mut request_done = no_body && held == Flow::Continue;
+        if self.reply.is_none() && !no_body {
+            let last = request.chunks.len().saturating_sub(1);
+            for (i, chunk) in request.chunks.iter().enumerate() {
+                self.request_body.extend_from_slice(chunk);
+                let size = self.request_body.len();
+                if flow.on_request_body(self, size, i == last) == Flow::Continue {
+                    forwarded.append(&mut self.request_body);
+                    request_done = i == last;
+                }
+                if self.reply.is_some() {
+                    break;
+                }
+            }
+        }
+        if self.reply.is_none() && !request_done {
+            outcome.stalled = true;
+            return outcome;
+        }
+        let response = match self.reply.take() {
+            Some(reply) => {
+                let mut r = Response::new(reply.status).chunks(vec![reply.body]);
+                r.headers = reply.headers;
+                r.details = LOCAL_REPLY_DETAILS.into();
+                r
+            }
+            None => {
+                outcome.upstream = Some((Headers(self.request_headers.clone()), forwarded));
+                upstream
+            }
+        };
+        self.respond(flow, response, &mut outcome);
+        flow.on_log(self);
+        outcome
+    }
+
+    fn call_request_headers(&mut self, flow: &mut dyn HttpFlow, end_of_stream: bool) -> Flow {
+        flow.on_request_headers(self, end_of_stream)
+    }
+
+    fn respond(&mut self, flow: &mut dyn HttpFlow, response: Response, outcome: &mut Outcome) {
+        self.response_headers = response.headers;
+        self.response_headers.insert(0, (":status".into(), response.status.to_string()));
+        self.properties.insert("response/code_details".into(), response.details.into_bytes());
+        self.response_headers_sent = false;
+        let chunks: Vec<Vec<u8>> = response.chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let held = flow.on_response_headers(self, chunks.is_empty());
+        if let Some(reply) = self.reply.take() {
+            // A reply while the response headers are still here replaces the response.
+            self.finish_with_reply(reply, outcome);
+            return;
+        }
+        if held == Flow::Continue {
+            self.response_headers_sent = true;
+        }
+        let mut body = Vec::new();
+        let last = chunks.len().saturating_sub(1);
+        let mut done = chunks.is_empty() && held == Flow::Continue;
+        for (i, chunk) in chunks.iter().enumerate() {
+            self.response_body.extend_from_slice(chunk);
+            let size = self.response_body.len();
+            if flow.on_response_body(self, size, i == last) == Flow::Continue {
+                body.append(&mut self.response_body);
+                self.response_headers_sent = true;
+                done = i == last;
+            }
+            if let Some(reply) = self.reply.take() {
+                self.finish_with_reply(reply, outcome);
+                return;
+            }
+        }
+        outcome.stalled = !done;
+        outcome.status = self.status();
+        outcome.headers = Headers(self.response_headers.clone());
+        outcome.body = body;
+    }
+
+    fn finish_with_reply(&mut self, reply: Reply, outcome: &mut Outcome) {
+        outcome.status = reply.status;
+        outcome.headers = Headers(reply.headers);
+        outcome.body = reply.body;
+    }
+
+    fn status(&self) -> u16 {
+        self.response_headers
+            .iter()
+            .find(|(n, _)| n == ":status")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn map(&mut self, side: Side) -> &mut Vec<(String, String)> {
+        match side {
+            Side::Request => &mut self.request_headers,
+            Side::Response => &mut self.response_headers,
+        }
+    }
+
+    fn buffer(&mut self, side: Side) -> &mut Vec<u8> {
+        match side {
+            Side::Request => &mut self.request_body,
+            Side::Response => &mut self.response_body,
+        }
+    }
+
+    fn log(&mut self, call: String) {
+        self.calls.push(call);
+    }
+
+    /// The calls' names only (`headers`, `set_header`, …): the shape of a request's host traffic.
+    pub fn call_names(&self) -> Vec<&str> {
+        self.calls.iter().map(|c| c.split('(').next().unwrap_or_default()).collect()
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Request => "request",
+        Side::Response => "response",
+    }
+}
+
+impl Host for FakeHost {
+    fn headers(&mut self, side: Side) -> Headers {
+        self.log(format!("headers({})", side_name(side)));
+        Headers(self.map(side).clone())
+    }
+
+    fn header(&mut self, side: Side, name: &str) -> Option<String> {
+        self.log(format!("header({}, {name})", side_name(side)));
+        self.map(side).iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn set_header(&mut self, side: Side, name: &str, value: &str) -> bool {
+        self.log(format!("set_header({}, {name})", side_name(side)));
+        if side == Side::Response && self.response_headers_sent {
+            return false;
+        }
+        let map = self.map(side);
+        map.retain(|(n, _)| n != name);
+        map.push((name.to_string(), value.to_string()));
+        true
+    }
+
+    fn remove_header(&mut self, side: Side, name: &str) {
+        self.log(format!("remove_header({}, {name})", side_name(side)));
+        self.map(side).retain(|(n, _)| n != name);
+    }
+
+    fn body(&mut self, side: Side, size: usize) -> Option<Vec<u8>> {
+        self.log(format!("body({})", side_name(side)));
+        let buffer = self.buffer(side);
+        Some(buffer.get(..size.min(buffer.len())).unwrap_or_default().to_vec())
+    }
+
+    fn replace_body(&mut self, side: Side, size: usize, body: &[u8]) -> bool {
+        self.log(format!("replace_body({})", side_name(side)));
+        let buffer = self.buffer(side);
+        let size = size.min(buffer.len());
+        buffer.splice(..size, body.iter().copied());
+        true
+    }
+
+    fn filter_state(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.log(format!("filter_state({key})"));
+        self.filter_state.get(key).cloned()
+    }
+
+    fn set_filter_state(&mut self, key: &str, value: &[u8]) {
+        self.log(format!("set_filter_state({key})"));
+        self.filter_state.insert(key.to_string(), value.to_vec());
+    }
+
+    fn property(&mut self, path: &[&str]) -> Option<Vec<u8>> {
+        let path = path.join("/");
+        self.log(format!("property({path})"));
+        self.properties.get(&path).cloned()
+    }
+
+    fn shared_data(&mut self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        self.log(format!("shared_data({key})"));
+        match self.shared.get(key) {
+            Some((value, cas)) => (Some(value.clone()), Some(*cas)),
+            None => (None, None),
+        }
+    }
+
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> SharedWrite {
+        self.log(format!("set_shared_data({key})"));
+        let current = self.shared.get(key).map(|(_, c)| *c);
+        if cas.is_some() && cas != current {
+            return SharedWrite::Conflict;
+        }
+        let next = current.unwrap_or(0).wrapping_add(1).max(1);
+        self.shared.insert(key.to_string(), (value.to_vec(), next));
+        SharedWrite::Written
+    }
+
+    fn now_nanos(&mut self) -> u64 {
+        self.log("now".into());
+        self.now_nanos
+    }
+
+    fn send_reply(&mut self, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+        self.log(format!("send_reply({status})"));
+        let headers = headers.iter().map(|(n, v)| ((*n).to_string(), (*v).to_string())).collect();
+        self.reply = Some(Reply { status, headers, body: body.to_vec() });
+    }
+
+    fn clear_route_cache(&mut self) {
+        self.log("clear_route_cache".into());
+        self.route_cache_cleared += 1;
+    }
+
+    fn increment(&mut self, metric: &str, by: u64) {
+        self.log(format!("increment({metric})"));
+        *self.counters.entry(metric.to_string()).or_default() += by;
+    }
+
+    fn record(&mut self, metric: &str, value: u64) {
+        self.log(format!("record({metric})"));
+        self.histograms.entry(metric.to_string()).or_default().push(value);
+    }
+}
