@@ -27,6 +27,7 @@ VIRTUAL_KEYS = {
     "pool-a": "vk-pool-a-2b8e4d17",
     "pool-b": "vk-pool-b-91d3f6c0",
     "pool-c": "vk-pool-c-4e6a0b52",
+    "pool-d": "vk-pool-d-8c1f2a93",
 }
 # Provider keys, passed to the Wasm VM through Envoy's environment.
 PROVIDER_ENV = {
@@ -41,6 +42,7 @@ PROVIDER_ENV = {
     "POOL_B_KEY_1": "sk-pool-b-1",
     "POOL_B_KEY_2": "sk-pool-b-2",
     "POOL_C_KEY": "sk-pool-c",
+    "POOL_D_KEY": "sk-pool-d",
 }
 ALL_SECRETS = list(VIRTUAL_KEYS.values()) + list(PROVIDER_ENV.values())
 
@@ -71,6 +73,8 @@ def tenant_config() -> dict:
                                         "cooldownSeconds": 60}}},
             {"id": "pool-c", "keyHashes": vk["pool-c"],
              "credentials": {"openai": {"keyEnv": "POOL_C_KEY", "cooldownSeconds": 60}}},
+            {"id": "pool-d", "keyHashes": vk["pool-d"],
+             "credentials": {"openai": {"keyEnv": "POOL_D_KEY", "cooldownSeconds": 60}}},
         ],
         "providers": {
             "openai": {"keyEnv": "OPENAI_API_KEY", "keys": [{"keyEnv": "OPENAI_API_KEY_2"}]},
@@ -316,6 +320,23 @@ def test_when_every_key_cools_down_the_client_gets_429_with_retry_after(gw, mock
     time.sleep(retry_after + 1)
     status, _, body = post(gw, "/v1/chat/completions", chat_body(), bearer("pool-b"))
     assert status == 200, body
+
+
+def test_a_429_without_retry_after_on_a_single_key_locks_nobody_out(gw, mock):
+    """The provider limits the pool's only key once and says nothing about how long: the key
+    cools down (it would be skipped if the pool had another), but the gateway does not answer
+    later requests with 429s of its own; it forwards them and the provider decides."""
+    key = "Bearer " + PROVIDER_ENV["POOL_D_KEY"]
+    mock.add_rule(header={"name": "authorization", "value": key}, times=1,
+                  raw={"status": 429, "headers": [["content-type", "application/json"]],
+                       "body": '{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'})
+    status, headers, body = post(gw, "/v1/chat/completions", chat_body(), bearer("pool-d"))
+    assert status == 429 and body["error"]["message"] == "Rate limit reached", "the provider's own 429"
+    assert "retry-after" not in {k.lower() for k in headers}
+    for _ in range(3):
+        status, _, body = post(gw, "/v1/chat/completions", chat_body(), bearer("pool-d"))
+        assert status == 200, body
+    assert [header(r, "authorization") for r in mock.requests()] == [key] * 4, "every request reached the provider"
 
 
 def test_local_replies_do_not_cool_a_key(gw, mock):

@@ -176,7 +176,7 @@ impl CredentialsFlow {
         };
         let now = host::now_seconds(host);
         let key = match pool
-            .pick(now, |id| host.shared_data(&id.shared_data_key()).0.and_then(|v| keypool::parse_until(&v)))
+            .pick(now, |id| host.shared_data(&id.shared_data_key()).0.and_then(|v| keypool::parse_entry(&v)))
         {
             Pick::Key(key) => key,
             // Envoy fails over only on a provider's answer: a local reply from an upstream filter
@@ -230,7 +230,7 @@ impl CredentialsFlow {
         if !from_upstream {
             return;
         }
-        let Some(seconds) = keypool::cooldown_after(
+        let Some((seconds, hinted)) = keypool::cooldown_after(
             status,
             host.header(Side::Response, "retry-after").as_deref(),
             host.header(Side::Response, "retry-after-ms").as_deref(),
@@ -240,7 +240,7 @@ impl CredentialsFlow {
         };
         let until = host::now_seconds(host).saturating_add(seconds);
         host::update_shared(host, &used.id.shared_data_key(), |current| {
-            keypool::extend_until(current, until)
+            keypool::extend_until(current, until, hinted)
         });
         log::warn!(
             "provider {} answered {status} to key #{} ({}); cooling down for {seconds}s",

@@ -6,6 +6,12 @@
 //! never the key itself. This module is the pure part: choosing a key given the cooldown table,
 //! and computing and merging cooldown times; the filter reads and writes the table.
 //!
+//! Cooling keys only steer the choice among keys; they never lock clients out on a guess. When
+//! every key cools down, the gateway refuses (429 with `Retry-After`) only if the provider said
+//! how long to wait; a cooldown the gateway chose itself (no `Retry-After`) forwards the request
+//! with the key that is back soonest, and the provider decides. One 429 without a hint from a
+//! provider with a single key thus costs nobody anything.
+//!
 //! The round-robin position is per VM (per worker): that spreads load as well as a global
 //! counter would, and costs no shared-data write on every request.
 
@@ -74,11 +80,21 @@ impl PartialEq for KeyPool {
 }
 impl Eq for KeyPool {}
 
+/// A key's entry in the cooldown table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cooldown {
+    /// Unix seconds.
+    pub until: u64,
+    /// The provider said how long (`Retry-After`); otherwise the gateway's own default.
+    pub hinted: bool,
+}
+
 /// The outcome of choosing a key.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pick<'a> {
     Key(&'a PoolKey),
-    /// Every key is cooling down; `soonest` is back first, in `retry_after` seconds.
+    /// Every key is cooling down, each on the provider's word: `soonest` is back first, in
+    /// `retry_after` seconds.
     AllCooling {
         retry_after: u64,
         soonest: &'a PoolKey,
@@ -101,19 +117,22 @@ impl KeyPool {
         &self.keys
     }
 
-    /// The next key in round-robin order that is not cooling down at `now` (unix seconds).
-    /// `cooling_until` reads a key's entry in the cooldown table.
-    pub fn pick(&self, now: u64, mut cooling_until: impl FnMut(&KeyId) -> Option<u64>) -> Pick<'_> {
+    /// The next key in round-robin order that is not cooling down at `now` (unix seconds);
+    /// if every key is, the one back soonest among those the gateway set aside on its own
+    /// (see the module docs). `cooling` reads a key's entry in the cooldown table.
+    pub fn pick(&self, now: u64, mut cooling: impl FnMut(&KeyId) -> Option<Cooldown>) -> Pick<'_> {
         let n = self.keys.len();
         let start = self.next.get() % n.max(1);
-        let mut soonest: Option<(u64, &PoolKey)> = None;
+        let mut soonest_soft: Option<(u64, &PoolKey)> = None;
+        let mut soonest_hinted: Option<(u64, &PoolKey)> = None;
         for offset in 0..n {
             let at = (start + offset) % n;
-            let key = &self.keys[at];
-            match cooling_until(&key.id) {
-                Some(until) if until > now => {
-                    if soonest.is_none_or(|(best, _)| until < best) {
-                        soonest = Some((until, key));
+            let Some(key) = self.keys.get(at) else { continue };
+            match cooling(&key.id) {
+                Some(c) if c.until > now => {
+                    let slot = if c.hinted { &mut soonest_hinted } else { &mut soonest_soft };
+                    if slot.is_none_or(|(best, _)| c.until < best) {
+                        *slot = Some((c.until, key));
                     }
                 }
                 _ => {
@@ -122,11 +141,12 @@ impl KeyPool {
                 }
             }
         }
-        match soonest {
-            Some((until, key)) => {
+        match (soonest_soft, soonest_hinted) {
+            (Some((_, key)), _) => Pick::Key(key),
+            (None, Some((until, key))) => {
                 Pick::AllCooling { retry_after: until.saturating_sub(now).max(1), soonest: key }
             }
-            None => Pick::Empty,
+            (None, None) => Pick::Empty,
         }
     }
 }
@@ -137,16 +157,16 @@ pub fn cools_down(status: u16) -> bool {
     status == 401 || status == 429
 }
 
-/// How long a key that got `status` should rest, or `None` if the status says nothing against
-/// the key. The provider's own hint wins: `retry-after-ms` (OpenAI) or `retry-after` in seconds
-/// (an HTTP-date is not parsed and falls back to `default`); capped at
-/// [`MAX_COOLDOWN_SECONDS`].
+/// How long a key that got `status` should rest, and whether the provider said so, or `None`
+/// if the status says nothing against the key. The provider's own hint wins: `retry-after-ms`
+/// (OpenAI) or `retry-after` in seconds (an HTTP-date is not parsed and falls back to
+/// `default`, unhinted); capped at [`MAX_COOLDOWN_SECONDS`].
 pub fn cooldown_after(
     status: u16,
     retry_after: Option<&str>,
     retry_after_ms: Option<&str>,
     default: u64,
-) -> Option<u64> {
+) -> Option<(u64, bool)> {
     if !cools_down(status) {
         return None;
     }
@@ -155,20 +175,29 @@ pub fn cooldown_after(
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
         .map(|ms| (ms / 1000.0).ceil() as u64);
     let from_s = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
-    let seconds = from_ms.or(from_s).unwrap_or(default);
-    Some(seconds.clamp(1, MAX_COOLDOWN_SECONDS))
+    let (seconds, hinted) = match from_ms.or(from_s) {
+        Some(seconds) => (seconds, true),
+        None => (default, false),
+    };
+    Some((seconds.clamp(1, MAX_COOLDOWN_SECONDS), hinted))
 }
 
-/// Decodes a cooldown table entry (unix seconds, decimal).
-pub fn parse_until(value: &[u8]) -> Option<u64> {
-    std::str::from_utf8(value).ok()?.trim().parse().ok()
+/// Decodes a cooldown table entry: unix seconds, then ` hinted` if the provider said so.
+pub fn parse_entry(value: &[u8]) -> Option<Cooldown> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    let (until, hinted) = match text.strip_suffix(" hinted") {
+        Some(until) => (until, true),
+        None => (text, false),
+    };
+    Some(Cooldown { until: until.parse().ok()?, hinted })
 }
 
 /// The entry to write so the key cools down until at least `until`, or `None` if the entry
 /// already says as long or longer (another worker got there first).
-pub fn extend_until(current: Option<&[u8]>, until: u64) -> Option<Vec<u8>> {
-    match current.and_then(parse_until) {
-        Some(existing) if existing >= until => None,
+pub fn extend_until(current: Option<&[u8]>, until: u64, hinted: bool) -> Option<Vec<u8>> {
+    match current.and_then(parse_entry) {
+        Some(existing) if existing.until >= until => None,
+        _ if hinted => Some(format!("{until} hinted").into_bytes()),
         _ => Some(until.to_string().into_bytes()),
     }
 }
@@ -197,7 +226,7 @@ mod tests {
     #[test]
     fn cooling_keys_are_skipped_and_rotation_continues_after_the_pick() {
         let p = pool(3);
-        let cooling: HashMap<KeyId, u64> = [(p.keys()[0].id.clone(), 200)].into();
+        let cooling: HashMap<KeyId, Cooldown> = [(p.keys()[0].id.clone(), hinted(200))].into();
         let pick = |now| match p.pick(now, |id| cooling.get(id).copied()) {
             Pick::Key(k) => k.index,
             other => panic!("{other:?}"),
@@ -210,15 +239,40 @@ mod tests {
         assert_eq!(pick(200), 0);
     }
 
+    fn hinted(until: u64) -> Cooldown {
+        Cooldown { until, hinted: true }
+    }
+
+    fn soft(until: u64) -> Cooldown {
+        Cooldown { until, hinted: false }
+    }
+
     #[test]
-    fn all_cooling_reports_the_soonest() {
+    fn all_cooling_on_the_providers_word_reports_the_soonest() {
         let p = pool(2);
-        let until: HashMap<KeyId, u64> =
-            [(p.keys()[0].id.clone(), 140), (p.keys()[1].id.clone(), 107)].into();
+        let until: HashMap<KeyId, Cooldown> =
+            [(p.keys()[0].id.clone(), hinted(140)), (p.keys()[1].id.clone(), hinted(107))].into();
         assert_eq!(
             p.pick(100, |id| until.get(id).copied()),
             Pick::AllCooling { retry_after: 7, soonest: &p.keys()[1] }
         );
+    }
+
+    #[test]
+    fn a_cooldown_the_gateway_guessed_never_locks_clients_out() {
+        // One key, set aside after a 429 without Retry-After: still sent.
+        let one = pool(1);
+        let entry = soft(130);
+        assert_eq!(one.pick(100, |_| Some(entry)), Pick::Key(&one.keys()[0]));
+        // Several keys, all cooling: the soonest of those the gateway set aside itself.
+        let p = pool(3);
+        let until: HashMap<KeyId, Cooldown> = [
+            (p.keys()[0].id.clone(), hinted(101)),
+            (p.keys()[1].id.clone(), soft(150)),
+            (p.keys()[2].id.clone(), soft(120)),
+        ]
+        .into();
+        assert_eq!(p.pick(100, |id| until.get(id).copied()), Pick::Key(&p.keys()[2]));
     }
 
     #[test]
@@ -239,22 +293,24 @@ mod tests {
     fn cooldown_durations() {
         assert_eq!(cooldown_after(200, None, None, 30), None);
         assert_eq!(cooldown_after(500, Some("5"), None, 30), None);
-        assert_eq!(cooldown_after(429, None, None, 30), Some(30));
-        assert_eq!(cooldown_after(401, None, None, 30), Some(30));
-        assert_eq!(cooldown_after(429, Some("7"), None, 30), Some(7));
-        assert_eq!(cooldown_after(429, Some(" 0 "), None, 30), Some(1));
-        assert_eq!(cooldown_after(429, Some("7"), Some("1500"), 30), Some(2));
-        assert_eq!(cooldown_after(429, Some("99999"), None, 30), Some(3600));
-        assert_eq!(cooldown_after(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"), None, 30), Some(30));
-        assert_eq!(cooldown_after(429, None, Some("NaN"), 30), Some(30));
+        assert_eq!(cooldown_after(429, None, None, 30), Some((30, false)));
+        assert_eq!(cooldown_after(401, None, None, 30), Some((30, false)));
+        assert_eq!(cooldown_after(429, Some("7"), None, 30), Some((7, true)));
+        assert_eq!(cooldown_after(429, Some(" 0 "), None, 30), Some((1, true)));
+        assert_eq!(cooldown_after(429, Some("7"), Some("1500"), 30), Some((2, true)));
+        assert_eq!(cooldown_after(429, Some("99999"), None, 30), Some((3600, true)));
+        assert_eq!(cooldown_after(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"), None, 30), Some((30, false)));
+        assert_eq!(cooldown_after(429, None, Some("NaN"), 30), Some((30, false)));
     }
 
     #[test]
     fn cooldown_entries_only_grow() {
-        assert_eq!(extend_until(None, 50), Some(b"50".to_vec()));
-        assert_eq!(extend_until(Some(b"40"), 50), Some(b"50".to_vec()));
-        assert_eq!(extend_until(Some(b"60"), 50), None);
-        assert_eq!(extend_until(Some(b"junk"), 50), Some(b"50".to_vec()));
-        assert_eq!(parse_until(b"123"), Some(123));
+        assert_eq!(extend_until(None, 50, false), Some(b"50".to_vec()));
+        assert_eq!(extend_until(Some(b"40"), 50, true), Some(b"50 hinted".to_vec()));
+        assert_eq!(extend_until(Some(b"60 hinted"), 50, false), None);
+        assert_eq!(extend_until(Some(b"junk"), 50, false), Some(b"50".to_vec()));
+        assert_eq!(parse_entry(b"123"), Some(soft(123)));
+        assert_eq!(parse_entry(b"123 hinted"), Some(hinted(123)));
+        assert_eq!(parse_entry(b"x hinted"), None);
     }
 }

@@ -117,6 +117,9 @@ impl ResponseBody {
                 let body = host.body(Side::Response, size).unwrap_or_default();
                 let rendered = match origin {
                     Origin::Provider(from) => translate::error_for_client(*from, to, *status, &body),
+                    // Already in the client's shape when the bootstrap's `local_reply_config`
+                    // rendered it (see envoy-configs/); otherwise Envoy's plain text.
+                    Origin::Envoy if translate::error::in_shape(to, &body) => None,
                     Origin::Envoy => Some(envoy_reply(*status, &body).body(to.error_shape())),
                 };
                 match rendered {
