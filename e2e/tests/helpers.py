@@ -74,3 +74,50 @@ def post_json(url: str, body: bytes, headers: dict | None = None):
         return status, got, json.loads(raw)
     except ValueError:
         return status, got, raw.decode(errors="replace")
+
+
+def raw_request(port: int, method: bytes, path: bytes, headers=(), body: bytes = b"",
+                timeout: float = 15.0, content_length: bool = True):
+    """One HTTP/1.1 request over a fresh socket, bytes as given (non-UTF-8 headers, odd paths):
+    returns (status, {lower-case name: value bytes}, body bytes); status 0 if the connection
+    closed without a response."""
+    import socket
+    lines = [method + b" " + path + b" HTTP/1.1", b"host: gateway", b"connection: close"]
+    lines += [n + b": " + v for n, v in headers]
+    if content_length and not any(n.lower() in (b"content-length", b"transfer-encoding") for n, _ in headers):
+        lines.append(b"content-length: " + str(len(body)).encode())
+    data = b"\r\n".join(lines) + b"\r\n\r\n" + body
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # Envoy may answer (413, 431) and close before reading everything
+        out = bytearray()
+        try:
+            while chunk := s.recv(1 << 16):
+                out += chunk
+        except OSError:
+            pass
+    head, sep, rest = bytes(out).partition(b"\r\n\r\n")
+    if not sep:
+        return 0, {}, b""
+    status_line, *header_lines = head.split(b"\r\n")
+    got = {}
+    for line in header_lines:
+        name, _, value = line.partition(b":")
+        got[name.strip().lower().decode("latin-1")] = value.strip()
+    if got.get("transfer-encoding", b"").lower() == b"chunked":
+        rest = _dechunk(rest)
+    return int(status_line.split()[1]), got, rest
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2:]
+    return bytes(out)

@@ -310,6 +310,7 @@ fn client_api_from_path(headers: &Headers) -> WireApi {
     match api::classify(method, path) {
         Some(ClientRequest::Inference(api)) => api,
         Some(ClientRequest::Gemini { .. }) => WireApi::GeminiGenerate,
-        _ => api::refusal(method, path).map_or(WireApi::OpenAiChat, |r| r.api),
+        Some(ClientRequest::ListModels(classified)) => api::list_models_api(classified, headers),
+        None => api::refusal(method, path).map_or(WireApi::OpenAiChat, |r| r.api),
     }
 }

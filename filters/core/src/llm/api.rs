@@ -5,6 +5,7 @@
 //! and work on provider-native bodies through it.
 
 use crate::common::error::ErrorKind;
+use crate::http::host::Headers;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -96,6 +97,21 @@ pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
     }
 }
 
+/// Whose SDK asks `GET /v1/models` (classified as OpenAI's): Anthropic's and Google's call the
+/// same path, and their own headers tell them apart. The list, and any refusal, is answered in
+/// that SDK's shape.
+pub fn list_models_api(classified: WireApi, headers: &Headers) -> WireApi {
+    if classified != WireApi::OpenAiChat {
+        classified
+    } else if headers.get("anthropic-version").is_some() {
+        WireApi::AnthropicMessages
+    } else if headers.get("x-goog-api-key").is_some() || headers.get("x-goog-api-client").is_some() {
+        WireApi::GeminiGenerate
+    } else {
+        WireApi::OpenAiChat
+    }
+}
+
 /// A path in one of the LLM APIs the gateway serves, which it does not serve: answered in that
 /// API's error shape instead of reaching Envoy's default route (whose 404 is OpenAI's shape).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +188,10 @@ pub fn take_query_key(path: &str) -> Option<(String, String)> {
     for pair in query.split('&') {
         let name = pair.split_once('=').map_or(pair, |(n, _)| n);
         if name == "key" {
-            key = form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned());
+            // The first one counts, as for a header sent twice; every one leaves the path.
+            if key.is_none() {
+                key = form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned());
+            }
         } else if !pair.is_empty() {
             kept.push(pair);
         }
@@ -216,6 +235,7 @@ mod tests {
         assert_eq!(take("/v1beta/models/g:generateContent?key="), None);
         assert_eq!(take("/v1beta/models/g:generateContent"), None);
         assert_eq!(take("/p?monkey=1&key=k"), Some(("/p?monkey=1".into(), "k".into())));
+        assert_eq!(take("/p?key=a&x=1&key=b"), Some(("/p?x=1".into(), "a".into())));
     }
 
     #[test]

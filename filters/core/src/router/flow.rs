@@ -40,7 +40,15 @@ pub struct RouterFlow {
     client_path: String,
     plan: Option<RoutePlan>,
     response: Option<ResponseBody>,
+    /// `GET /v1/models`, answered in this API's shape on the way back (see [`MODEL_LIST_CLUSTER`]).
+    listing: Option<WireApi>,
 }
+
+/// The cluster header's value for a model-list request: no such cluster exists, so Envoy answers
+/// it locally (503) without calling anything, and the router replaces that answer with the
+/// list. The request passes the filters after the router first, so the credentials filter
+/// authenticates it like any other (401 for a missing or unknown key).
+pub const MODEL_LIST_CLUSTER: &str = "portcullis.model-list";
 
 impl RouterFlow {
     pub fn new(router: Rc<Router>) -> Self {
@@ -53,6 +61,7 @@ impl RouterFlow {
             client_path: String::new(),
             plan: None,
             response: None,
+            listing: None,
         }
     }
 
@@ -196,18 +205,6 @@ fn move_query_key(host: &mut dyn Host, headers: &Headers, path: &str, key: &str)
     }
 }
 
-/// Whose SDK asks `GET /v1/models`: Anthropic's and Google's call the same path as OpenAI's,
-/// and their own headers tell them apart.
-fn list_api_of_client(headers: &Headers) -> WireApi {
-    if headers.get("anthropic-version").is_some() {
-        WireApi::AnthropicMessages
-    } else if headers.get("x-goog-api-key").is_some() || headers.get("x-goog-api-client").is_some() {
-        WireApi::GeminiGenerate
-    } else {
-        WireApi::OpenAiChat
-    }
-}
-
 /// Filter state naming the provider that serves (or is about to serve) the request.
 fn publish_attempt(host: &mut dyn Host, plan: &RoutePlan, attempt: &Attempt) {
     host.set_filter_state(contract::PROVIDER, attempt.provider.as_bytes());
@@ -238,13 +235,10 @@ impl HttpFlow for RouterFlow {
                 None => Flow::Continue,
             },
             Some(ClientRequest::ListModels(api)) => {
-                let api = match api {
-                    WireApi::OpenAiChat => list_api_of_client(&headers),
-                    api => api,
-                };
-                let body = plan::model_list(&self.router.table, api);
-                host.send_reply(200, &[("content-type", "application/json")], &body);
-                Flow::Pause
+                self.listing = Some(api::list_models_api(api, &headers));
+                host.set_header(Side::Request, &self.router.table.cluster_header, MODEL_LIST_CLUSTER);
+                host.clear_route_cache();
+                Flow::Continue
             }
             Some(request) => {
                 self.request = Some(request);
@@ -297,6 +291,16 @@ impl HttpFlow for RouterFlow {
     }
 
     fn on_response_headers(&mut self, host: &mut dyn Host, end_of_stream: bool) -> Flow {
+        if let Some(api) = self.listing {
+            // Refused by a filter after the router (the gateway's own reply): as it is.
+            if host.property(&["response", "code_details"]).unwrap_or_default()
+                != LOCAL_REPLY_DETAILS.as_bytes()
+            {
+                let body = plan::model_list(&self.router.table, api);
+                host.send_reply(200, &[("content-type", "application/json")], &body);
+            }
+            return Flow::Continue;
+        }
         if self.request.is_none() {
             return Flow::Continue; // not an LLM call, or answered by the router itself
         }

@@ -142,6 +142,9 @@ pub fn plan(
         ClientRequest::Gemini { model, stream } => (WireApi::GeminiGenerate, Some(model.as_str()), *stream),
         ClientRequest::ListModels(_) => return Err(invalid("listing models has no route".into())),
     };
+    // JSON is UTF-8 (RFC 8259): a body that is not is refused here rather than passed to a
+    // provider (the fields the router reads are parsed; the rest is only skipped).
+    std::str::from_utf8(body).map_err(|_| invalid("request body is not valid UTF-8".into()))?;
     let head: Head<'_> =
         serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
     let request_model = match (path_model, head.model.as_deref()) {

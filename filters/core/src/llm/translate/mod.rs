@@ -114,6 +114,11 @@ pub fn response(
     client_model: &str,
 ) -> Result<Vec<u8>, TranslateError> {
     use WireApi::{AnthropicMessages as Anthropic, GeminiGenerate as Gemini, OpenAiChat as OpenAi};
+    // The wire types are lenient (every field defaults), so an error envelope on a 200, as some
+    // OpenAI-compatible servers send, would otherwise read as an empty answer.
+    if is_error_envelope(body) {
+        return Err(TranslateError::new(format!("the {from} response is an error, not an answer")));
+    }
     let out = match (from, to) {
         (Anthropic, OpenAi) => {
             to_vec(&anthropic::response_to_openai(parse(from, "response", body)?, client_model))
@@ -136,6 +141,18 @@ pub fn response(
         _ => return Err(TranslateError::unsupported_pair(from, to)),
     };
     Ok(out)
+}
+
+/// `{"error": …}` (non-null) at the top level: an error, whatever the status said.
+fn is_error_envelope(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        error: Option<serde::de::IgnoredAny>,
+    }
+    // Answers rarely contain the key at all: skip the second parse for them.
+    memchr::memmem::find(body, b"\"error\"").is_some()
+        && serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.error.is_some())
 }
 
 /// A provider error body (any status) → the client's error shape, keeping the provider's
