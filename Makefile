@@ -15,7 +15,7 @@ WASM_DIR := target/$(WASM_TARGET)/release
 CARGO_FILTERS := $(FILTERS:%=-p portcullis-%)
 PYTEST_ARGS ?=
 
-.PHONY: build toolchain venv run test test-core test-e2e bench lint size validate images clean hash-key
+.PHONY: build toolchain venv run test test-core test-e2e noop bench lint size validate images clean hash-key
 
 toolchain:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -40,17 +40,20 @@ test: test-core test-e2e
 test-core:
 	cargo test -p portcullis-core -p portcullis-host
 
-test-e2e: build venv
+# The bench's probe filter also serves the e2e test of a trapping VM (seconds to build).
+test-e2e: build venv noop
 	$(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
+
+noop: toolchain
+	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/bench/noop/Cargo.toml --target-dir target/bench-noop
 
 # The load generator is Debian's wrk (installed here when missing); the bench's empty wasm filter
 # (e2e/bench/noop) builds in seconds. BENCH_SECONDS=4 for a quick look, BENCH_PEERS=1 adds LiteLLM.
-bench: build venv
+bench: build venv noop
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
-	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/bench/noop/Cargo.toml --target-dir target/bench-noop
 	$(VENV)/bin/python e2e/bench/bench.py
 
 lint: toolchain

@@ -21,6 +21,8 @@
 //! | `respbuffer`   | response body buffered whole (Pause), then copied into the VM        |
 //! | `metric:N`     | N counter increments                                                 |
 //! | `logprop:N`    | N `get_property` calls in `on_log`                                    |
+//! | `trap`         | panics (traps the VM) on a request carrying `x-trap-vm` — for the test  |
+//! |                | of what `failure_policy` does with a dead VM (e2e/tests/test_vm_failure) |
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -48,6 +50,7 @@ struct Probes {
     respbuffer: bool,
     metric: usize,
     logprop: usize,
+    trap: bool,
     metric_id: Option<u32>,
 }
 
@@ -72,6 +75,7 @@ impl Probes {
                 "respbuffer" => p.respbuffer = true,
                 "metric" => p.metric = n,
                 "logprop" => p.logprop = n,
+                "trap" => p.trap = true,
                 _ => proxy_wasm::hostcalls::log(LogLevel::Error, &format!("unknown probe {name}"))
                     .unwrap_or(()),
             }
@@ -124,6 +128,9 @@ const PROP_KEYS: [&str; 10] = [
 impl HttpContext for Noop {
     fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
         let p = &self.p;
+        if p.trap && hostcalls::get_map_value(MapType::HttpRequestHeaders, "x-trap-vm").ok().flatten().is_some() {
+            panic!("trap requested");
+        }
         if p.headers {
             let _ = hostcalls::get_map(MapType::HttpRequestHeaders);
         }
