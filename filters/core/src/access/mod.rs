@@ -6,3 +6,6 @@ pub mod credential;
 pub mod flow;
 pub mod keypool;
 pub mod tenant;
+
+#[cfg(test)]
+mod flow_tests;

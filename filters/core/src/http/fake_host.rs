@@ -167,8 +167,10 @@ impl FakeHost {
         }
         let response = match self.reply.take() {
             Some(reply) => {
+                let length = reply.body.len().to_string();
                 let mut r = Response::new(reply.status).chunks(vec![reply.body]);
                 r.headers = reply.headers;
+                r.headers.push(("content-length".into(), length));
                 r.details = LOCAL_REPLY_DETAILS.into();
                 r
             }
@@ -223,7 +225,9 @@ impl FakeHost {
         outcome.body = body;
     }
 
-    fn finish_with_reply(&mut self, reply: Reply, outcome: &mut Outcome) {
+    fn finish_with_reply(&mut self, mut reply: Reply, outcome: &mut Outcome) {
+        // Envoy frames a local reply with its length.
+        reply.headers.push(("content-length".into(), reply.body.len().to_string()));
         outcome.status = reply.status;
         outcome.headers = Headers(reply.headers);
         outcome.body = reply.body;

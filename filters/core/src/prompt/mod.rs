@@ -22,3 +22,6 @@ impl Prompt {
         Box::new(flow::PromptFlow::new(Rc::clone(&self.config)))
     }
 }
+
+#[cfg(test)]
+mod flow_tests;

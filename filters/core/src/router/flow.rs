@@ -38,10 +38,14 @@ pub struct RouterFlow {
     /// The path the client asked for (no query), kept for `x-envoy-original-path` when the
     /// provider's differs.
     client_path: String,
+    /// With its query (minus any `?key=`): `:path` is rewritten only if the provider's differs.
+    client_full_path: String,
     plan: Option<RoutePlan>,
     response: Option<ResponseBody>,
     /// `GET /v1/models`, answered in this API's shape on the way back (see [`MODEL_LIST_CLUSTER`]).
     listing: Option<WireApi>,
+    /// The router answered the request itself: its reply passes back untouched.
+    replied: bool,
 }
 
 /// The cluster header's value for a model-list request: no such cluster exists, so Envoy answers
@@ -59,9 +63,11 @@ impl RouterFlow {
             request_id: String::new(),
             has_length: false,
             client_path: String::new(),
+            client_full_path: String::new(),
             plan: None,
             response: None,
             listing: None,
+            replied: false,
         }
     }
 
@@ -93,9 +99,10 @@ impl RouterFlow {
         }
     }
 
-    fn reject(&self, host: &mut dyn Host, err: &ClientError) -> Flow {
+    fn reject(&mut self, host: &mut dyn Host, err: &ClientError) -> Flow {
         log::debug!("{} {}", err.status(), err.message);
         host::send_error(host, err, self.client_api().error_shape());
+        self.replied = true;
         Flow::Pause
     }
 
@@ -124,7 +131,9 @@ impl RouterFlow {
             host.set_filter_state(contract::REQUEST_BODY, body);
             None
         } else {
-            host.set_header(Side::Request, ":path", &first.path);
+            if first.path != self.client_full_path {
+                host.set_header(Side::Request, ":path", &first.path);
+            }
             host.set_header(Side::Request, ":authority", &first.host);
             plan.upstream_body(first, body)?
         };
@@ -229,6 +238,7 @@ impl HttpFlow for RouterFlow {
                 Some(refusal) => {
                     let err = ClientError::new(refusal.kind, refusal.message);
                     host::send_error(host, &err, refusal.api.error_shape());
+                    self.replied = true;
                     Flow::Pause
                 }
                 // Not an LLM API call: leave it to Envoy's own routes.
@@ -245,6 +255,7 @@ impl HttpFlow for RouterFlow {
                 self.request_id = headers.get("x-request-id").unwrap_or_default().to_string();
                 self.has_length = headers.get("content-length").is_some();
                 self.client_path = path.split('?').next().unwrap_or_default().to_string();
+                self.client_full_path = path.to_string();
                 if end_of_stream {
                     return self.reject(
                         host,
@@ -301,7 +312,7 @@ impl HttpFlow for RouterFlow {
             }
             return Flow::Continue;
         }
-        if self.request.is_none() {
+        if self.request.is_none() || self.replied {
             return Flow::Continue; // not an LLM call, or answered by the router itself
         }
         // One snapshot serves every read below (each read is a crossing into the VM).

@@ -34,3 +34,6 @@ impl Router {
         }
     }
 }
+
+#[cfg(test)]
+mod flow_tests;

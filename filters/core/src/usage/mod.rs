@@ -35,3 +35,6 @@ impl UsageConfig {
         Box::new(flow::UsageFlow::new(Rc::clone(self)))
     }
 }
+
+#[cfg(test)]
+mod flow_tests;
