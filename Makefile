@@ -15,7 +15,7 @@ WASM_DIR := target/$(WASM_TARGET)/release
 CARGO_FILTERS := $(FILTERS:%=-p portcullis-%)
 PYTEST_ARGS ?=
 
-.PHONY: build toolchain venv run test test-core test-e2e noop bench lint size validate images clean hash-key
+.PHONY: build toolchain venv run test test-core test-e2e noop bench fuzz soak lint size validate images clean hash-key
 
 toolchain:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -55,6 +55,26 @@ bench: build venv noop
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
 	$(VENV)/bin/python e2e/bench/bench.py
+
+# Fuzzing (cargo-fuzz, libFuzzer) of core: the SSE parser, translation (JSON and streams, every
+# pair), usage parsing, every config parser, model names into provider paths, and the router's
+# whole request flow. FUZZ_SECONDS per target (default 60); seeds come from the golden fixtures
+# and the shipped configs; a crash is left in filters/core/fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := sse translate_json translate_stream usage config model_path router_flow
+fuzz: venv
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	$(VENV)/bin/python filters/core/fuzz/seed.py target/fuzz-corpus
+	cd filters/core && for t in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run $$t ../../target/fuzz-corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
+
+# Soak: the full chain under steady mixed traffic (hostile cases included), SOAK_SECONDS
+# (default 600) at SOAK_RPS (default 300); fails on an unexpected status, a VM trap, or RSS
+# growing 5 % or more after warm-up. Result in e2e/soak/results/.
+soak: build venv
+	$(VENV)/bin/python e2e/soak.py
 
 lint: toolchain
 	cargo fmt --all --check

@@ -1,0 +1,25 @@
+//! Request, response and error translation between every pair of APIs, on arbitrary bytes.
+#![no_main]
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use portcullis_core::llm::translate;
+
+fuzz_target!(|data: &[u8]| {
+    let (selector, body) = common::take(data);
+    let from = common::api(selector);
+    let to = common::api(selector / 3);
+    let stream = selector & 0x80 != 0;
+    if from != to {
+        if let Ok(out) = translate::request(from, to, body, "fuzz-model", stream) {
+            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "a translated request is JSON");
+        }
+        if let Ok(out) = translate::response(from, to, body, "fuzz-model") {
+            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "a translated answer is JSON");
+        }
+    }
+    let status = 400 + u16::from(selector % 200);
+    let rendered = translate::error(from, to, status, body);
+    assert!(translate::error::in_shape(to, &rendered), "an error is rendered in the client's shape");
+    let _ = translate::error_for_client(from, to, status, body);
+});
