@@ -7,4 +7,5 @@ pub mod model_name;
 pub mod provider;
 pub mod translate;
 pub mod usage;
+pub mod view;
 pub mod wire;

@@ -1,14 +1,16 @@
 //! The prompt filter, per request: decorators on the provider-native body.
 //!
 //! Runs after the router, so the body is already in the provider's format; the router's
-//! record names that format (and is required on routed requests), and
-//! [`decorate`](super::decorate) places each decorator accordingly.
+//! record names that format (and is required on routed requests). The body is parsed once into
+//! the format-neutral [`RequestView`], the policies run on it, and it is written back only if
+//! one of them changed something.
 
 use super::decorate::{self, PromptConfig};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::contract::decision;
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::llm::api::WireApi;
+use crate::llm::view::{RequestView, ViewError};
 use std::rc::Rc;
 
 pub struct PromptFlow {
@@ -52,12 +54,9 @@ impl HttpFlow for PromptFlow {
             return Flow::Pause;
         }
         let body = host.body(Side::Request, size).unwrap_or_default();
-        let decorated = serde_json::from_slice(&body).map_err(|e| e.to_string()).and_then(|mut value| {
-            match decorate::apply(api, &mut value, &self.config.decorators) {
-                Ok(true) => serde_json::to_vec(&value).map(Some).map_err(|e| e.to_string()),
-                Ok(false) => Ok(None),
-                Err(shape) => Err(shape.0.to_string()),
-            }
+        let decorated = RequestView::parse(api, &body).and_then(|mut view| {
+            decorate::apply(&mut view, &self.config.decorators)?;
+            Ok(view.into_bytes())
         });
         match decorated {
             Ok(Some(new_body)) => {
@@ -65,7 +64,7 @@ impl HttpFlow for PromptFlow {
                 Flow::Continue
             }
             Ok(None) => Flow::Continue,
-            Err(why) => {
+            Err(ViewError(why)) => {
                 log::debug!("{why}");
                 let shape = self.client_api.unwrap_or(api).error_shape();
                 host::send_error(host, &ClientError::new(ErrorKind::InvalidRequest, why), shape);

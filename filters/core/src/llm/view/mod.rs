@@ -1,0 +1,276 @@
+//! One format-neutral view of a prompt and of an answer, over every wire format.
+//!
+//! Policies — decorators, templates, guardrails, token counts, retrieval — are written once,
+//! against [`RequestView`] and [`ResponseView`], never against one format's JSON: a view visits
+//! every text the provider (or the client) will see, by [`TextKind`], mutably or not, adds
+//! messages where each format keeps them, and reports sizes. The body is parsed once per filter
+//! and written back only if something changed ([`RequestView::into_bytes`]); fields the view
+//! does not know pass through untouched, in order.
+//!
+//! Each format's layout is one small module: [`openai`] (chat completions), [`embeddings`]
+//! (OpenAI embeddings input), [`anthropic`] (Messages), [`gemini`] (generateContent). Where a
+//! format carries structured data a policy still has to see — tool-call arguments as Anthropic
+//! and Gemini objects, Gemini function responses — every string inside is visited.
+
+mod anthropic;
+mod embeddings;
+mod gemini;
+mod openai;
+
+use crate::llm::api::WireApi;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// What a text is, to a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextKind {
+    /// System instructions (OpenAI `system`/`developer` messages, Anthropic `system`, Gemini
+    /// `systemInstruction`).
+    System,
+    User,
+    Assistant,
+    /// Arguments of a tool call the model made (OpenAI's JSON string, every string inside
+    /// Anthropic's and Gemini's objects).
+    ToolCallArguments,
+    /// What a tool returned, as the client passes it back.
+    ToolResult,
+    /// Text to embed.
+    EmbeddingsInput,
+}
+
+/// Who a message added by the gateway speaks as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// Where a message added by the gateway goes: before or after the client's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Position {
+    #[default]
+    Prepend,
+    Append,
+}
+
+/// How big a prompt is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    /// Messages (turns); a system prompt outside the message list counts as one.
+    pub messages: usize,
+    /// Bytes of text, every kind.
+    pub text_bytes: usize,
+}
+
+/// Why a body has no view: it is not a JSON object, or a field the view needs has the wrong
+/// type. The message names the field, never its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewError(pub String);
+
+impl ViewError {
+    fn field(name: &str, expected: &str) -> Self {
+        ViewError(format!("`{name}` is not {expected}"))
+    }
+}
+
+/// A visitor over texts, mutable; returns whether it changed the text.
+pub type MutVisitor<'a> = dyn FnMut(TextKind, &mut String) -> bool + 'a;
+
+/// A request body, in the API it is sent in.
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    api: WireApi,
+    body: Map<String, Value>,
+    changed: bool,
+}
+
+impl RequestView {
+    pub fn parse(api: WireApi, body: &[u8]) -> Result<Self, ViewError> {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(body)) => Ok(Self { api, body, changed: false }),
+            Ok(_) => Err(ViewError("the request body is not a JSON object".into())),
+            Err(e) => Err(ViewError(format!("the request body is not valid JSON: {e}"))),
+        }
+    }
+
+    pub fn api(&self) -> WireApi {
+        self.api
+    }
+
+    /// Every text the provider will see, in order, with its kind. (`&mut self` only because
+    /// one traversal per format serves reading and editing; nothing changes.)
+    pub fn texts(&mut self, f: &mut dyn FnMut(TextKind, &str)) {
+        self.visit(&mut |kind, text| {
+            f(kind, text);
+            false
+        });
+    }
+
+    /// Every text the provider will see, mutably. The body is re-serialised by
+    /// [`RequestView::into_bytes`] only if `f` reported a change.
+    pub fn texts_mut(&mut self, f: &mut MutVisitor<'_>) {
+        if self.visit(f) {
+            self.changed = true;
+        }
+    }
+
+    fn visit(&mut self, f: &mut MutVisitor<'_>) -> bool {
+        let body = &mut self.body;
+        match self.api {
+            WireApi::OpenAiChat => openai::request_texts(body, f),
+            WireApi::OpenAiEmbeddings => embeddings::texts(body, f),
+            WireApi::AnthropicMessages => anthropic::request_texts(body, f),
+            WireApi::GeminiGenerate => gemini::request_texts(body, f),
+        }
+    }
+
+    /// Adds a message as `role`, before or after the client's own, where the format keeps it
+    /// (a system message: OpenAI's message list, Anthropic's `system`, Gemini's
+    /// `systemInstruction`). Embeddings have no messages: nothing is added.
+    pub fn add_message(&mut self, role: Role, position: Position, text: &str) -> Result<(), ViewError> {
+        let added = match self.api {
+            WireApi::OpenAiChat => openai::add_message(&mut self.body, role, position, text)?,
+            WireApi::OpenAiEmbeddings => false,
+            WireApi::AnthropicMessages => anthropic::add_message(&mut self.body, role, position, text)?,
+            WireApi::GeminiGenerate => gemini::add_message(&mut self.body, role, position, text)?,
+        };
+        self.changed |= added;
+        Ok(())
+    }
+
+    /// Messages and text bytes.
+    pub fn sizes(&mut self) -> Sizes {
+        let messages = match self.api {
+            WireApi::OpenAiChat => openai::message_count(&self.body),
+            WireApi::OpenAiEmbeddings => 0,
+            WireApi::AnthropicMessages => anthropic::message_count(&self.body),
+            WireApi::GeminiGenerate => gemini::message_count(&self.body),
+        };
+        let mut text_bytes = 0;
+        self.texts(&mut |_, text| text_bytes += text.len());
+        Sizes { messages, text_bytes }
+    }
+
+    /// The text of the last user turn (a retrieval query, a template's default input).
+    pub fn last_user_text(&mut self) -> Option<String> {
+        let mut last: Option<String> = None;
+        let mut previous_was_user = false;
+        self.texts(&mut |kind, text| {
+            if kind == TextKind::User || kind == TextKind::EmbeddingsInput {
+                // Consecutive user parts of one turn are joined.
+                match (&mut last, previous_was_user) {
+                    (Some(l), true) => {
+                        l.push('\n');
+                        l.push_str(text);
+                    }
+                    _ => last = Some(text.to_string()),
+                }
+                previous_was_user = true;
+            } else {
+                previous_was_user = false;
+            }
+        });
+        last
+    }
+
+    /// Whether anything changed since the parse.
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// The body to send: `None` if nothing changed (send the original bytes).
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        if !self.changed {
+            return None;
+        }
+        serde_json::to_vec(&Value::Object(self.body)).ok()
+    }
+}
+
+/// A complete (non-streamed) answer, in the API it arrives in.
+#[derive(Debug, Clone)]
+pub struct ResponseView {
+    api: WireApi,
+    body: Map<String, Value>,
+    changed: bool,
+}
+
+impl ResponseView {
+    pub fn parse(api: WireApi, body: &[u8]) -> Result<Self, ViewError> {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(body)) => Ok(Self { api, body, changed: false }),
+            Ok(_) => Err(ViewError("the answer is not a JSON object".into())),
+            Err(e) => Err(ViewError(format!("the answer is not valid JSON: {e}"))),
+        }
+    }
+
+    /// Every text the client will see: the model's text and its tool-call arguments.
+    pub fn texts(&mut self, f: &mut dyn FnMut(TextKind, &str)) {
+        self.visit(&mut |kind, text| {
+            f(kind, text);
+            false
+        });
+    }
+
+    pub fn texts_mut(&mut self, f: &mut MutVisitor<'_>) {
+        if self.visit(f) {
+            self.changed = true;
+        }
+    }
+
+    fn visit(&mut self, f: &mut MutVisitor<'_>) -> bool {
+        let body = &mut self.body;
+        match self.api {
+            WireApi::OpenAiChat => openai::response_texts(body, f),
+            WireApi::OpenAiEmbeddings => false,
+            WireApi::AnthropicMessages => anthropic::response_texts(body, f),
+            WireApi::GeminiGenerate => gemini::response_texts(body, f),
+        }
+    }
+
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        if !self.changed {
+            return None;
+        }
+        serde_json::to_vec(&Value::Object(self.body)).ok()
+    }
+}
+
+/// Visits a string value; other values are not text.
+fn visit_string(value: &mut Value, kind: TextKind, f: &mut MutVisitor<'_>) -> bool {
+    match value {
+        Value::String(text) => f(kind, text),
+        _ => false,
+    }
+}
+
+/// Visits every string inside a JSON value (tool arguments and results held as objects).
+fn visit_leaves(value: &mut Value, kind: TextKind, f: &mut MutVisitor<'_>) -> bool {
+    match value {
+        Value::String(text) => f(kind, text),
+        Value::Array(items) => items.iter_mut().fold(false, |changed, v| visit_leaves(v, kind, f) | changed),
+        Value::Object(map) => map.values_mut().fold(false, |changed, v| visit_leaves(v, kind, f) | changed),
+        _ => false,
+    }
+}
+
+/// A list field, created when absent.
+fn list<'a>(obj: &'a mut Map<String, Value>, field: &str) -> Result<&'a mut Vec<Value>, ViewError> {
+    obj.entry(field)
+        .or_insert_with(|| Value::Array(Vec::new()))
+        .as_array_mut()
+        .ok_or_else(|| ViewError::field(field, "an array"))
+}
+
+fn insert(list: &mut Vec<Value>, position: Position, item: Value) {
+    match position {
+        Position::Prepend => list.insert(0, item),
+        Position::Append => list.push(item),
+    }
+}
+
+#[cfg(test)]
+mod tests;
