@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_core::http::sse::SseParser;
 use portcullis_core::llm::usage::{self, StreamUsage};
 
-fn stream_usage(api: portcullis_core::llm::api::WireApi, pieces: &[&[u8]]) -> Option<usage::TokenUsage> {
+fn stream_usage(api: portcullis_core::llm::api::WireApi, pieces: &[&[u8]]) -> Option<usage::Usage> {
     let mut parser = SseParser::default();
     let mut acc = StreamUsage::new(api);
     for piece in pieces {

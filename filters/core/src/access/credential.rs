@@ -8,18 +8,16 @@
 //! Each provider has a pool of keys ([`crate::access::keypool`]); a tenant ([`crate::access::tenant`]) may have
 //! its own pools, which take precedence over the default ones in `providers`.
 
+use crate::access::client_key::CLIENT_CREDENTIAL_HEADERS;
+use crate::access::key_config::{KeySource, ProviderCredentialConfig};
 use crate::access::keypool::{KeyPool, DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS};
+use crate::access::secret::Secret;
 use crate::access::tenant::{Tenant, TenantConfig, TenantDirectory};
 use crate::common::config::ConfigError;
 pub use crate::contract::Placement;
 use crate::llm::provider::AuthScheme;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-
-/// Every header a client SDK may carry its credential in. All are removed before a request
-/// leaves the gateway.
-pub const CLIENT_CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
 
 /// Sent to Anthropic unless configured otherwise: the API version every Messages client uses.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -53,56 +51,6 @@ pub struct CredentialsConfig {
     /// for cooldown.
     #[serde(default)]
     pub placement: Placement,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProviderCredentialConfig {
-    /// Environment variable holding the key (preferred).
-    #[serde(default)]
-    pub key_env: Option<String>,
-    /// The key itself. Allowed for local testing; warned about at load.
-    #[serde(default)]
-    pub key: Option<String>,
-    /// More keys for the same provider, used round robin after `keyEnv`/`key`.
-    #[serde(default)]
-    pub keys: Vec<KeySource>,
-    /// Extra headers sent with the key (`OpenAI-Organization`, `OpenAI-Project`,
-    /// `anthropic-version`, …). Not secret: do not put keys here.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// How long a key rests after a 401 or 429 when the provider sends no `Retry-After`.
-    #[serde(default)]
-    pub cooldown_seconds: Option<u64>,
-}
-
-/// One key of a pool: from the environment (preferred) or inline.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct KeySource {
-    #[serde(default)]
-    pub key_env: Option<String>,
-    #[serde(default)]
-    pub key: Option<String>,
-}
-
-/// A secret that never prints itself.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// Something worth telling the operator at load without refusing the config.

@@ -13,9 +13,10 @@
 //! Nothing secret is logged: keys are `Secret`s, which print as `<redacted>`; log lines name a
 //! key by its position in the pool and its id (a hash prefix).
 
-use super::credential::{self, CredentialStore, Lookup, Placement, CLIENT_CREDENTIAL_HEADERS};
+use super::client_key::{self, CLIENT_CREDENTIAL_HEADERS};
+use super::credential::{self, CredentialStore, Lookup, Placement};
 use super::keypool::{self, KeyId, Pick};
-use super::tenant::{self, Caller, Presented, Tenant};
+use super::tenant::{Caller, Presented, Tenant};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::contract::{self, decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side};
@@ -62,7 +63,7 @@ impl CredentialsFlow {
         self.client_api = decision.as_ref().map(|d| d.client_api);
         let virtual_key = tenants
             .enabled()
-            .then(|| tenant::client_key(|name| headers.get(name).map(str::to_string)))
+            .then(|| client_key::client_key(|name| headers.get(name).map(str::to_string)))
             .flatten();
         let identity = tenants.identity_header().and_then(|name| headers.get(name)).map(str::to_string);
         // Whatever the client presented, none of it travels further.

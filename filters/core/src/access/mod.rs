@@ -2,9 +2,12 @@
 //! and the provider keys the gateway injects (key pools with cooldowns); [`flow`] is the
 //! filter's per-request logic.
 
+pub mod client_key;
 pub mod credential;
 pub mod flow;
+pub mod key_config;
 pub mod keypool;
+pub mod secret;
 pub mod tenant;
 
 #[cfg(test)]

@@ -12,12 +12,13 @@
 //! Once known, a tenant's `allow` rules decide which providers and models it may use; the
 //! tenant id then travels to the other filters as filter state (`portcullis.tenant`).
 
-use crate::access::credential::{ProviderCredentialConfig, CLIENT_CREDENTIAL_HEADERS};
+use crate::access::client_key::CLIENT_CREDENTIAL_HEADERS;
+use crate::access::key_config::ProviderCredentialConfig;
+use crate::access::secret::{hex, sha256};
 use crate::common::config::ConfigError;
 use crate::common::error::{ClientError, ErrorKind};
 use crate::router::route::glob_match;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
@@ -258,43 +259,9 @@ impl TenantDirectory {
     }
 }
 
-/// The virtual key a client sent, from the first credential header that carries one:
-/// `Authorization: Bearer` (OpenAI SDK, anthropic ≥ 2.13), `x-api-key` (older anthropic SDKs),
-/// `api-key` (Azure SDK), `x-goog-api-key` (google-genai).
-pub fn client_key(header: impl Fn(&str) -> Option<String>) -> Option<String> {
-    CLIENT_CREDENTIAL_HEADERS.iter().find_map(|name| {
-        let value = header(name)?;
-        let value = value.trim();
-        let key = if *name == "authorization" {
-            let (scheme, rest) = value.split_once(' ')?;
-            if !scheme.eq_ignore_ascii_case("bearer") {
-                return None;
-            }
-            rest.trim()
-        } else {
-            value
-        };
-        (!key.is_empty()).then(|| key.to_string())
-    })
-}
-
 /// `sha256:<hex>` of a virtual key: what goes in `keyHashes` (`make hash-key` prints the same).
 pub fn key_hash(key: &str) -> String {
     format!("{HASH_PREFIX}{}", hex(&sha256(key.as_bytes())))
-}
-
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 fn parse_hash(text: &str) -> Option<[u8; 32]> {
@@ -457,26 +424,6 @@ mod tests {
         // No identity header: virtual keys still work.
         assert_eq!(id(dir.identify(key("vk-b"))), Ok("team-b"));
         assert_eq!(id(dir.identify(Presented::default())), Err(401));
-    }
-
-    #[test]
-    fn client_key_from_each_sdk_header() {
-        let from = |pairs: &[(&str, &str)]| {
-            let pairs: Vec<(String, String)> =
-                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            client_key(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        };
-        assert_eq!(from(&[("authorization", "Bearer vk-1")]).as_deref(), Some("vk-1"));
-        assert_eq!(from(&[("authorization", "bearer  vk-1 ")]).as_deref(), Some("vk-1"));
-        assert_eq!(from(&[("x-api-key", "vk-2")]).as_deref(), Some("vk-2"));
-        assert_eq!(from(&[("api-key", "vk-3")]).as_deref(), Some("vk-3"));
-        assert_eq!(from(&[("x-goog-api-key", "vk-4")]).as_deref(), Some("vk-4"));
-        assert_eq!(
-            from(&[("authorization", "Basic dXNlcg=="), ("x-api-key", "vk-2")]).as_deref(),
-            Some("vk-2")
-        );
-        assert_eq!(from(&[("authorization", "Bearer ")]), None);
-        assert_eq!(from(&[]), None);
     }
 
     #[test]

@@ -8,21 +8,100 @@
 
 use crate::http::sse::SseEvent;
 use crate::llm::api::WireApi;
+use crate::llm::wire::{anthropic, gemini, openai};
 use serde::{Deserialize, Serialize};
 
+/// Token counts of one answer, every type, in terms every API can express. `input` counts every
+/// prompt token, cached or not (OpenAI's and Gemini's convention; Anthropic's `input_tokens`
+/// leaves cache reads and writes out, and they are added in). `reasoning` is the part of
+/// `output` spent thinking (OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`, billed as
+/// output). One type for translation, accounting and the access log, so no count is lost
+/// between them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TokenUsage {
-    /// Every prompt token, cached or not.
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// The part of `input_tokens` served from the provider's prompt cache.
-    pub cached_input_tokens: u64,
+pub struct Usage {
+    #[serde(rename = "inputTokens")]
+    pub input: u64,
+    #[serde(rename = "outputTokens")]
+    pub output: u64,
+    /// The part of `input` read from the provider's prompt cache.
+    #[serde(rename = "cacheReadTokens")]
+    pub cache_read: u64,
+    /// The part of `input` written to it (Anthropic `cache_creation_input_tokens`).
+    #[serde(rename = "cacheWriteTokens")]
+    pub cache_write: u64,
+    #[serde(rename = "reasoningTokens")]
+    pub reasoning: u64,
 }
 
-impl TokenUsage {
+impl Usage {
     pub fn total(&self) -> u64 {
-        self.input_tokens + self.output_tokens
+        self.input.saturating_add(self.output)
+    }
+
+    pub fn from_openai(u: &openai::Usage) -> Self {
+        Usage {
+            input: u.prompt_tokens,
+            output: u.completion_tokens,
+            cache_read: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            cache_write: 0,
+            reasoning: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
+        }
+    }
+
+    pub fn to_openai(&self) -> openai::Usage {
+        openai::Usage {
+            prompt_tokens: self.input,
+            completion_tokens: self.output,
+            total_tokens: self.total(),
+            prompt_tokens_details: (self.cache_read > 0)
+                .then_some(openai::PromptTokensDetails { cached_tokens: self.cache_read }),
+            completion_tokens_details: (self.reasoning > 0)
+                .then_some(openai::CompletionTokensDetails { reasoning_tokens: self.reasoning }),
+        }
+    }
+
+    pub fn from_anthropic(u: &anthropic::Usage) -> Self {
+        Usage {
+            input: u
+                .input_tokens
+                .saturating_add(u.cache_creation_input_tokens)
+                .saturating_add(u.cache_read_input_tokens),
+            output: u.output_tokens,
+            cache_read: u.cache_read_input_tokens,
+            cache_write: u.cache_creation_input_tokens,
+            reasoning: 0,
+        }
+    }
+
+    pub fn to_anthropic(&self) -> anthropic::Usage {
+        anthropic::Usage {
+            input_tokens: self.input.saturating_sub(self.cache_read).saturating_sub(self.cache_write),
+            cache_creation_input_tokens: self.cache_write,
+            cache_read_input_tokens: self.cache_read,
+            output_tokens: self.output,
+        }
+    }
+
+    pub fn from_gemini(u: &gemini::UsageMetadata) -> Self {
+        Usage {
+            input: u.prompt_token_count,
+            // Thinking is billed as output.
+            output: u.candidates_token_count.saturating_add(u.thoughts_token_count),
+            cache_read: u.cached_content_token_count,
+            cache_write: 0,
+            reasoning: u.thoughts_token_count,
+        }
+    }
+
+    pub fn to_gemini(&self) -> gemini::UsageMetadata {
+        gemini::UsageMetadata {
+            prompt_token_count: self.input,
+            candidates_token_count: self.output.saturating_sub(self.reasoning),
+            total_token_count: self.total(),
+            cached_content_token_count: self.cache_read,
+            thoughts_token_count: self.reasoning,
+        }
     }
 }
 
@@ -38,6 +117,12 @@ struct OpenAiUsage {
     #[serde(default)]
     completion_tokens: u64,
     prompt_tokens_details: Option<OpenAiPromptDetails>,
+    completion_tokens_details: Option<OpenAiCompletionDetails>,
+}
+#[derive(Deserialize)]
+struct OpenAiCompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: u64,
 }
 #[derive(Deserialize)]
 struct OpenAiPromptDetails {
@@ -78,51 +163,56 @@ struct GeminiUsage {
     cached_content_token_count: u64,
 }
 
-impl From<OpenAiUsage> for TokenUsage {
+impl From<OpenAiUsage> for Usage {
     fn from(u: OpenAiUsage) -> Self {
-        TokenUsage {
-            input_tokens: u.prompt_tokens,
-            output_tokens: u.completion_tokens,
-            cached_input_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+        Usage {
+            input: u.prompt_tokens,
+            output: u.completion_tokens,
+            cache_read: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            cache_write: 0,
+            reasoning: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
         }
     }
 }
 
-impl From<GeminiUsage> for TokenUsage {
+impl From<GeminiUsage> for Usage {
     fn from(u: GeminiUsage) -> Self {
-        TokenUsage {
-            input_tokens: u.prompt_token_count,
-            output_tokens: u.candidates_token_count + u.thoughts_token_count,
-            cached_input_tokens: u.cached_content_token_count,
+        Usage {
+            input: u.prompt_token_count,
+            output: u.candidates_token_count.saturating_add(u.thoughts_token_count),
+            cache_read: u.cached_content_token_count,
+            cache_write: 0,
+            reasoning: u.thoughts_token_count,
         }
     }
 }
 
 impl AnthropicUsage {
     /// Anthropic's `input_tokens` excludes cache reads and writes; ours includes them.
-    fn apply_to(&self, usage: &mut TokenUsage) {
+    fn apply_to(&self, usage: &mut Usage) {
         if let Some(input) = self.input_tokens {
-            usage.input_tokens = input
-                + self.cache_creation_input_tokens.unwrap_or(0)
-                + self.cache_read_input_tokens.unwrap_or(0);
-            usage.cached_input_tokens = self.cache_read_input_tokens.unwrap_or(0);
+            let read = self.cache_read_input_tokens.unwrap_or(0);
+            let write = self.cache_creation_input_tokens.unwrap_or(0);
+            usage.input = input.saturating_add(read).saturating_add(write);
+            usage.cache_read = read;
+            usage.cache_write = write;
         }
         if let Some(output) = self.output_tokens {
             // A running total in `message_delta`: it replaces, never adds.
-            usage.output_tokens = output;
+            usage.output = output;
         }
     }
 }
 
 /// Usage from a complete (non-streaming) response body in `api`'s format.
-pub fn from_json(api: WireApi, body: &[u8]) -> Option<TokenUsage> {
+pub fn from_json(api: WireApi, body: &[u8]) -> Option<Usage> {
     match api {
         WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
             serde_json::from_slice::<OpenAiBody>(body).ok()?.usage.map(Into::into)
         }
         WireApi::AnthropicMessages => {
             let usage = serde_json::from_slice::<AnthropicBody>(body).ok()?.usage?;
-            let mut out = TokenUsage::default();
+            let mut out = Usage::default();
             usage.apply_to(&mut out);
             Some(out)
         }
@@ -136,7 +226,7 @@ pub fn from_json(api: WireApi, body: &[u8]) -> Option<TokenUsage> {
 #[derive(Debug, Clone)]
 pub struct StreamUsage {
     api: WireApi,
-    usage: Option<TokenUsage>,
+    usage: Option<Usage>,
     finder: memchr::memmem::Finder<'static>,
 }
 
@@ -174,7 +264,7 @@ impl StreamUsage {
                 if let Ok(body) = serde_json::from_slice::<AnthropicBody>(&event.data) {
                     let usage = body.usage.or_else(|| body.message.and_then(|m| m.usage));
                     if let Some(u) = usage {
-                        u.apply_to(self.usage.get_or_insert_with(TokenUsage::default));
+                        u.apply_to(self.usage.get_or_insert_with(Usage::default));
                     }
                 }
             }
@@ -187,7 +277,7 @@ impl StreamUsage {
     }
 
     /// What the provider reported, if it reported anything.
-    pub fn usage(&self) -> Option<TokenUsage> {
+    pub fn usage(&self) -> Option<Usage> {
         self.usage
     }
 }
@@ -211,14 +301,14 @@ mod tests {
         assert!(!carries(""));
     }
 
-    fn usage(input: u64, output: u64, cached: u64) -> TokenUsage {
-        TokenUsage { input_tokens: input, output_tokens: output, cached_input_tokens: cached }
+    fn usage(input: u64, output: u64, cache_read: u64) -> Usage {
+        Usage { input, output, cache_read, ..Usage::default() }
     }
 
     #[test]
     fn openai_json() {
-        let body = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4}}}"#;
-        assert_eq!(from_json(WireApi::OpenAiChat, body), Some(usage(12, 5, 4)));
+        let body = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":3}}}"#;
+        assert_eq!(from_json(WireApi::OpenAiChat, body), Some(Usage { reasoning: 3, ..usage(12, 5, 4) }));
         let embed = br#"{"data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}"#;
         assert_eq!(from_json(WireApi::OpenAiEmbeddings, embed), Some(usage(8, 0, 0)));
         assert_eq!(from_json(WireApi::OpenAiChat, b"not json"), None);
@@ -228,16 +318,19 @@ mod tests {
     #[test]
     fn anthropic_json_counts_cache_as_input() {
         let body = br#"{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":3,"cache_read_input_tokens":20,"output_tokens":7}}"#;
-        assert_eq!(from_json(WireApi::AnthropicMessages, body), Some(usage(33, 7, 20)));
+        assert_eq!(
+            from_json(WireApi::AnthropicMessages, body),
+            Some(Usage { cache_write: 3, ..usage(33, 7, 20) })
+        );
     }
 
     #[test]
     fn gemini_json_counts_thoughts_as_output() {
         let body = br#"{"candidates":[],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":6,"totalTokenCount":19}}"#;
-        assert_eq!(from_json(WireApi::GeminiGenerate, body), Some(usage(9, 10, 0)));
+        assert_eq!(from_json(WireApi::GeminiGenerate, body), Some(Usage { reasoning: 6, ..usage(9, 10, 0) }));
     }
 
-    fn stream(api: WireApi, input: &[u8]) -> Option<TokenUsage> {
+    fn stream(api: WireApi, input: &[u8]) -> Option<Usage> {
         let mut parser = SseParser::default();
         let mut acc = StreamUsage::new(api);
         // Split at every offset: usage must not depend on chunking.
@@ -280,6 +373,27 @@ event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
         let input = b"data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":1}}\r\n\r\n\
 data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":8}}\r\n\r\n";
         assert_eq!(stream(WireApi::GeminiGenerate, input), Some(usage(5, 8, 0)));
+    }
+
+    #[test]
+    fn one_type_round_trips_every_token_type_through_each_format() {
+        let u = Usage { input: 100, output: 40, cache_read: 30, cache_write: 20, reasoning: 10 };
+        assert_eq!(
+            Usage::from_anthropic(&u.to_anthropic()),
+            Usage { reasoning: 0, ..u },
+            "Anthropic has no reasoning count"
+        );
+        assert_eq!(
+            Usage::from_openai(&u.to_openai()),
+            Usage { cache_write: 0, ..u },
+            "OpenAI has no cache-write count"
+        );
+        assert_eq!(Usage::from_gemini(&u.to_gemini()), Usage { cache_write: 0, ..u });
+        let json = serde_json::to_string(&u).unwrap();
+        assert_eq!(
+            json,
+            r#"{"inputTokens":100,"outputTokens":40,"cacheReadTokens":30,"cacheWriteTokens":20,"reasoningTokens":10}"#
+        );
     }
 
     #[test]

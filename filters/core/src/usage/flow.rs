@@ -15,7 +15,7 @@ use crate::contract::{
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::http::sse::{self, SseParser};
 use crate::llm::api::WireApi;
-use crate::llm::usage::{self, StreamUsage, TokenUsage};
+use crate::llm::usage::{self, StreamUsage, Usage};
 use crate::router::plan::RoutePlan;
 use std::rc::Rc;
 
@@ -153,13 +153,13 @@ impl HttpFlow for UsageFlow {
     }
 }
 
-fn publish(host: &mut dyn Host, labels: &Labels, usage: &TokenUsage) {
+fn publish(host: &mut dyn Host, labels: &Labels, usage: &Usage) {
     let base = [
         ("gen_ai_provider_name", labels.provider.as_str()),
         ("gen_ai_request_model", labels.model.as_str()),
         ("tenant", labels.tenant.as_str()),
     ];
-    for (token_type, count) in [("input", usage.input_tokens), ("output", usage.output_tokens)] {
+    for (token_type, count) in [("input", usage.input), ("output", usage.output)] {
         let mut labels = base.to_vec();
         labels.push(("gen_ai_token_type", token_type));
         host.increment(&labelled("portcullis_tokens_total", &labels), count);

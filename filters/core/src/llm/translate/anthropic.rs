@@ -5,7 +5,8 @@
 //! in content blocks (results in a *user* turn, before any text), requires `max_tokens`, and
 //! counts cached prompt tokens apart from `input_tokens`.
 
-use super::{data_url, parse_data_url, FinishReason, TranslateError, Usage};
+use super::{data_url, parse_data_url, FinishReason, TranslateError};
+use crate::llm::usage::Usage;
 use crate::llm::wire::anthropic as an;
 use crate::llm::wire::openai as oa;
 use crate::llm::wire::Rest;
@@ -37,27 +38,6 @@ impl FinishReason {
     }
 }
 
-impl Usage {
-    pub(crate) fn from_anthropic(u: &an::Usage) -> Self {
-        Usage {
-            input: u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens,
-            output: u.output_tokens,
-            cache_read: u.cache_read_input_tokens,
-            cache_write: u.cache_creation_input_tokens,
-            reasoning: 0,
-        }
-    }
-
-    pub(crate) fn anthropic(&self) -> an::Usage {
-        an::Usage {
-            input_tokens: self.input.saturating_sub(self.cache_read).saturating_sub(self.cache_write),
-            cache_creation_input_tokens: self.cache_write,
-            cache_read_input_tokens: self.cache_read,
-            output_tokens: self.output,
-        }
-    }
-}
-
 /// `chatcmpl-…` from a provider's id.
 pub(crate) fn openai_id(provider_id: &str) -> String {
     if provider_id.is_empty() {
@@ -84,7 +64,7 @@ pub(crate) fn strip_openai_prefix(id: &str) -> &str {
 }
 
 fn err(message: impl Into<String>) -> TranslateError {
-    TranslateError::new(message)
+    TranslateError::unsupported(message)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,7 +566,7 @@ pub(crate) fn response_to_openai(resp: an::MessagesResponse, model: &str) -> oa:
             logprobs: None,
             finish_reason: Some(reason.openai().to_string()),
         }],
-        usage: Some(Usage::from_anthropic(&resp.usage).openai()),
+        usage: Some(Usage::from_anthropic(&resp.usage).to_openai()),
         rest: Rest::new(),
     }
 }
@@ -644,7 +624,7 @@ pub(crate) fn response_from_openai(
         content,
         stop_reason: Some(reason.anthropic().to_string()),
         stop_sequence: None,
-        usage: usage.anthropic(),
+        usage: usage.to_anthropic(),
         rest: Rest::new(),
     })
 }

@@ -11,7 +11,8 @@
 //! `[A-Za-z0-9_-]`), and the signature is restored when the call comes back.
 
 use super::anthropic::openai_id;
-use super::{data_url, parse_data_url, schema, FinishReason, TranslateError, Usage};
+use super::{data_url, parse_data_url, schema, FinishReason, TranslateError};
+use crate::llm::usage::Usage;
 use crate::llm::wire::gemini as gm;
 use crate::llm::wire::openai as oa;
 use crate::llm::wire::Rest;
@@ -21,7 +22,7 @@ use serde_json::{Map, Value};
 pub const SIGNATURE_SEPARATOR: &str = "__sig__";
 
 fn err(message: impl Into<String>) -> TranslateError {
-    TranslateError::new(message)
+    TranslateError::unsupported(message)
 }
 
 impl FinishReason {
@@ -47,29 +48,6 @@ impl FinishReason {
             FinishReason::Stop | FinishReason::StopSequence | FinishReason::ToolCalls => "STOP",
             FinishReason::Length => "MAX_TOKENS",
             FinishReason::ContentFilter => "SAFETY",
-        }
-    }
-}
-
-impl Usage {
-    pub(crate) fn from_gemini(u: &gm::UsageMetadata) -> Self {
-        Usage {
-            input: u.prompt_token_count,
-            // Thinking is billed as output.
-            output: u.candidates_token_count + u.thoughts_token_count,
-            cache_read: u.cached_content_token_count,
-            cache_write: 0,
-            reasoning: u.thoughts_token_count,
-        }
-    }
-
-    pub(crate) fn gemini(&self) -> gm::UsageMetadata {
-        gm::UsageMetadata {
-            prompt_token_count: self.input,
-            candidates_token_count: self.output.saturating_sub(self.reasoning),
-            total_token_count: self.input + self.output,
-            cached_content_token_count: self.cache_read,
-            thoughts_token_count: self.reasoning,
         }
     }
 }
@@ -659,7 +637,7 @@ pub(crate) fn response_to_openai(resp: gm::GenerateContentResponse, model: &str)
         created: 0,
         model: model.to_string(),
         choices,
-        usage: resp.usage_metadata.as_ref().map(|u| Usage::from_gemini(u).openai()),
+        usage: resp.usage_metadata.as_ref().map(|u| Usage::from_gemini(u).to_openai()),
         rest: Rest::new(),
     }
 }
@@ -717,7 +695,7 @@ pub(crate) fn response_from_openai(
     Ok(gm::GenerateContentResponse {
         candidates,
         prompt_feedback: None,
-        usage_metadata: resp.usage.as_ref().map(|u| Usage::from_openai(u).gemini()),
+        usage_metadata: resp.usage.as_ref().map(|u| Usage::from_openai(u).to_gemini()),
         model_version: Some(model.to_string()),
         response_id: Some(super::anthropic::strip_openai_prefix(&resp.id))
             .filter(|id| !id.is_empty())

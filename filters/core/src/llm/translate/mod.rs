@@ -41,19 +41,43 @@ use std::fmt;
 pub use stream::StreamTranslator;
 
 /// Why a body could not be translated. The router answers 400 for a request, 502 for a
-/// response.
+/// response, whatever the kind; the kind says whose fault it is, for logs and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranslateError {
+    pub kind: TranslateErrorKind,
     pub message: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranslateErrorKind {
+    /// The body is not valid in its own API (not JSON, a field of the wrong type, a broken
+    /// stream event).
+    Malformed,
+    /// Valid, but the other API cannot express it (`n` > 1, audio input, a server tool, a
+    /// schema Gemini cannot take).
+    Unsupported,
+    /// No translation exists between the two APIs.
+    NoTranslation,
+}
+
 impl TranslateError {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+    pub fn new(kind: TranslateErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+
+    pub(crate) fn malformed(message: impl Into<String>) -> Self {
+        Self::new(TranslateErrorKind::Malformed, message)
+    }
+
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(TranslateErrorKind::Unsupported, message)
     }
 
     fn unsupported_pair(from: WireApi, to: WireApi) -> Self {
-        Self::new(format!("translation from {from} to {to} is not supported"))
+        Self::new(
+            TranslateErrorKind::NoTranslation,
+            format!("translation from {from} to {to} is not supported"),
+        )
     }
 }
 
@@ -117,7 +141,7 @@ pub fn response(
     // The wire types are lenient (every field defaults), so an error envelope on a 200, as some
     // OpenAI-compatible servers send, would otherwise read as an empty answer.
     if is_error_envelope(body) {
-        return Err(TranslateError::new(format!("the {from} response is an error, not an answer")));
+        return Err(TranslateError::malformed(format!("the {from} response is an error, not an answer")));
     }
     let out = match (from, to) {
         (Anthropic, OpenAi) => {
@@ -193,7 +217,8 @@ pub fn client_wants_usage(body: &[u8]) -> bool {
 }
 
 fn parse<'a, T: Deserialize<'a>>(api: WireApi, what: &str, body: &'a [u8]) -> Result<T, TranslateError> {
-    serde_json::from_slice(body).map_err(|e| TranslateError::new(format!("invalid {api} {what} body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| TranslateError::malformed(format!("invalid {api} {what} body: {e}")))
 }
 
 fn to_vec<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -232,42 +257,6 @@ impl FinishReason {
             FinishReason::Length => "length",
             FinishReason::ToolCalls => "tool_calls",
             FinishReason::ContentFilter => "content_filter",
-        }
-    }
-}
-
-/// Token counts in terms every API can express. `input` counts every prompt token, cached or
-/// not (OpenAI's and Gemini's convention; Anthropic's `input_tokens` leaves cache out).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Usage {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
-    /// The part of `output` spent thinking.
-    pub reasoning: u64,
-}
-
-impl Usage {
-    pub(crate) fn from_openai(u: &openai::Usage) -> Self {
-        Usage {
-            input: u.prompt_tokens,
-            output: u.completion_tokens,
-            cache_read: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
-            cache_write: 0,
-            reasoning: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
-        }
-    }
-
-    pub(crate) fn openai(&self) -> openai::Usage {
-        openai::Usage {
-            prompt_tokens: self.input,
-            completion_tokens: self.output,
-            total_tokens: self.input + self.output,
-            prompt_tokens_details: (self.cache_read > 0)
-                .then_some(openai::PromptTokensDetails { cached_tokens: self.cache_read }),
-            completion_tokens_details: (self.reasoning > 0)
-                .then_some(openai::CompletionTokensDetails { reasoning_tokens: self.reasoning }),
         }
     }
 }

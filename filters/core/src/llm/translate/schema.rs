@@ -70,9 +70,9 @@ fn convert(
 ) -> Result<Map<String, Value>, TranslateError> {
     *budget = budget
         .checked_sub(1)
-        .ok_or_else(|| TranslateError::new("JSON schema too large for Gemini once expanded"))?;
+        .ok_or_else(|| TranslateError::unsupported("JSON schema too large for Gemini once expanded"))?;
     if depth > MAX_DEPTH {
-        return Err(TranslateError::new("JSON schema nested too deeply for Gemini"));
+        return Err(TranslateError::unsupported("JSON schema nested too deeply for Gemini"));
     }
     let mut out = Map::new();
     let Some(obj) = schema.as_object() else {

@@ -9,7 +9,8 @@ use super::{parse, write_json, ProviderError, StreamEvent};
 use crate::http::sse::{write_event, SseEvent};
 use crate::llm::api::WireApi;
 use crate::llm::translate::anthropic::anthropic_id;
-use crate::llm::translate::{FinishReason, TranslateError, Usage};
+use crate::llm::translate::{FinishReason, TranslateError};
+use crate::llm::usage::Usage;
 use crate::llm::wire::anthropic as an;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -330,7 +331,7 @@ impl Encoder {
                     stop_reason: self.finish.map(FinishReason::anthropic),
                     stop_sequence: None,
                 };
-                let usage = self.usage.anthropic();
+                let usage = self.usage.to_anthropic();
                 self.write(out, &EventOut::MessageDelta { delta, usage });
                 self.write(out, &EventOut::MessageStop);
                 self.done = true;
@@ -354,7 +355,7 @@ impl Encoder {
             content: [],
             stop_reason: None,
             stop_sequence: None,
-            usage: self.usage.anthropic(),
+            usage: self.usage.to_anthropic(),
         };
         write_json(out, &mut self.scratch, Some("message_start"), &EventOut::MessageStart { message });
     }

@@ -8,7 +8,8 @@ use super::{parse, write_json, First, ProviderError, StreamEvent};
 use crate::http::sse::{write_event, SseEvent};
 use crate::llm::api::WireApi;
 use crate::llm::translate::gemini::call_id;
-use crate::llm::translate::{FinishReason, TranslateError, Usage};
+use crate::llm::translate::{FinishReason, TranslateError};
+use crate::llm::usage::Usage;
 use crate::llm::wire::gemini as gm;
 use serde::{Deserialize, Serialize};
 use serde_json::value::Value;
@@ -244,7 +245,7 @@ impl Encoder {
             }
             StreamEvent::Done => {
                 let finish = self.finish.map(FinishReason::gemini);
-                let usage = self.usage.map(|u| u.gemini());
+                let usage = self.usage.map(|u| u.to_gemini());
                 self.flush(out, finish, usage);
                 self.done = true;
             }

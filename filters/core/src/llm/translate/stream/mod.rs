@@ -14,9 +14,10 @@ mod gemini;
 mod openai;
 
 use super::error::ProviderError;
-use super::{FinishReason, TranslateError, Usage};
+use super::{FinishReason, TranslateError};
 use crate::http::sse::{SseEvent, SseParser};
 use crate::llm::api::WireApi;
+use crate::llm::usage::Usage;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use std::marker::PhantomData;
 
@@ -145,7 +146,7 @@ impl StreamTranslator {
             }
         });
         let failure = match fed {
-            Err(e) => Some(TranslateError::new(format!("provider stream: {e}"))),
+            Err(e) => Some(TranslateError::malformed(format!("provider stream: {e}"))),
             Ok(()) => failure,
         };
         match failure {
@@ -179,7 +180,8 @@ impl StreamTranslator {
 
 /// Parses an event's data as `T`.
 fn parse<'a, T: Deserialize<'a>>(api: WireApi, data: &'a [u8]) -> Result<T, TranslateError> {
-    serde_json::from_slice(data).map_err(|e| TranslateError::new(format!("invalid {api} stream event: {e}")))
+    serde_json::from_slice(data)
+        .map_err(|e| TranslateError::malformed(format!("invalid {api} stream event: {e}")))
 }
 
 /// Serialises `value` into `scratch` (reused) and appends it to `out` as one SSE event.

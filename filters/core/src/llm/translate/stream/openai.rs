@@ -8,7 +8,8 @@ use super::{parse, write_json, First, ProviderError, StreamEvent};
 use crate::http::sse::{write_event, SseEvent};
 use crate::llm::api::WireApi;
 use crate::llm::translate::anthropic::openai_id;
-use crate::llm::translate::{FinishReason, TranslateError, Usage};
+use crate::llm::translate::{FinishReason, TranslateError};
+use crate::llm::usage::Usage;
 use crate::llm::wire::openai as oa;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -271,7 +272,7 @@ impl Encoder {
                         created: 0,
                         model: &self.model,
                         choices: &[],
-                        usage: Some(usage.openai()),
+                        usage: Some(usage.to_openai()),
                     };
                     write_json(out, &mut self.scratch, None, &chunk);
                 }
