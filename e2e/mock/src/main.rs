@@ -11,7 +11,7 @@
 //! h2c, auto-detected), stop on a signal.
 
 // Test infrastructure: failing loudly at startup is fine; client input never reaches these.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 mod admin;
 mod anthropic;

@@ -20,7 +20,13 @@
 //! `UPDATE_GOLDEN=1 cargo test -p portcullis-core --test translate_golden` rewrites the expected
 //! files from the current output (review the diff!).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 
 use portcullis_core::http::sse::SseParser;
 use portcullis_core::llm::api::WireApi;

@@ -427,7 +427,9 @@ pub fn record_metric(id: u32, value: u64) -> HostResult<()> {
 /// The ABI's map encoding: count, then (name length, value length) pairs, then each name and
 /// value followed by a NUL.
 fn encode_map(pairs: &[(&str, &[u8])]) -> Vec<u8> {
-    let size = 4 + pairs.iter().map(|(n, v)| n.len() + v.len() + 10).sum::<usize>();
+    let size = pairs
+        .iter()
+        .fold(4usize, |acc, (n, v)| acc.saturating_add(n.len()).saturating_add(v.len()).saturating_add(10));
     let mut out = Vec::with_capacity(size);
     let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
     out.extend_from_slice(&len(pairs.len()));

@@ -113,7 +113,7 @@ impl CredentialsFlow {
         self.client_api = plan.as_ref().map(|p| p.client_api);
         let attempt = plan.as_ref().and_then(|plan| {
             let at = plan.attempts.iter().position(|a| a.provider == provider)?;
-            Some((plan.attempts.get(at)?, at + 1 < plan.attempts.len()))
+            Some((plan.attempts.get(at)?, at.saturating_add(1) < plan.attempts.len()))
         });
         let store = Rc::clone(&self.store);
         let tenants = store.tenants();

@@ -121,11 +121,11 @@ impl KeyPool {
     /// (see the module docs). `cooling` reads a key's entry in the cooldown table.
     pub fn pick(&self, now: u64, mut cooling: impl FnMut(&KeyId) -> Option<Cooldown>) -> Pick<'_> {
         let n = self.keys.len();
-        let start = self.next.get() % n.max(1);
+        let start = self.next.get().checked_rem(n).unwrap_or(0);
         let mut soonest_soft: Option<(u64, &PoolKey)> = None;
         let mut soonest_hinted: Option<(u64, &PoolKey)> = None;
         for offset in 0..n {
-            let at = (start + offset) % n;
+            let at = start.saturating_add(offset).checked_rem(n).unwrap_or(0);
             let Some(key) = self.keys.get(at) else { continue };
             match cooling(&key.id) {
                 Some(c) if c.until > now => {
@@ -135,7 +135,7 @@ impl KeyPool {
                     }
                 }
                 _ => {
-                    self.next.set((at + 1) % n);
+                    self.next.set(at.saturating_add(1).checked_rem(n).unwrap_or(0));
                     return Pick::Key(key);
                 }
             }

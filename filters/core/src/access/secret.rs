@@ -31,10 +31,10 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        out.push(char::from(DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+        out.push(char::from(DIGITS.get(usize::from(b & 0xf)).copied().unwrap_or(b'0')));
     }
     out
 }

@@ -159,7 +159,10 @@ impl TenantDirectory {
                 if let Some((_, other)) = dir.digests.iter().find(|(d, _)| *d == digest) {
                     return Err(ConfigError::new(
                         path,
-                        format!("the same key hash is also listed for tenant `{}`", tenants[*other].id),
+                        format!(
+                            "the same key hash is also listed for tenant `{}`",
+                            tenants.get(*other).map_or("", |t| t.id.as_str())
+                        ),
                     ));
                 }
                 dir.digests.push((digest, i));
@@ -272,7 +275,7 @@ fn parse_hash(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
         let pair = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(pair, 16).ok()?;
+        *out.get_mut(i)? = u8::from_str_radix(pair, 16).ok()?;
     }
     Some(out)
 }

@@ -8,7 +8,7 @@
 
 /// Encodes `name` with `labels`, in the given order.
 pub fn labelled(name: &str, labels: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(name.len() + labels.len() * 24);
+    let mut out = String::with_capacity(name.len().saturating_add(labels.len().saturating_mul(24)));
     out.push_str(name);
     for (key, value) in labels {
         out.push(';');

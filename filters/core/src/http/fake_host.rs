@@ -361,12 +361,13 @@ impl Host for FakeHost {
 
     fn clear_route_cache(&mut self) {
         self.log("clear_route_cache".into());
-        self.route_cache_cleared += 1;
+        self.route_cache_cleared = self.route_cache_cleared.saturating_add(1);
     }
 
     fn increment(&mut self, metric: &str, by: u64) {
         self.log(format!("increment({metric})"));
-        *self.counters.entry(metric.to_string()).or_default() += by;
+        let counter = self.counters.entry(metric.to_string()).or_default();
+        *counter = counter.saturating_add(by);
     }
 
     fn record(&mut self, metric: &str, value: u64) {

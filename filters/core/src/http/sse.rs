@@ -65,7 +65,7 @@ impl SseParser {
     pub fn feed<F: FnMut(SseEvent<'_>)>(&mut self, chunk: &[u8], mut on_event: F) -> Result<(), SseError> {
         if self.pending.is_empty() {
             let used = parse_complete_events(chunk, false, &mut on_event);
-            self.pending.extend_from_slice(&chunk[used..]);
+            self.pending.extend_from_slice(chunk.get(used..).unwrap_or_default());
         } else {
             self.pending.extend_from_slice(chunk);
             let used = parse_complete_events(&self.pending, false, &mut on_event);
@@ -100,14 +100,14 @@ fn parse_complete_events<F: FnMut(SseEvent<'_>)>(input: &[u8], at_end: bool, on_
     loop {
         let Some((line_end, next)) = next_line(input, pos, at_end) else {
             if at_end && event_start < input.len() {
-                dispatch(&input[event_start..], on_event);
+                dispatch(input.get(event_start..).unwrap_or_default(), on_event);
                 return input.len();
             }
             return event_start;
         };
         if line_end == pos {
             // Blank line: the event [event_start, pos) is complete.
-            dispatch(&input[event_start..pos], on_event);
+            dispatch(input.get(event_start..pos).unwrap_or_default(), on_event);
             event_start = next;
         }
         pos = next;
@@ -118,16 +118,18 @@ fn parse_complete_events<F: FnMut(SseEvent<'_>)>(input: &[u8], at_end: bool, on_
 fn next_line(input: &[u8], pos: usize, at_end: bool) -> Option<(usize, usize)> {
     let rest = input.get(pos..)?;
     let at = memchr::memchr2(b'\n', b'\r', rest)?;
-    let end = pos + at;
-    if input[end] == b'\n' {
-        return Some((end, end + 1));
+    // Positions are within `input`, so they are far from overflowing.
+    let end = pos.checked_add(at)?;
+    let after = end.checked_add(1)?;
+    if input.get(end) == Some(&b'\n') {
+        return Some((end, after));
     }
     // `\r`: a line end by itself, or the first half of `\r\n` whose second half may not have
     // arrived yet.
-    match input.get(end + 1) {
-        Some(b'\n') => Some((end, end + 2)),
-        Some(_) => Some((end, end + 1)),
-        None if at_end => Some((end, end + 1)),
+    match input.get(after) {
+        Some(b'\n') => Some((end, after.checked_add(1)?)),
+        Some(_) => Some((end, after)),
+        None if at_end => Some((end, after)),
         None => None,
     }
 }
@@ -139,15 +141,16 @@ fn dispatch<F: FnMut(SseEvent<'_>)>(block: &[u8], on_event: &mut F) {
     let mut pos = 0;
     while pos < block.len() {
         let (end, next) = next_line(block, pos, true).unwrap_or((block.len(), block.len()));
-        let line = &block[pos..end];
+        let line = block.get(pos..end).unwrap_or_default();
         pos = next;
-        if line.is_empty() || line[0] == b':' {
+        if line.first().is_none_or(|b| *b == b':') {
             continue;
         }
         let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+                let (field, rest) = line.split_at(colon);
+                let value = rest.get(1..).unwrap_or_default();
+                (field, value.strip_prefix(b" ").unwrap_or(value))
             }
             None => (line, &b""[..]),
         };

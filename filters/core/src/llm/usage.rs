@@ -241,7 +241,7 @@ impl StreamUsage {
     /// false positive (the text inside a message) only costs a parse.
     fn may_carry_usage(&self, data: &[u8]) -> bool {
         self.finder.find_iter(data).any(|at| {
-            let rest = data.get(at + 1..).unwrap_or_default();
+            let rest = data.get(at.saturating_add(1)..).unwrap_or_default();
             let key_len = rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
             let mut after = rest.get(key_len..).unwrap_or_default().iter().copied();
             after.next() == Some(b'"')

@@ -226,17 +226,21 @@ impl RouteTable {
     /// target).
     pub fn resolve<'t>(&'t self, model: &str, pick: u64) -> Option<RouteDecision<'t>> {
         let index = self.exact.get(model).copied().or_else(|| {
-            self.wildcard.iter().copied().find(|&i| glob_match(&self.routes[i].pattern, model))
+            let matches = |i: &usize| self.routes.get(*i).is_some_and(|r| glob_match(&r.pattern, model));
+            self.wildcard.iter().copied().find(matches)
         })?;
-        let route = &self.routes[index];
-        let choice = |t: &'t Target| Choice {
-            provider: &self.providers[t.provider],
-            upstream_model: match &t.model {
-                Some(m) => Cow::Borrowed(m.as_str()),
-                None => Cow::Owned(model.to_string()),
-            },
+        let route = self.routes.get(index)?;
+        // Indexes were checked when the table was compiled.
+        let choice = |t: &'t Target| {
+            Some(Choice {
+                provider: self.providers.get(t.provider)?,
+                upstream_model: match &t.model {
+                    Some(m) => Cow::Borrowed(m.as_str()),
+                    None => Cow::Owned(model.to_string()),
+                },
+            })
         };
-        let mut ticket = pick % route.total_weight.max(1);
+        let mut ticket = pick.checked_rem(route.total_weight).unwrap_or(0);
         let primary = route
             .targets
             .iter()
@@ -248,8 +252,8 @@ impl RouteTable {
             .or(route.targets.first())?;
         Some(RouteDecision {
             route: &route.name,
-            primary: choice(primary),
-            fallbacks: route.fallbacks.iter().map(choice).collect(),
+            primary: choice(primary)?,
+            fallbacks: route.fallbacks.iter().map(choice).collect::<Option<Vec<_>>>()?,
             failover_cluster: route.failover_cluster.as_deref(),
         })
     }
@@ -456,7 +460,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     };
     for part in parts {
         match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
+            Some(at) => rest = rest.get(at.saturating_add(part.len())..).unwrap_or_default(),
             None => return false,
         }
     }

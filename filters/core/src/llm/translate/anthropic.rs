@@ -329,7 +329,7 @@ pub(crate) fn request_to_openai(
     if req.messages.is_empty() {
         return Err(err("`messages` must not be empty"));
     }
-    let mut messages = Vec::with_capacity(req.messages.len() + 1);
+    let mut messages = Vec::with_capacity(req.messages.len().saturating_add(1));
     let system = match req.system {
         Some(an::System::Text(text)) => text,
         Some(an::System::Blocks(blocks)) => blocks

@@ -242,7 +242,7 @@ impl<'a> ProviderError<'a> {
         } else {
             let mut end = text.len().min(MAX_QUOTED);
             while !text.is_char_boundary(end) {
-                end -= 1;
+                end = end.saturating_sub(1);
             }
             format!("provider returned HTTP {status}: {}", &text[..end])
         };

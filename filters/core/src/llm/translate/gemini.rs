@@ -89,7 +89,7 @@ fn signature_of(id: &str) -> Option<String> {
             c => c,
         })
         .collect();
-    let padding = (4 - out.len() % 4) % 4;
+    let padding = (4usize.wrapping_sub(out.len() % 4)) % 4;
     out.extend(std::iter::repeat_n('=', padding));
     Some(out)
 }
@@ -408,7 +408,7 @@ pub(crate) fn request_to_openai(
                 }
                 if let Some(call) = part.function_call {
                     let id = call.id.unwrap_or_else(|| call_id(next_call, None));
-                    next_call += 1;
+                    next_call = next_call.saturating_add(1);
                     open_calls.push((call.name.clone(), id.clone()));
                     tool_calls.push(openai_call(id, call.name, call.args));
                 } else if let Some(t) = part.text {

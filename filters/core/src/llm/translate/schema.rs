@@ -85,7 +85,7 @@ fn convert(
         if let (Some(target), true) =
             (name.and_then(|n| defs.and_then(|d| d.get(n))), ref_depth < MAX_REF_DEPTH)
         {
-            out = convert(target, defs, ref_depth + 1, depth + 1, budget)?;
+            out = convert(target, defs, ref_depth.saturating_add(1), depth.saturating_add(1), budget)?;
         }
         // Sibling keywords (a description next to the $ref) refine the target.
     }
@@ -146,7 +146,10 @@ fn convert(
     if let Some(props) = obj.get("properties").and_then(Value::as_object) {
         let mut converted = Map::new();
         for (name, prop) in props {
-            converted.insert(name.clone(), Value::Object(convert(prop, defs, ref_depth, depth + 1, budget)?));
+            converted.insert(
+                name.clone(),
+                Value::Object(convert(prop, defs, ref_depth, depth.saturating_add(1), budget)?),
+            );
         }
         if let Some(required) = obj.get("required").and_then(Value::as_array) {
             let required: Vec<Value> = required
@@ -163,14 +166,17 @@ fn convert(
 
     match obj.get("items") {
         Some(items @ Value::Object(_)) => {
-            out.insert("items".into(), Value::Object(convert(items, defs, ref_depth, depth + 1, budget)?));
+            out.insert(
+                "items".into(),
+                Value::Object(convert(items, defs, ref_depth, depth.saturating_add(1), budget)?),
+            );
         }
         // Tuple form: Gemini has one item schema; the first is the best approximation.
         Some(Value::Array(items)) => {
             if let Some(first) = items.first() {
                 out.insert(
                     "items".into(),
-                    Value::Object(convert(first, defs, ref_depth, depth + 1, budget)?),
+                    Value::Object(convert(first, defs, ref_depth, depth.saturating_add(1), budget)?),
                 );
             }
         }
@@ -185,7 +191,7 @@ fn convert(
                 out.insert("nullable".into(), Value::Bool(true));
                 continue;
             }
-            converted.push(convert(variant, defs, ref_depth, depth + 1, budget)?);
+            converted.push(convert(variant, defs, ref_depth, depth.saturating_add(1), budget)?);
         }
         if converted.len() == 1 {
             // `Optional[T]`: T itself, nullable.
@@ -199,7 +205,7 @@ fn convert(
 
     if let Some(parts) = obj.get("allOf").and_then(Value::as_array) {
         for part in parts {
-            let converted = convert(part, defs, ref_depth, depth + 1, budget)?;
+            let converted = convert(part, defs, ref_depth, depth.saturating_add(1), budget)?;
             merge(&mut out, converted);
         }
     }

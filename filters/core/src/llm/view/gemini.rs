@@ -68,5 +68,5 @@ pub(super) fn add_message(
 
 pub(super) fn message_count(body: &Map<String, Value>) -> usize {
     let system = usize::from(body.get("systemInstruction").is_some_and(|s| !s.is_null()));
-    system + body.get("contents").and_then(Value::as_array).map_or(0, Vec::len)
+    system.saturating_add(body.get("contents").and_then(Value::as_array).map_or(0, Vec::len))
 }

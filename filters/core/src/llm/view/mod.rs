@@ -150,7 +150,7 @@ impl RequestView {
             WireApi::GeminiGenerate => gemini::message_count(&self.body),
         };
         let mut text_bytes = 0;
-        self.texts(&mut |_, text| text_bytes += text.len());
+        self.texts(&mut |_, text| text_bytes = text.len().saturating_add(text_bytes));
         Sizes { messages, text_bytes }
     }
 

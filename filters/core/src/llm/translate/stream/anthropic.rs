@@ -362,7 +362,7 @@ impl Encoder {
 
     fn open_block(&mut self, kind: fn(u32) -> Open) -> u32 {
         let index = self.next_block;
-        self.next_block += 1;
+        self.next_block = self.next_block.saturating_add(1);
         self.open = Some(kind(index));
         index
     }

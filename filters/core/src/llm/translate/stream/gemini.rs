@@ -112,7 +112,7 @@ impl Decoder {
                 }
                 if let Some(call) = part.function_call {
                     let index = self.tool_calls;
-                    self.tool_calls += 1;
+                    self.tool_calls = self.tool_calls.saturating_add(1);
                     let id = match call.id {
                         Some(id) => id.into_owned(),
                         None => call_id(index as usize, part.thought_signature.as_deref()),
