@@ -102,6 +102,12 @@ impl Decoder {
         }
         if !self.started {
             self.started = true;
+            // Gemini counts the prompt in its first chunk: reported before the start, so a
+            // client format that states input tokens up front (Anthropic's `message_start`)
+            // has them. (A snapshot: the one at the end of the chunk replaces it.)
+            if let Some(usage) = &chunk.usage_metadata {
+                emit(StreamEvent::Usage(Usage::from_gemini(usage)));
+            }
             emit(StreamEvent::Start { id: chunk.response_id.as_deref().unwrap_or_default() });
         }
         let mut finish = None;
@@ -258,13 +264,18 @@ impl Encoder {
         if calls.is_empty() && finish.is_none() && usage.is_none() {
             return;
         }
-        let parts: Vec<PartOut<'_>> = calls
+        let mut parts: Vec<PartOut<'_>> = calls
             .iter()
             .map(|c| PartOut::FunctionCall {
                 name: &c.name,
                 args: serde_json::from_str(&c.args).unwrap_or_else(|_| Value::Object(Default::default())),
             })
             .collect();
+        if parts.is_empty() {
+            // Gemini's finish reason rides on a chunk with content, and clients read
+            // `candidates[0].content.parts` on every chunk: an empty text part, not none.
+            parts.push(PartOut::Text(""));
+        }
         self.chunk(out, &parts, finish, usage);
     }
 
