@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use portcullis_core::llm::api::WireApi;
 use portcullis_core::llm::model_name;
-use portcullis_core::llm::provider::{Endpoint, ProviderKind};
+use portcullis_core::llm::provider::{Endpoint, ProviderKind, Settings};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(name) = std::str::from_utf8(data) else { return };
@@ -23,14 +23,12 @@ fuzz_target!(|data: &[u8]| {
         (ProviderKind::Vertex, WireApi::GeminiGenerate),
         (ProviderKind::Azure, WireApi::OpenAiChat),
     ] {
-        let endpoint = Endpoint {
-            kind,
-            host: "h".into(),
-            base_path: "/v1".into(),
-            api_version: None,
-            project: Some("p".into()),
-            location: Some("l".into()),
+        let settings = match kind {
+            ProviderKind::Azure => Settings::Azure { api_version: "2024-10-21".into() },
+            ProviderKind::Vertex => Settings::Vertex { project: "p".into(), location: "l".into() },
+            _ => Settings::Gemini,
         };
+        let endpoint = Endpoint { host: "h".into(), settings };
         let Some(path) = endpoint.path(api, name, false) else { continue };
         let (path_only, query) = path.split_once('?').unwrap_or((&path, ""));
         assert!(!path_only.split('/').any(|s| s == ".." || s == "."), "{path}");

@@ -20,7 +20,7 @@ use super::tenant::{Caller, Presented, Tenant};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::contract::{self, decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side};
-use crate::llm::api::{self, ClientRequest, WireApi};
+use crate::llm::api::{self, WireApi};
 use crate::llm::provider::ProviderKind;
 use crate::router::plan::RoutePlan;
 use std::rc::Rc;
@@ -304,14 +304,9 @@ fn strip_client_credentials(host: &mut dyn Host, headers: &Headers, identity_hea
     }
 }
 
-/// The API the client speaks, for a request the router did not route: from the request path.
+/// The API the client speaks, for a request the router did not route: from the request.
 fn client_api_from_path(headers: &Headers) -> WireApi {
     let method = headers.get(":method").unwrap_or_default();
     let path = headers.get(":path").unwrap_or_default();
-    match api::classify(method, path) {
-        Some(ClientRequest::Inference(api)) => api,
-        Some(ClientRequest::Gemini { .. }) => WireApi::GeminiGenerate,
-        Some(ClientRequest::ListModels(classified)) => api::list_models_api(classified, headers),
-        None => api::refusal(method, path).map_or(WireApi::OpenAiChat, |r| r.api),
-    }
+    api::client_api(method, path, headers)
 }

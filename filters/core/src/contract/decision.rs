@@ -122,11 +122,9 @@ pub fn require(host: &mut dyn Host, filter: &str) -> Result<Option<Decision>, (C
     let method = host.header(crate::http::host::Side::Request, ":method").unwrap_or_default();
     let path = host.header(crate::http::host::Side::Request, ":path").unwrap_or_default();
     let shape = match api::classify(&method, &path) {
-        Some(ClientRequest::Inference(api)) => api.error_shape(),
-        Some(ClientRequest::Gemini { .. }) => ErrorShape::Gemini,
         // Not a call the router routes: nothing was expected.
         Some(ClientRequest::ListModels(_)) | None if failure == RecordError::Missing => return Ok(None),
-        Some(ClientRequest::ListModels(api)) => api.error_shape(),
+        Some(request) => request.api().error_shape(),
         None => ErrorShape::OpenAi,
     };
     let reason = failure.reason();

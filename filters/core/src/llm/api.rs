@@ -78,6 +78,28 @@ pub enum ClientRequest {
     ListModels(WireApi),
 }
 
+impl ClientRequest {
+    /// The API the client speaks: the shape of every answer the gateway gives it. (A model
+    /// list's SDK is told apart by its headers: [`list_models_api`].)
+    pub fn api(&self) -> WireApi {
+        match self {
+            ClientRequest::Inference(api) | ClientRequest::ListModels(api) => *api,
+            ClientRequest::Gemini { .. } => WireApi::GeminiGenerate,
+        }
+    }
+}
+
+/// The API a request's client speaks, from method, path and headers alone — for a filter that
+/// must answer a request the router did not route (or before it did). Paths of no API the
+/// gateway knows: OpenAI's shape.
+pub fn client_api(method: &str, path: &str, headers: &Headers) -> WireApi {
+    match classify(method, path) {
+        Some(ClientRequest::ListModels(classified)) => list_models_api(classified, headers),
+        Some(request) => request.api(),
+        None => refusal(method, path).map_or(WireApi::OpenAiChat, |r| r.api),
+    }
+}
+
 /// Classifies a request by method and path. `None`: not an LLM API the gateway knows.
 pub fn classify(method: &str, path: &str) -> Option<ClientRequest> {
     let path_only = path.split_once('?').map_or(path, |(p, _)| p);

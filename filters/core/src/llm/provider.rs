@@ -105,15 +105,48 @@ impl ProviderKind {
     }
 }
 
-/// Where one upstream request goes, once the provider and model are known.
+/// Where one provider lives, and what its kind needs to build a request: each kind carries
+/// its own settings (Azure's API version, Vertex AI's project and location, the base path of
+/// the OpenAI-style family), so no kind has fields it does not use. A kind that signs its
+/// requests (Bedrock's region) adds a variant here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    pub kind: ProviderKind,
+    /// `:authority` upstream.
     pub host: String,
-    pub base_path: String,
-    pub api_version: Option<String>,
-    pub project: Option<String>,
-    pub location: Option<String>,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settings {
+    /// OpenAI and the OpenAI-compatible family: chat and embeddings under `base_path`.
+    OpenAiStyle {
+        kind: ProviderKind,
+        base_path: String,
+    },
+    /// Azure OpenAI: the deployment is in the path, `api-version` in the query.
+    Azure {
+        api_version: String,
+    },
+    Anthropic,
+    /// Gemini on Google AI Studio.
+    Gemini,
+    /// Gemini on Vertex AI.
+    Vertex {
+        project: String,
+        location: String,
+    },
+}
+
+impl Endpoint {
+    pub fn kind(&self) -> ProviderKind {
+        match &self.settings {
+            Settings::OpenAiStyle { kind, .. } => *kind,
+            Settings::Azure { .. } => ProviderKind::Azure,
+            Settings::Anthropic => ProviderKind::Anthropic,
+            Settings::Gemini => ProviderKind::Gemini,
+            Settings::Vertex { .. } => ProviderKind::Vertex,
+        }
+    }
 }
 
 /// Azure's GA version that every current deployment accepts; override with `apiVersion`.
@@ -128,17 +161,13 @@ impl Endpoint {
     /// OpenAI does, Azure from [`AZURE_STREAM_OPTIONS_SINCE`] on. The OpenAI-compatible servers
     /// are left alone until verified: some (Mistral) refuse unknown request fields.
     pub fn accepts_stream_options(&self) -> bool {
-        match self.kind {
-            ProviderKind::OpenAi => true,
+        match &self.settings {
+            Settings::OpenAiStyle { kind, .. } => *kind == ProviderKind::OpenAi,
             // Versions are dates, `-preview` suffixed or not, so they order as strings; later
             // named versions (`preview`, `latest`) sort after every date.
-            ProviderKind::Azure => self.azure_api_version() >= AZURE_STREAM_OPTIONS_SINCE,
+            Settings::Azure { api_version } => api_version.as_str() >= AZURE_STREAM_OPTIONS_SINCE,
             _ => false,
         }
-    }
-
-    fn azure_api_version(&self) -> &str {
-        self.api_version.as_deref().unwrap_or(AZURE_DEFAULT_API_VERSION)
     }
 
     /// The `:path` for a request of `api` to `model`. `None` if the provider has no such
@@ -146,28 +175,25 @@ impl Endpoint {
     /// The model is percent-encoded where it is a path segment (callers check it first with
     /// [`model_name::check_path_segment`]; this is the second line).
     pub fn path(&self, api: WireApi, model: &str, stream: bool) -> Option<String> {
-        let kind = self.kind;
-        let model = if kind.model_in_path() { model_name::path_segment(model) } else { String::new() };
-        match (kind, api) {
-            (ProviderKind::Azure, WireApi::OpenAiChat | WireApi::OpenAiEmbeddings) => {
+        let segment = || model_name::path_segment(model);
+        match (&self.settings, api) {
+            (Settings::Azure { api_version }, WireApi::OpenAiChat | WireApi::OpenAiEmbeddings) => {
                 let op = if api == WireApi::OpenAiChat { "chat/completions" } else { "embeddings" };
-                let version = self.azure_api_version();
-                Some(format!("/openai/deployments/{model}/{op}?api-version={version}"))
+                Some(format!("/openai/deployments/{}/{op}?api-version={api_version}", segment()))
             }
-            (_, WireApi::OpenAiChat) if kind.chat_api() == WireApi::OpenAiChat => {
-                Some(format!("{}/chat/completions", self.base_path))
+            (Settings::OpenAiStyle { base_path, .. }, WireApi::OpenAiChat) => {
+                Some(format!("{base_path}/chat/completions"))
             }
-            (_, WireApi::OpenAiEmbeddings) if kind.supports_embeddings() => {
-                Some(format!("{}/embeddings", self.base_path))
+            (Settings::OpenAiStyle { base_path, .. }, WireApi::OpenAiEmbeddings) => {
+                Some(format!("{base_path}/embeddings"))
             }
-            (ProviderKind::Anthropic, WireApi::AnthropicMessages) => Some("/v1/messages".to_string()),
-            (ProviderKind::Gemini, WireApi::GeminiGenerate) => {
-                Some(format!("/v1beta/models/{model}:{}", gemini_verb(stream)))
+            (Settings::Anthropic, WireApi::AnthropicMessages) => Some("/v1/messages".to_string()),
+            (Settings::Gemini, WireApi::GeminiGenerate) => {
+                Some(format!("/v1beta/models/{}:{}", segment(), gemini_verb(stream)))
             }
-            (ProviderKind::Vertex, WireApi::GeminiGenerate) => Some(format!(
-                "/v1/projects/{}/locations/{}/publishers/google/models/{model}:{}",
-                self.project.as_deref().unwrap_or_default(),
-                self.location.as_deref().unwrap_or_default(),
+            (Settings::Vertex { project, location }, WireApi::GeminiGenerate) => Some(format!(
+                "/v1/projects/{project}/locations/{location}/publishers/google/models/{}:{}",
+                segment(),
                 gemini_verb(stream)
             )),
             _ => None,
@@ -188,14 +214,16 @@ mod tests {
     use super::*;
 
     fn endpoint(kind: ProviderKind) -> Endpoint {
-        Endpoint {
-            kind,
-            host: kind.default_host().unwrap_or("example.internal").to_string(),
-            base_path: kind.default_base_path().to_string(),
-            api_version: None,
-            project: Some("proj".into()),
-            location: Some("us-central1".into()),
-        }
+        let settings = match kind {
+            ProviderKind::Azure => Settings::Azure { api_version: AZURE_DEFAULT_API_VERSION.into() },
+            ProviderKind::Anthropic => Settings::Anthropic,
+            ProviderKind::Gemini => Settings::Gemini,
+            ProviderKind::Vertex => {
+                Settings::Vertex { project: "proj".into(), location: "us-central1".into() }
+            }
+            kind => Settings::OpenAiStyle { kind, base_path: kind.default_base_path().into() },
+        };
+        Endpoint { host: kind.default_host().unwrap_or("example.internal").to_string(), settings }
     }
 
     #[test]
@@ -232,16 +260,16 @@ mod tests {
     #[test]
     fn stream_options_where_the_provider_accepts_them() {
         assert!(endpoint(ProviderKind::OpenAi).accepts_stream_options());
-        let azure = |version: Option<&str>| Endpoint {
-            api_version: version.map(str::to_string),
+        let azure = |version: &str| Endpoint {
+            settings: Settings::Azure { api_version: version.to_string() },
             ..endpoint(ProviderKind::Azure)
         };
-        assert!(azure(None).accepts_stream_options(), "the default version has them");
+        assert!(azure(AZURE_DEFAULT_API_VERSION).accepts_stream_options(), "the default version has them");
         for version in ["2024-08-01-preview", "2024-10-21", "2025-04-01-preview", "preview", "latest"] {
-            assert!(azure(Some(version)).accepts_stream_options(), "{version}");
+            assert!(azure(version).accepts_stream_options(), "{version}");
         }
         for version in ["2024-06-01", "2024-07-01-preview", "2024-02-01", "2023-05-15"] {
-            assert!(!azure(Some(version)).accepts_stream_options(), "{version}");
+            assert!(!azure(version).accepts_stream_options(), "{version}");
         }
         for kind in [ProviderKind::Anthropic, ProviderKind::Gemini, ProviderKind::Groq, ProviderKind::Mistral]
         {

@@ -92,11 +92,7 @@ impl RouterFlow {
     }
 
     fn client_api(&self) -> WireApi {
-        match &self.request {
-            Some(ClientRequest::Inference(api)) => *api,
-            Some(ClientRequest::Gemini { .. }) => WireApi::GeminiGenerate,
-            _ => WireApi::OpenAiChat,
-        }
+        self.request.as_ref().map_or(WireApi::OpenAiChat, ClientRequest::api)
     }
 
     fn reject(&mut self, host: &mut dyn Host, err: &ClientError) -> Flow {

@@ -189,10 +189,10 @@ pub fn plan(
         let endpoint = &choice.provider.endpoint;
         let upstream_api = match client_api {
             WireApi::OpenAiEmbeddings => WireApi::OpenAiEmbeddings,
-            _ => endpoint.kind.chat_api(),
+            _ => endpoint.kind().chat_api(),
         };
         let model = choice.upstream_model.into_owned();
-        if endpoint.kind.model_in_path() {
+        if endpoint.kind().model_in_path() {
             model_name::check_path_segment(&model).map_err(|e| invalid(e.message()))?;
         }
         let path = endpoint.path(upstream_api, &model, stream).ok_or_else(|| {
@@ -203,7 +203,7 @@ pub fn plan(
         })?;
         attempts.push(Attempt {
             provider: choice.provider.name.clone(),
-            kind: endpoint.kind,
+            kind: endpoint.kind(),
             cluster: choice.provider.cluster.clone(),
             host: endpoint.host.clone(),
             path,

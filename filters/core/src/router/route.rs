@@ -7,7 +7,7 @@
 use crate::common::config::ConfigError;
 pub use crate::contract::Placement;
 use crate::llm::model_name;
-use crate::llm::provider::{Endpoint, ProviderKind};
+use crate::llm::provider::{Endpoint, ProviderKind, Settings, AZURE_DEFAULT_API_VERSION};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -298,25 +298,58 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
         (_, Some(h)) => h.to_string(),
         _ => return Err(ConfigError::new(at("host"), "required for this provider kind")),
     };
-    if p.kind == ProviderKind::Vertex && (p.project.is_none() || p.location.is_none()) {
-        let missing = if p.project.is_none() { "project" } else { "location" };
-        return Err(ConfigError::new(at(missing), "required for kind `vertex`"));
-    }
-    let base_path = p.base_path.unwrap_or_else(|| p.kind.default_base_path().to_string());
-    if !base_path.is_empty() && !base_path.starts_with('/') {
-        return Err(ConfigError::new(at("basePath"), "must start with `/`"));
-    }
+    // A setting another kind uses is a mistake worth reporting, not ignoring.
+    let unused = |field: &str, set: bool| {
+        if set {
+            Err(ConfigError::new(at(field), format!("not a setting of kind `{}`", p.kind.as_str())))
+        } else {
+            Ok(())
+        }
+    };
+    let settings = match p.kind {
+        ProviderKind::Azure => {
+            unused("basePath", p.base_path.is_some())?;
+            unused("project", p.project.is_some())?;
+            unused("location", p.location.is_some())?;
+            Settings::Azure {
+                api_version: p.api_version.unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.to_string()),
+            }
+        }
+        ProviderKind::Vertex => {
+            unused("basePath", p.base_path.is_some())?;
+            unused("apiVersion", p.api_version.is_some())?;
+            match (p.project, p.location) {
+                (Some(project), Some(location)) => Settings::Vertex { project, location },
+                (None, _) => return Err(ConfigError::new(at("project"), "required for kind `vertex`")),
+                (_, None) => return Err(ConfigError::new(at("location"), "required for kind `vertex`")),
+            }
+        }
+        ProviderKind::Anthropic | ProviderKind::Gemini => {
+            unused("basePath", p.base_path.is_some())?;
+            unused("apiVersion", p.api_version.is_some())?;
+            unused("project", p.project.is_some())?;
+            unused("location", p.location.is_some())?;
+            if p.kind == ProviderKind::Anthropic {
+                Settings::Anthropic
+            } else {
+                Settings::Gemini
+            }
+        }
+        kind => {
+            unused("apiVersion", p.api_version.is_some())?;
+            unused("project", p.project.is_some())?;
+            unused("location", p.location.is_some())?;
+            let base_path = p.base_path.unwrap_or_else(|| kind.default_base_path().to_string());
+            if !base_path.is_empty() && !base_path.starts_with('/') {
+                return Err(ConfigError::new(at("basePath"), "must start with `/`"));
+            }
+            Settings::OpenAiStyle { kind, base_path: base_path.trim_end_matches('/').to_string() }
+        }
+    };
     Ok(Provider {
         name: name.to_string(),
         cluster: p.cluster.unwrap_or_else(|| name.to_string()),
-        endpoint: Endpoint {
-            kind: p.kind,
-            host,
-            base_path: base_path.trim_end_matches('/').to_string(),
-            api_version: p.api_version,
-            project: p.project,
-            location: p.location,
-        },
+        endpoint: Endpoint { host, settings },
     })
 }
 
@@ -569,6 +602,16 @@ mod tests {
             "routes[0].provider"
         );
         assert_eq!(bad(r#"{"providers":{"az":{"kind":"azure"}}}"#), "providers.az.host");
+        // Each kind takes its own settings only.
+        assert_eq!(
+            bad(r#"{"providers":{"o":{"kind":"openai","apiVersion":"2024-10-21"}}}"#),
+            "providers.o.apiVersion"
+        );
+        assert_eq!(
+            bad(r#"{"providers":{"a":{"kind":"anthropic","basePath":"/v2"}}}"#),
+            "providers.a.basePath"
+        );
+        assert_eq!(bad(r#"{"providers":{"g":{"kind":"gemini","project":"p"}}}"#), "providers.g.project");
         assert_eq!(
             bad(r#"{"providers":{"v":{"kind":"vertex","host":"h","project":"p"}}}"#),
             "providers.v.location"
