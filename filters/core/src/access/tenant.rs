@@ -2,7 +2,7 @@
 //!
 //! A client proves who it is in one of two ways:
 //! - a **virtual key**: a gateway-issued secret, presented in whichever header the client's SDK
-//!   uses (see [`client_key`]). The config holds only its SHA-256 digest (`make hash-key`), so a
+//!   uses (see [`client_key`](crate::access::client_key::client_key)). The config holds only its SHA-256 digest (`make hash-key`), so a
 //!   leaked config dump does not leak keys, and digests are compared in constant time;
 //! - a **trusted identity header**, written by an Envoy-native authn filter that runs before the
 //!   gateway (`api_key_auth` forwarding, `jwt_authn` `claim_to_headers`). Envoy's filter
@@ -87,7 +87,7 @@ impl Tenant {
 /// What the client presented, read from its request headers.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Presented<'a> {
-    /// The virtual key, from whichever credential header carried it ([`client_key`]).
+    /// The virtual key, from whichever credential header carried it ([`client_key`](crate::access::client_key::client_key)).
     pub virtual_key: Option<&'a str>,
     /// The value of the trusted identity header, when one is configured.
     pub identity: Option<&'a str>,

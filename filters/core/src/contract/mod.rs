@@ -1,9 +1,34 @@
-//! Filter-state keys: the contract between the filters.
+//! The contract between the filters, in one place.
 //!
 //! The router decides, the other filters read. Decisions travel as Envoy filter state (set with
 //! `set_property([KEY])`, which Envoy stores as `wasm.KEY`), never as request headers, because a
 //! client can forge a header but not filter state. Access logs read the same values with
 //! `%FILTER_STATE(wasm.portcullis.provider:PLAIN)%`.
+//!
+//! | key (`wasm.` + …)            | written by                         | read by                                  |
+//! |------------------------------|------------------------------------|------------------------------------------|
+//! | `portcullis.decision`        | router (downstream), versioned      | credentials, prompt, usage (required)    |
+//! | `portcullis.provider`, `.model`, `.request_model`, `.route`, `.attempts` | router | access logs      |
+//! | `portcullis.route_plan`      | router, failover requests only      | router and credentials upstream, usage   |
+//! | `portcullis.request_body`    | router, failover requests only      | router upstream (each attempt)           |
+//! | `portcullis.attempt_provider`| router upstream, per attempt        | credentials upstream                     |
+//! | `portcullis.tenant`          | credentials                         | usage (metric label), access logs        |
+//! | `portcullis.usage`           | usage                               | access logs                              |
+//!
+//! The [`decision`] record carries a version ([`decision::VERSION`]). A filter that needs it on
+//! a request the router routes (an LLM call, by method and path) and finds none, an unreadable
+//! one or one of another version — no router before it, or a partial upgrade of the
+//! WasmPlugins — answers 500 in the client's API shape and counts
+//! `portcullis_contract_errors_total{filter,reason}` ([`decision::require`]); it never skips its
+//! checks. Requests the router does not route need no record.
+//!
+//! One response header crosses from the upstream to the downstream filters:
+//! [`RESPONSE_PROVIDER_HEADER`], trusted only on failover requests.
+//!
+//! Where the final request body is known (for a signer such as AWS SigV4, which must sign the
+//! bytes that leave Envoy): after the last filter that may rewrite it. In the listener chain the
+//! prompt filter runs after credentials, so a signed provider is signed per attempt by the
+//! upstream placement (which runs after every downstream filter), never downstream.
 
 pub mod decision;
 
