@@ -7,8 +7,8 @@
 //! and written back only if something changed ([`RequestView::into_bytes`]); fields the view
 //! does not know pass through untouched, in order.
 //!
-//! Each format's layout is one small module: [`openai`] (chat completions), [`embeddings`]
-//! (OpenAI embeddings input), [`anthropic`] (Messages), [`gemini`] (generateContent). Where a
+//! Each format's layout is one small module: `openai` (chat completions), `embeddings`
+//! (OpenAI embeddings input), `anthropic` (Messages), `gemini` (generateContent). Where a
 //! format carries structured data a policy still has to see — tool-call arguments as Anthropic
 //! and Gemini objects, Gemini function responses — every string inside is visited.
 
