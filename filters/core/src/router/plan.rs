@@ -99,7 +99,7 @@ impl RoutePlan {
     /// The gateway asks `attempt` for the stream's usage although the client did not: an
     /// OpenAI stream reports usage only on request, and accounting must not depend on the
     /// client asking. The router then removes that chunk from the client's stream (see
-    /// [`hidden_usage`](crate::llm::hidden_usage)). Only for providers known to accept
+    /// [`crate::llm::hidden_usage`]). Only for providers known to accept
     /// `stream_options` (other OpenAI-compatible servers may refuse unknown fields).
     pub fn asks_usage_for_client(&self, attempt: &Attempt) -> bool {
         self.stream

@@ -1,6 +1,7 @@
 //! The provider's (or Envoy's) answer, in the client's API: JSON or SSE, error or not.
 //!
-//! Decided once, at the response headers ([`ResponseBody::choose`]), applied chunk by chunk.
+//! Decided once, at the response headers (by [`super::flow::RouterFlow`]), applied chunk by chunk
+//! ([`ResponseBody::on_body`]).
 //! Bodies that must be read whole to be rendered — a translated JSON answer, any error — hold
 //! the response headers until the body is complete, so that an answer that turns out
 //! untranslatable can still become a 502 in the client's shape with a correct
