@@ -5,7 +5,9 @@
 Rows: bare Envoy, the filter alone with this checkout's .wasm, the filter alone with the .wasm
 of the same name from each directory given (other builds: a stash, a branch, a profile), and
 for each `probe:<probes>` the bench's empty filter doing that host work (costs.py) in its place.
-Measured at saturation with wrk like `make bench`, but in many short rounds (AB_ROUNDS, 10),
+AB_COMPAT=1 drops config fields older builds do not know (a route's `models`), so a build
+from before them loads. Measured at saturation with wrk like `make bench`, but in many short
+rounds (AB_ROUNDS, 10),
 each row's figure compared with bare's of the same round and the median taken: on a shared
 machine whose speed drifts, that shows differences of a few µs that one long block per row
 hides. The way to check that a change on a hot path pays before running the whole bench.
@@ -53,6 +55,8 @@ def main() -> int:
             mock = stack.enter_context(MockServer("--no-record"))
             mock.add_rule(pathContains="/chat/completions", chunks=STREAM_CHUNKS)
             base = envoy_h.adapt(envoy_h.load("gateway.yaml"), mock.port)
+            if os.environ.get("AB_COMPAT", "") not in ("", "0"):
+                variants.strip_newer_config(base)
             alone = variants.keep_only(base, {f"portcullis.{short}"})
             rows = [("bare", variants.keep_only(base, set())), (short, alone)]
             rows += [(f"{short}@{d.name}", variants.with_wasm_dir(alone, d)) for d in dirs]

@@ -139,3 +139,15 @@ def wasm_files(cfg: dict) -> dict[str, Path]:
                 if "filename" in local:
                     out[_wasm_name(f)] = Path(local["filename"])
     return out
+
+
+def strip_newer_config(cfg: dict) -> None:
+    """Drops plugin-config fields builds older than them refuse (unknown fields are errors), so
+    one config serves an A/B against an older build: the router's per-route `models` lists."""
+    try:
+        router = envoy_h.plugin_config(cfg, "portcullis.router")
+    except KeyError:
+        return
+    for route in router.get("routes", []):
+        route.pop("models", None)
+    envoy_h.set_plugin_config(cfg, "portcullis.router", router)

@@ -105,29 +105,18 @@ impl Usage {
     }
 }
 
-// Minimal views of each format: serde skips every field not named here.
+// Each body parsed for its usage only: serde skips every other field. OpenAI and Gemini usage
+// objects are the wire types; Anthropic's needs its own view, because `message_delta` carries
+// only `output_tokens` and an absent count must not read as 0.
 #[derive(Deserialize)]
 struct OpenAiBody {
-    usage: Option<OpenAiUsage>,
+    usage: Option<openai::Usage>,
 }
+
 #[derive(Deserialize)]
-struct OpenAiUsage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-    prompt_tokens_details: Option<OpenAiPromptDetails>,
-    completion_tokens_details: Option<OpenAiCompletionDetails>,
-}
-#[derive(Deserialize)]
-struct OpenAiCompletionDetails {
-    #[serde(default)]
-    reasoning_tokens: u64,
-}
-#[derive(Deserialize)]
-struct OpenAiPromptDetails {
-    #[serde(default)]
-    cached_tokens: u64,
+#[serde(rename_all = "camelCase")]
+struct GeminiBody {
+    usage_metadata: Option<gemini::UsageMetadata>,
 }
 
 #[derive(Deserialize)]
@@ -142,49 +131,6 @@ struct AnthropicUsage {
     output_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GeminiBody {
-    usage_metadata: Option<GeminiUsage>,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GeminiUsage {
-    #[serde(default)]
-    prompt_token_count: u64,
-    #[serde(default)]
-    candidates_token_count: u64,
-    /// Thinking tokens are billed as output.
-    #[serde(default)]
-    thoughts_token_count: u64,
-    #[serde(default)]
-    cached_content_token_count: u64,
-}
-
-impl From<OpenAiUsage> for Usage {
-    fn from(u: OpenAiUsage) -> Self {
-        Usage {
-            input: u.prompt_tokens,
-            output: u.completion_tokens,
-            cache_read: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
-            cache_write: 0,
-            reasoning: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
-        }
-    }
-}
-
-impl From<GeminiUsage> for Usage {
-    fn from(u: GeminiUsage) -> Self {
-        Usage {
-            input: u.prompt_token_count,
-            output: u.candidates_token_count.saturating_add(u.thoughts_token_count),
-            cache_read: u.cached_content_token_count,
-            cache_write: 0,
-            reasoning: u.thoughts_token_count,
-        }
-    }
 }
 
 impl AnthropicUsage {
@@ -208,7 +154,7 @@ impl AnthropicUsage {
 pub fn from_json(api: WireApi, body: &[u8]) -> Option<Usage> {
     match api {
         WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
-            serde_json::from_slice::<OpenAiBody>(body).ok()?.usage.map(Into::into)
+            serde_json::from_slice::<OpenAiBody>(body).ok()?.usage.as_ref().map(Usage::from_openai)
         }
         WireApi::AnthropicMessages => {
             let usage = serde_json::from_slice::<AnthropicBody>(body).ok()?.usage?;
@@ -217,7 +163,7 @@ pub fn from_json(api: WireApi, body: &[u8]) -> Option<Usage> {
             Some(out)
         }
         WireApi::GeminiGenerate => {
-            serde_json::from_slice::<GeminiBody>(body).ok()?.usage_metadata.map(Into::into)
+            serde_json::from_slice::<GeminiBody>(body).ok()?.usage_metadata.as_ref().map(Usage::from_gemini)
         }
     }
 }
@@ -257,7 +203,7 @@ impl StreamUsage {
         match self.api {
             WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
                 if let Ok(OpenAiBody { usage: Some(u) }) = serde_json::from_slice(&event.data) {
-                    self.usage = Some(u.into());
+                    self.usage = Some(Usage::from_openai(&u));
                 }
             }
             WireApi::AnthropicMessages => {
@@ -270,7 +216,7 @@ impl StreamUsage {
             }
             WireApi::GeminiGenerate => {
                 if let Ok(GeminiBody { usage_metadata: Some(u) }) = serde_json::from_slice(&event.data) {
-                    self.usage = Some(u.into());
+                    self.usage = Some(Usage::from_gemini(&u));
                 }
             }
         }

@@ -79,20 +79,64 @@ impl ViewError {
 /// A visitor over texts, mutable; returns whether it changed the text.
 pub type MutVisitor<'a> = dyn FnMut(TextKind, &mut String) -> bool + 'a;
 
-/// A request body, in the API it is sent in.
+/// Which side of the exchange a view reads: what a traversal visits, per format.
+pub trait Side {
+    /// "the request body", "the answer": for error messages.
+    const WHAT: &'static str;
+    fn traverse(api: WireApi, body: &mut Map<String, Value>, f: &mut MutVisitor<'_>) -> bool;
+}
+
+/// The request, as the provider will see it: every message, system text, tool call and result.
+#[derive(Debug, Clone, Copy)]
+pub enum Request {}
+
+/// A complete (non-streamed) answer, as the client will see it: the model's text and its
+/// tool-call arguments.
+#[derive(Debug, Clone, Copy)]
+pub enum Response {}
+
+impl Side for Request {
+    const WHAT: &'static str = "the request body";
+    fn traverse(api: WireApi, body: &mut Map<String, Value>, f: &mut MutVisitor<'_>) -> bool {
+        match api {
+            WireApi::OpenAiChat => openai::request_texts(body, f),
+            WireApi::OpenAiEmbeddings => embeddings::texts(body, f),
+            WireApi::AnthropicMessages => anthropic::request_texts(body, f),
+            WireApi::GeminiGenerate => gemini::request_texts(body, f),
+        }
+    }
+}
+
+impl Side for Response {
+    const WHAT: &'static str = "the answer";
+    fn traverse(api: WireApi, body: &mut Map<String, Value>, f: &mut MutVisitor<'_>) -> bool {
+        match api {
+            WireApi::OpenAiChat => openai::response_texts(body, f),
+            WireApi::OpenAiEmbeddings => false,
+            WireApi::AnthropicMessages => anthropic::response_texts(body, f),
+            WireApi::GeminiGenerate => gemini::response_texts(body, f),
+        }
+    }
+}
+
+/// A JSON body in the API it travels in, seen format-neutrally (see the module docs).
 #[derive(Debug, Clone)]
-pub struct RequestView {
+pub struct View<S: Side> {
     api: WireApi,
     body: Map<String, Value>,
     changed: bool,
+    side: std::marker::PhantomData<S>,
 }
 
-impl RequestView {
+pub type RequestView = View<Request>;
+pub type ResponseView = View<Response>;
+
+impl<S: Side> View<S> {
     pub fn parse(api: WireApi, body: &[u8]) -> Result<Self, ViewError> {
         match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(body)) => Ok(Self { api, body, changed: false }),
-            Ok(_) => Err(ViewError("the request body is not a JSON object".into())),
-            Err(e) => Err(ViewError(format!("the request body is not valid JSON: {e}"))),
+            Ok(Value::Object(body)) => Ok(Self { api, body, changed: false, side: std::marker::PhantomData }),
+            Ok(_) => Err(ViewError(format!("{} is not a JSON object", S::WHAT))),
+            Err(e) => Err(ViewError(format!("{} is not valid JSON: {e}", S::WHAT))),
         }
     }
 
@@ -100,33 +144,38 @@ impl RequestView {
         self.api
     }
 
-    /// Every text the provider will see, in order, with its kind. (`&mut self` only because
-    /// one traversal per format serves reading and editing; nothing changes.)
+    /// Every text, in order, with its kind. (`&mut self` only because one traversal per format
+    /// serves reading and editing; nothing changes.)
     pub fn texts(&mut self, f: &mut dyn FnMut(TextKind, &str)) {
-        self.visit(&mut |kind, text| {
+        S::traverse(self.api, &mut self.body, &mut |kind, text| {
             f(kind, text);
             false
         });
     }
 
-    /// Every text the provider will see, mutably. The body is re-serialised by
-    /// [`RequestView::into_bytes`] only if `f` reported a change.
+    /// Every text, mutably. The body is re-serialised by [`View::into_bytes`] only if `f`
+    /// reported a change.
     pub fn texts_mut(&mut self, f: &mut MutVisitor<'_>) {
-        if self.visit(f) {
+        if S::traverse(self.api, &mut self.body, f) {
             self.changed = true;
         }
     }
 
-    fn visit(&mut self, f: &mut MutVisitor<'_>) -> bool {
-        let body = &mut self.body;
-        match self.api {
-            WireApi::OpenAiChat => openai::request_texts(body, f),
-            WireApi::OpenAiEmbeddings => embeddings::texts(body, f),
-            WireApi::AnthropicMessages => anthropic::request_texts(body, f),
-            WireApi::GeminiGenerate => gemini::request_texts(body, f),
-        }
+    /// Whether anything changed since the parse.
+    pub fn changed(&self) -> bool {
+        self.changed
     }
 
+    /// The body to send: `None` if nothing changed (send the original bytes).
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        if !self.changed {
+            return None;
+        }
+        serde_json::to_vec(&Value::Object(self.body)).ok()
+    }
+}
+
+impl View<Request> {
     /// Adds a message as `role`, before or after the client's own, where the format keeps it
     /// (a system message: OpenAI's message list, Anthropic's `system`, Gemini's
     /// `systemInstruction`). Embeddings have no messages: nothing is added.
@@ -174,68 +223,6 @@ impl RequestView {
             }
         });
         last
-    }
-
-    /// Whether anything changed since the parse.
-    pub fn changed(&self) -> bool {
-        self.changed
-    }
-
-    /// The body to send: `None` if nothing changed (send the original bytes).
-    pub fn into_bytes(self) -> Option<Vec<u8>> {
-        if !self.changed {
-            return None;
-        }
-        serde_json::to_vec(&Value::Object(self.body)).ok()
-    }
-}
-
-/// A complete (non-streamed) answer, in the API it arrives in.
-#[derive(Debug, Clone)]
-pub struct ResponseView {
-    api: WireApi,
-    body: Map<String, Value>,
-    changed: bool,
-}
-
-impl ResponseView {
-    pub fn parse(api: WireApi, body: &[u8]) -> Result<Self, ViewError> {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(body)) => Ok(Self { api, body, changed: false }),
-            Ok(_) => Err(ViewError("the answer is not a JSON object".into())),
-            Err(e) => Err(ViewError(format!("the answer is not valid JSON: {e}"))),
-        }
-    }
-
-    /// Every text the client will see: the model's text and its tool-call arguments.
-    pub fn texts(&mut self, f: &mut dyn FnMut(TextKind, &str)) {
-        self.visit(&mut |kind, text| {
-            f(kind, text);
-            false
-        });
-    }
-
-    pub fn texts_mut(&mut self, f: &mut MutVisitor<'_>) {
-        if self.visit(f) {
-            self.changed = true;
-        }
-    }
-
-    fn visit(&mut self, f: &mut MutVisitor<'_>) -> bool {
-        let body = &mut self.body;
-        match self.api {
-            WireApi::OpenAiChat => openai::response_texts(body, f),
-            WireApi::OpenAiEmbeddings => false,
-            WireApi::AnthropicMessages => anthropic::response_texts(body, f),
-            WireApi::GeminiGenerate => gemini::response_texts(body, f),
-        }
-    }
-
-    pub fn into_bytes(self) -> Option<Vec<u8>> {
-        if !self.changed {
-            return None;
-        }
-        serde_json::to_vec(&Value::Object(self.body)).ok()
     }
 }
 
