@@ -12,7 +12,7 @@ proxy_wasm::main! {{
     root::install::<PromptPlugin>();
 }}
 
-struct PromptPlugin(Prompt);
+struct PromptPlugin(Rc<Prompt>);
 
 impl Plugin for PromptPlugin {
     const NAME: &'static str = "portcullis.prompt";

@@ -11,12 +11,12 @@ use crate::common::metric::labelled;
 use crate::http::host::Host;
 use crate::llm::api::{self, ClientRequest, ErrorShape, WireApi};
 use crate::llm::provider::ProviderKind;
-use crate::router::plan::{Attempt, RoutePlan};
+use crate::router::plan::{Attempt, RoutePlan, TemplateSelection};
 use serde::{Deserialize, Serialize};
 
 /// The record's format version. A reader that finds another (a partial upgrade of the filters)
-/// refuses the request rather than guess at fields.
-pub const VERSION: u32 = 1;
+/// refuses the request rather than guess at fields. 2: `route` and `template`.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,6 +34,11 @@ pub struct Decision {
     pub model_label: String,
     /// Model name the client asked for.
     pub request_model: String,
+    /// Route name (what prompt policies bind to).
+    pub route: String,
+    /// The prompt template the client chose, if any (filled by the prompt filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateSelection>,
     /// The API the upstream request speaks (what usage parses, what prompt decorates).
     pub upstream_api: WireApi,
     /// The API the client speaks (the shape of every local error reply).
@@ -53,6 +58,8 @@ impl Decision {
             model: attempt.upstream_model.clone(),
             model_label: attempt.model_label.clone(),
             request_model: plan.request_model.clone(),
+            route: plan.route.clone(),
+            template: plan.template.clone(),
             upstream_api: attempt.upstream_api,
             client_api: plan.client_api,
             stream: plan.stream,
@@ -173,6 +180,8 @@ mod tests {
             include_usage: false,
             cluster: "anthropic".into(),
             attempts: vec![attempt("anthropic", WireApi::AnthropicMessages)],
+            template: None,
+            strip_selection: false,
         }
     }
 
@@ -186,7 +195,7 @@ mod tests {
         assert!(!decision.failover);
         let encoded = decision.encode();
         assert!(encoded.contains("\"upstreamApi\":\"anthropic-messages\""), "{encoded}");
-        assert!(encoded.starts_with("{\"v\":1,"), "{encoded}");
+        assert!(encoded.starts_with("{\"v\":2,"), "{encoded}");
         assert_eq!(Decision::decode(encoded.as_bytes()), Ok(decision));
     }
 
@@ -202,8 +211,9 @@ mod tests {
         assert_eq!(Decision::decode(b"true"), Err(RecordError::Unreadable));
         assert_eq!(Decision::decode(b""), Err(RecordError::Unreadable));
         assert_eq!(Decision::decode(b"{\"provider\":\"x\"}"), Err(RecordError::Version(0)));
-        assert_eq!(Decision::decode(b"{\"v\":2,\"provider\":\"x\"}"), Err(RecordError::Version(2)));
-        assert_eq!(Decision::decode(b"{\"v\":1,\"provider\":\"x\"}"), Err(RecordError::Unreadable));
+        assert_eq!(Decision::decode(b"{\"v\":3,\"provider\":\"x\"}"), Err(RecordError::Version(3)));
+        assert_eq!(Decision::decode(b"{\"v\":2,\"provider\":\"x\"}"), Err(RecordError::Unreadable));
+        assert_eq!(Decision::decode(b"{\"v\":1,\"provider\":\"x\"}"), Err(RecordError::Version(1)));
     }
 
     #[test]

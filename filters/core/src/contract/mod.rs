@@ -12,7 +12,8 @@
 //! | `portcullis.route_plan`      | router, failover requests only      | router and credentials upstream, usage   |
 //! | `portcullis.request_body`    | router, failover requests only      | router upstream (each attempt)           |
 //! | `portcullis.attempt_provider`| router upstream, per attempt        | credentials upstream                     |
-//! | `portcullis.tenant`          | credentials                         | usage (metric label), access logs        |
+//! | `portcullis.tenant`          | credentials                         | usage, prompt (bindings), access logs    |
+//! | `portcullis.template`        | prompt                              | access logs                              |
 //! | `portcullis.usage`           | usage                               | access logs                              |
 //!
 //! The [`decision`] record carries a version ([`decision::VERSION`]). A filter that needs it on
@@ -59,6 +60,8 @@ pub const ROUTE: &str = "portcullis.route";
 pub const DECISION: &str = "portcullis.decision";
 /// Tenant id, written by the credentials filter.
 pub const TENANT: &str = "portcullis.tenant";
+/// The prompt template a request was filled from, written by the prompt filter.
+pub const TEMPLATE: &str = "portcullis.template";
 /// Token usage of the response as JSON, written by the usage filter.
 pub const USAGE: &str = "portcullis.usage";
 

@@ -6,13 +6,6 @@
 use crate::llm::view::{Position, RequestView, Role, ViewError};
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PromptConfig {
-    #[serde(default)]
-    pub decorators: Vec<Decorator>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Decorator {
@@ -38,7 +31,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn decorate(api: WireApi, body: Value, config: &str) -> Value {
-        let decorators = serde_json::from_str::<PromptConfig>(config).unwrap().decorators;
+        let decorators = serde_json::from_str::<crate::prompt::PromptConfig>(config).unwrap().decorators;
         let mut view = RequestView::parse(api, body.to_string().as_bytes()).unwrap();
         apply(&mut view, &decorators).unwrap();
         view.into_bytes().map_or(body, |b| serde_json::from_slice(&b).unwrap())
@@ -72,7 +65,7 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_field() {
-        let err = crate::common::config::parse::<PromptConfig>(Some(
+        let err = crate::common::config::parse::<crate::prompt::PromptConfig>(Some(
             br#"{"decorators":[{"role":"robot","content":"x"}]}"#,
         ))
         .unwrap_err();

@@ -10,7 +10,7 @@
 //! answered, and render the body in the client's API ([`ResponseBody`]) — including errors from
 //! the provider or from Envoy itself, which must reach an SDK in a shape it can read.
 
-use super::plan::{self, Attempt, RoutePlan};
+use super::plan::{self, Attempt, RoutePlan, TemplateSelection, TEMPLATE_HEADER, TEMPLATE_VARIABLES_HEADER};
 use super::response::{Origin, ResponseBody};
 use super::route::pick_of;
 use super::Router;
@@ -31,6 +31,8 @@ pub struct RouterFlow {
     request: Option<ClientRequest>,
     /// The trusted override header's value, read before it is removed.
     override_provider: Option<String>,
+    /// A template chosen by header (removed before the request leaves).
+    header_template: Option<TemplateSelection>,
     /// `x-request-id`: weighted splits pick by it, so a retried request lands alike.
     request_id: String,
     /// The client sent `content-length` (a rewritten body must correct it).
@@ -60,6 +62,7 @@ impl RouterFlow {
             router,
             request: None,
             override_provider: None,
+            header_template: None,
             request_id: String::new(),
             has_length: false,
             client_path: String::new(),
@@ -85,10 +88,30 @@ impl RouterFlow {
                 || name == table.cluster_header
                 || table.override_header.as_deref() == Some(name)
                 || name == ORIGINAL_PATH
+                || name == TEMPLATE_HEADER
+                || name == TEMPLATE_VARIABLES_HEADER
             {
                 host.remove_header(Side::Request, name);
             }
         }
+    }
+
+    /// A template chosen by header: [`TEMPLATE_HEADER`] names it, [`TEMPLATE_VARIABLES_HEADER`]
+    /// holds its variables as a JSON object.
+    fn template_from_headers(headers: &Headers) -> Result<Option<TemplateSelection>, ClientError> {
+        let Some(name) = headers.get(TEMPLATE_HEADER).filter(|n| !n.is_empty()) else {
+            return Ok(None);
+        };
+        let variables = match headers.get(TEMPLATE_VARIABLES_HEADER) {
+            Some(json) => Some(serde_json::from_str(json).map_err(|_| {
+                ClientError::new(
+                    ErrorKind::InvalidRequest,
+                    format!("`{TEMPLATE_VARIABLES_HEADER}` is not a JSON object"),
+                )
+            })?),
+            None => None,
+        };
+        Ok(Some(TemplateSelection { name: name.to_string(), variables }))
     }
 
     fn client_api(&self) -> WireApi {
@@ -248,6 +271,10 @@ impl HttpFlow for RouterFlow {
             }
             Some(request) => {
                 self.request = Some(request);
+                match Self::template_from_headers(&headers) {
+                    Ok(selection) => self.header_template = selection,
+                    Err(err) => return self.reject(host, &err),
+                }
                 self.request_id = headers.get("x-request-id").unwrap_or_default().to_string();
                 self.has_length = headers.get("content-length").is_some();
                 self.client_path = path.split('?').next().unwrap_or_default().to_string();
@@ -270,12 +297,13 @@ impl HttpFlow for RouterFlow {
             return Flow::Pause;
         }
         let body = host.body(Side::Request, size).unwrap_or_default();
-        let planned = plan::plan(
+        let planned = plan::plan_with(
             &self.router.table,
             request,
             &body,
             pick_of(&self.request_id),
             self.override_provider.as_deref(),
+            self.header_template.take(),
         );
         let plan = match planned {
             Ok(plan) => plan,

@@ -370,3 +370,43 @@ fn stalls_never_happen_on_any_answer_split() {
         assert_eq!(out.json()["choices"][0]["message"]["content"], "hello");
     }
 }
+
+#[test]
+fn a_template_choice_leaves_the_body_and_travels_in_the_record() {
+    let body = chat("gpt-4o", json!({"template": "support", "variables": {"question": "hi"}}));
+    let (host, out) = run(Request::json("/v1/chat/completions", &body), openai_answer());
+    let (_, sent) = out.upstream.unwrap();
+    let sent: Value = serde_json::from_slice(&sent).unwrap();
+    assert!(sent.get("template").is_none() && sent.get("variables").is_none(), "{sent}");
+    let record: Value = serde_json::from_slice(&host.filter_state[contract::DECISION]).unwrap();
+    assert_eq!(record["template"], json!({"name": "support", "variables": {"question": "hi"}}));
+    assert_eq!(record["route"], "gpt-*");
+
+    // By header (removed before the request leaves), on a translated route.
+    let request = Request::json("/v1/chat/completions", &chat("claude-x", json!({})))
+        .header("x-prompt-template", "support")
+        .header("x-prompt-template-variables", r#"{"question":"by header"}"#);
+    let (host, out) = run(request, anthropic_answer());
+    let (up, _) = out.upstream.unwrap();
+    assert_eq!((up.get("x-prompt-template"), up.get("x-prompt-template-variables")), (None, None));
+    let record: Value = serde_json::from_slice(&host.filter_state[contract::DECISION]).unwrap();
+    assert_eq!(record["template"]["variables"]["question"], "by header");
+
+    for (request, words) in [
+        (
+            Request::json("/v1/chat/completions", &chat("gpt-4o", json!({"variables": {"a": "b"}}))),
+            "without `template`",
+        ),
+        (Request::json("/v1/chat/completions", &chat("gpt-4o", json!({"template": 7}))), "not valid JSON"),
+        (
+            Request::json("/v1/chat/completions", &chat("gpt-4o", json!({})))
+                .header("x-prompt-template", "t")
+                .header("x-prompt-template-variables", "nope"),
+            "not a JSON object",
+        ),
+    ] {
+        let (_, out) = run(request, openai_answer());
+        assert_eq!(out.status, 400);
+        assert!(out.json()["error"]["message"].as_str().unwrap().contains(words), "{}", out.json());
+    }
+}

@@ -55,7 +55,34 @@ pub struct RoutePlan {
     pub cluster: String,
     /// The first attempt, then the fallbacks in order.
     pub attempts: Vec<Attempt>,
+    /// The prompt template the client chose, for the prompt filter (see
+    /// [`TemplateSelection`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateSelection>,
+    /// The client's body carries the selection fields, which must not reach a provider.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strip_selection: bool,
 }
+
+/// A client's choice of prompt template, in the body (top-level `template` and `variables`,
+/// which every official SDK can send as extra body fields) or in headers
+/// ([`TEMPLATE_HEADER`], [`TEMPLATE_VARIABLES_HEADER`]). The router reads it because only the
+/// router sees the client's own body (a translated body no longer has the fields) and removes
+/// it; the prompt filter fills the template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSelection {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The header naming a template (for clients that cannot add body fields).
+pub const TEMPLATE_HEADER: &str = "x-prompt-template";
+/// Its variables, a JSON object of strings.
+pub const TEMPLATE_VARIABLES_HEADER: &str = "x-prompt-template-variables";
+
+/// Body fields holding a template selection.
+const SELECTION_FIELDS: [&str; 2] = ["template", "variables"];
 
 impl RoutePlan {
     /// Whether Envoy fails over between attempts (the router then also runs upstream).
@@ -75,12 +102,13 @@ impl RoutePlan {
     pub fn upstream_body(&self, attempt: &Attempt, body: &[u8]) -> Result<Option<Vec<u8>>, ClientError> {
         let invalid = |message: String| ClientError::new(ErrorKind::InvalidRequest, message);
         if attempt.upstream_api != self.client_api {
-            return translate::request(
+            return translate::request_with(
                 self.client_api,
                 attempt.upstream_api,
                 body,
                 &attempt.upstream_model,
                 self.stream,
+                self.template.is_some(),
             )
             .map(Some)
             .map_err(|e| invalid(e.message));
@@ -90,10 +118,13 @@ impl RoutePlan {
         let rename =
             self.client_api != WireApi::GeminiGenerate && attempt.upstream_model != self.request_model;
         let add_usage = self.asks_usage_for_client(attempt);
-        if !rename && !add_usage {
+        if !rename && !add_usage && !self.strip_selection {
             return Ok(None);
         }
-        edit(body, rename.then_some(attempt.upstream_model.as_str()), add_usage).map(Some).map_err(invalid)
+        let remove: &[&str] = if self.strip_selection { &SELECTION_FIELDS } else { &[] };
+        edit(body, rename.then_some(attempt.upstream_model.as_str()), add_usage, remove)
+            .map(Some)
+            .map_err(invalid)
     }
 
     /// The gateway asks `attempt` for the stream's usage although the client did not: an
@@ -119,6 +150,10 @@ struct Head<'a> {
     stream: Option<bool>,
     #[serde(default)]
     stream_options: Option<StreamOptions>,
+    #[serde(borrow, default)]
+    template: Option<Cow<'a, str>>,
+    #[serde(default)]
+    variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +170,18 @@ pub fn plan(
     body: &[u8],
     pick: u64,
     override_provider: Option<&str>,
+) -> Result<RoutePlan, ClientError> {
+    plan_with(table, request, body, pick, override_provider, None)
+}
+
+/// [`plan`], with a template selection from headers (the body's wins).
+pub fn plan_with(
+    table: &RouteTable,
+    request: &ClientRequest,
+    body: &[u8],
+    pick: u64,
+    override_provider: Option<&str>,
+    header_template: Option<TemplateSelection>,
 ) -> Result<RoutePlan, ClientError> {
     let invalid = |msg: String| ClientError::new(ErrorKind::InvalidRequest, msg);
     let (client_api, path_model, path_stream) = match request {
@@ -155,6 +202,12 @@ pub fn plan(
     model_name::check(request_model).map_err(|e| invalid(e.message()))?;
     let stream = path_stream || head.stream.unwrap_or(false);
     let include_usage = head.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
+    let strip_selection = head.template.is_some() || head.variables.is_some();
+    let template = match (head.template, head.variables) {
+        (Some(name), variables) => Some(TemplateSelection { name: name.into_owned(), variables }),
+        (None, Some(_)) => return Err(invalid("`variables` without `template`".into())),
+        (None, None) => header_template,
+    };
     let not_found = || {
         ClientError::new(
             ErrorKind::ModelNotFound,
@@ -226,14 +279,20 @@ pub fn plan(
         include_usage,
         cluster,
         attempts,
+        template,
+        strip_selection,
     })
 }
 
-/// The client's body with another `model` and/or usage requested; every other field as sent.
-fn edit(body: &[u8], model: Option<&str>, add_usage: bool) -> Result<Vec<u8>, String> {
+/// The client's body with another `model`, usage requested and/or gateway fields removed; every
+/// other field as sent.
+fn edit(body: &[u8], model: Option<&str>, add_usage: bool, remove: &[&str]) -> Result<Vec<u8>, String> {
     let mut value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
     let obj = value.as_object_mut().ok_or("request body is not a JSON object")?;
+    for field in remove {
+        obj.shift_remove(*field);
+    }
     if let Some(model) = model {
         obj.insert("model".into(), serde_json::Value::String(model.to_string()));
     }

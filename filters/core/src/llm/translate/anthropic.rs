@@ -74,11 +74,12 @@ pub(crate) fn request_from_openai(
     req: oa::ChatRequest,
     model: &str,
     stream: bool,
+    empty_ok: bool,
 ) -> Result<an::MessagesRequest, TranslateError> {
     if req.n.is_some_and(|n| n > 1) {
         return Err(err("`n` > 1 is not supported by Anthropic models"));
     }
-    if req.messages.is_empty() {
+    if req.messages.is_empty() && !empty_ok {
         return Err(err("`messages` must not be empty"));
     }
     let mut system = Vec::new();
@@ -325,8 +326,9 @@ pub(crate) fn request_to_openai(
     req: an::MessagesRequest,
     model: &str,
     stream: bool,
+    empty_ok: bool,
 ) -> Result<oa::ChatRequest, TranslateError> {
-    if req.messages.is_empty() {
+    if req.messages.is_empty() && !empty_ok {
         return Err(err("`messages` must not be empty"));
     }
     let mut messages = Vec::with_capacity(req.messages.len().saturating_add(1));

@@ -99,11 +99,12 @@ fn signature_of(id: &str) -> Option<String> {
 
 pub(crate) fn request_from_openai(
     req: oa::ChatRequest,
+    empty_ok: bool,
 ) -> Result<gm::GenerateContentRequest, TranslateError> {
     if req.n.is_some_and(|n| n > 1) {
         return Err(err("`n` > 1 is not supported for Gemini models"));
     }
-    if req.messages.is_empty() {
+    if req.messages.is_empty() && !empty_ok {
         return Err(err("`messages` must not be empty"));
     }
     let mut system = Vec::new();
@@ -377,8 +378,9 @@ pub(crate) fn request_to_openai(
     req: gm::GenerateContentRequest,
     model: &str,
     stream: bool,
+    empty_ok: bool,
 ) -> Result<oa::ChatRequest, TranslateError> {
-    if req.contents.is_empty() {
+    if req.contents.is_empty() && !empty_ok {
         return Err(err("`contents` must not be empty"));
     }
     let mut messages = Vec::new();

@@ -101,28 +101,42 @@ pub fn request(
     upstream_model: &str,
     stream: bool,
 ) -> Result<Vec<u8>, TranslateError> {
+    request_with(from, to, body, upstream_model, stream, false)
+}
+
+/// [`request`]; `filled_later`: the conversation may be empty, because the gateway adds to it
+/// after translating (a prompt template).
+pub fn request_with(
+    from: WireApi,
+    to: WireApi,
+    body: &[u8],
+    upstream_model: &str,
+    stream: bool,
+    filled_later: bool,
+) -> Result<Vec<u8>, TranslateError> {
     use WireApi::{AnthropicMessages as Anthropic, GeminiGenerate as Gemini, OpenAiChat as OpenAi};
+    let empty_ok = filled_later;
     let out = match (from, to) {
         (OpenAi, Anthropic) => {
             let req = parse::<openai::ChatRequest>(from, "request", body)?;
-            to_vec(&anthropic::request_from_openai(req, upstream_model, stream)?)
+            to_vec(&anthropic::request_from_openai(req, upstream_model, stream, empty_ok)?)
         }
-        (OpenAi, Gemini) => to_vec(&gemini::request_from_openai(parse(from, "request", body)?)?),
+        (OpenAi, Gemini) => to_vec(&gemini::request_from_openai(parse(from, "request", body)?, empty_ok)?),
         (Anthropic, OpenAi) => {
             let req = parse(from, "request", body)?;
-            to_vec(&anthropic::request_to_openai(req, upstream_model, stream)?)
+            to_vec(&anthropic::request_to_openai(req, upstream_model, stream, empty_ok)?)
         }
         (Anthropic, Gemini) => {
-            let req = anthropic::request_to_openai(parse(from, "request", body)?, "", stream)?;
-            to_vec(&gemini::request_from_openai(req)?)
+            let req = anthropic::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
+            to_vec(&gemini::request_from_openai(req, empty_ok)?)
         }
         (Gemini, OpenAi) => {
             let req = parse(from, "request", body)?;
-            to_vec(&gemini::request_to_openai(req, upstream_model, stream)?)
+            to_vec(&gemini::request_to_openai(req, upstream_model, stream, empty_ok)?)
         }
         (Gemini, Anthropic) => {
-            let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream)?;
-            to_vec(&anthropic::request_from_openai(req, upstream_model, stream)?)
+            let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
+            to_vec(&anthropic::request_from_openai(req, upstream_model, stream, empty_ok)?)
         }
         _ => return Err(TranslateError::unsupported_pair(from, to)),
     };

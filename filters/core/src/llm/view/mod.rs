@@ -16,6 +16,7 @@ mod anthropic;
 mod embeddings;
 mod gemini;
 mod openai;
+pub mod params;
 
 use crate::llm::api::WireApi;
 use serde::Deserialize;
@@ -188,6 +189,17 @@ impl View<Request> {
         };
         self.changed |= added;
         Ok(())
+    }
+
+    /// Adds several messages, keeping their order, before or after the client's own.
+    pub fn add_messages(&mut self, position: Position, messages: &[(Role, String)]) -> Result<(), ViewError> {
+        match position {
+            // Each prepend goes first: the last message of the list is prepended first.
+            Position::Prepend => {
+                messages.iter().rev().try_for_each(|(r, t)| self.add_message(*r, position, t))
+            }
+            Position::Append => messages.iter().try_for_each(|(r, t)| self.add_message(*r, position, t)),
+        }
     }
 
     /// Messages and text bytes.

@@ -200,3 +200,19 @@ fn wrong_shapes_are_errors_not_panics() {
     let mut v = view(WireApi::GeminiGenerate, json!({"contents": [{"parts": [{"text": 5}, "x", null]}]}));
     assert!(texts(&mut v).is_empty());
 }
+
+#[test]
+fn several_messages_keep_their_order_either_way() {
+    let mut v = view(WireApi::OpenAiChat, json!({"messages": [{"role": "user", "content": "client"}]}));
+    let added = [(Role::System, "s".to_string()), (Role::User, "u".to_string())];
+    v.add_messages(Position::Prepend, &added).unwrap();
+    v.add_messages(Position::Append, &added).unwrap();
+    let out: Value = serde_json::from_slice(&v.into_bytes().unwrap()).unwrap();
+    let contents: Vec<&str> =
+        out["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["s", "u", "client", "s", "u"]);
+    let mut v = view(WireApi::AnthropicMessages, json!({"system": "client", "messages": []}));
+    v.add_messages(Position::Prepend, &[(Role::System, "a".into()), (Role::System, "b".into())]).unwrap();
+    let out: Value = serde_json::from_slice(&v.into_bytes().unwrap()).unwrap();
+    assert_eq!(out["system"], "a\n\nb\n\nclient");
+}
