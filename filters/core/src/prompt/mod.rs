@@ -5,6 +5,7 @@
 
 pub mod decorate;
 pub mod flow;
+pub mod guard;
 pub mod params;
 pub mod policy;
 pub mod template;

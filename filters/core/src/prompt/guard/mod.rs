@@ -1,0 +1,434 @@
+//! Guardrails: what may reach a provider, and what may come back.
+//!
+//! A guard finds something in text — a built-in [`detector::Detector`] (personal data and
+//! secrets, validated), deny-list `phrases` (Aho-Corasick, case-insensitive unless told,
+//! optionally whole words) or custom `patterns` (the `regex` crate: linear time on any input,
+//! size-limited at load) — and acts on it: `block` (the request or answer is refused),
+//! `mask` (the match is replaced by a placeholder, optionally keeping its last characters) or
+//! `audit` (counted and recorded, text unchanged). A policy lists guards for the `request` and
+//! the `response` phase; [`Guards`] is one phase's compiled set.
+//!
+//! Scanning is one pass of a `RegexSet` over every pattern (and one Aho-Corasick pass over the
+//! phrases) to learn which guards can match at all; only those then locate their matches. Text
+//! without a candidate — nearly all of it — costs that one pass. Findings never carry the
+//! matched text out of this module: logs, metrics and filter state name the guard, not the
+//! value.
+
+pub mod detector;
+pub mod stream;
+pub mod validate;
+
+use crate::common::config::ConfigError;
+use crate::llm::view::TextKind;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use detector::Detector;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+use std::ops::Range;
+
+/// Limit on one compiled pattern (and on the combined set), so a config cannot make a pattern
+/// that costs megabytes per VM.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Block,
+    Mask,
+    Audit,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Block => "block",
+            Action::Mask => "mask",
+            Action::Audit => "audit",
+        }
+    }
+}
+
+/// Which texts a guard reads (`kinds` in config); default: every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindConfig {
+    System,
+    User,
+    Assistant,
+    ToolCallArguments,
+    ToolResult,
+    EmbeddingsInput,
+}
+
+impl KindConfig {
+    fn kind(self) -> TextKind {
+        match self {
+            KindConfig::System => TextKind::System,
+            KindConfig::User => TextKind::User,
+            KindConfig::Assistant => TextKind::Assistant,
+            KindConfig::ToolCallArguments => TextKind::ToolCallArguments,
+            KindConfig::ToolResult => TextKind::ToolResult,
+            KindConfig::EmbeddingsInput => TextKind::EmbeddingsInput,
+        }
+    }
+}
+
+/// One guard as configured: exactly one of `detector`, `phrases`, `patterns`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardConfig {
+    #[serde(default)]
+    pub detector: Option<Detector>,
+    #[serde(default)]
+    pub phrases: Option<Vec<String>>,
+    #[serde(default)]
+    pub patterns: Option<Vec<String>>,
+    /// The guard's name in metrics and errors (default: the detector's, else `phrases` /
+    /// `patterns`).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub action: Action,
+    /// Phrases: match case (default: case-insensitive).
+    #[serde(default)]
+    pub case_sensitive: bool,
+    /// Phrases: only where they stand as whole words.
+    #[serde(default)]
+    pub whole_word: bool,
+    /// Mask: the text put in place of a match (default `[EMAIL]`, `[CARD]`, … or `[REDACTED]`).
+    #[serde(default)]
+    pub mask: Option<String>,
+    /// Mask: keep this many of the match's last characters after the placeholder.
+    #[serde(default)]
+    pub keep_last: Option<usize>,
+    /// Texts to read (default: all).
+    #[serde(default)]
+    pub kinds: Option<Vec<KindConfig>>,
+}
+
+/// How a guard finds its matches. Regex-based guards own entries of `Guards::regexes` (found
+/// through `Guards::owner`); phrases have their own automaton.
+#[derive(Debug)]
+enum Matcher {
+    Detector(Detector),
+    Patterns,
+    Phrases { automaton: AhoCorasick, whole_word: bool },
+}
+
+#[derive(Debug)]
+pub struct Guard {
+    pub name: String,
+    pub action: Action,
+    matcher: Matcher,
+    placeholder: String,
+    keep_last: usize,
+    kinds: Option<Vec<TextKind>>,
+    /// Longest possible match (streams hold back at most this).
+    max_len: usize,
+}
+
+/// What a scan found: which guard, where (byte range in the scanned text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub guard: usize,
+    pub range: Range<usize>,
+}
+
+/// One phase's compiled guards.
+#[derive(Debug, Default)]
+pub struct Guards {
+    guards: Vec<Guard>,
+    regexes: Vec<Regex>,
+    set: Option<RegexSet>,
+    /// For each regex of the set: its guard.
+    owner: Vec<usize>,
+}
+
+impl Guards {
+    pub fn compile(configs: Vec<GuardConfig>, at: &str) -> Result<Self, ConfigError> {
+        let mut out = Guards::default();
+        let mut sources: Vec<String> = Vec::new();
+        for (i, c) in configs.into_iter().enumerate() {
+            let at = format!("{at}[{i}]");
+            let defined = [c.detector.is_some(), c.phrases.is_some(), c.patterns.is_some()];
+            if defined.iter().filter(|d| **d).count() != 1 {
+                return Err(ConfigError::new(at, "set exactly one of `detector`, `phrases`, `patterns`"));
+            }
+            let index = out.guards.len();
+            let (matcher, name, placeholder, max_len) = if let Some(d) = c.detector {
+                let regex = compile_regex(d.pattern(), &format!("{at}.detector"))?;
+                sources.push(d.pattern().to_string());
+                out.regexes.push(regex);
+                out.owner.push(index);
+                (Matcher::Detector(d), d.name().to_string(), d.placeholder().to_string(), d.max_len())
+            } else if let Some(phrases) = c.phrases {
+                if phrases.is_empty() || phrases.iter().any(String::is_empty) {
+                    return Err(ConfigError::new(
+                        format!("{at}.phrases"),
+                        "needs at least one non-empty phrase",
+                    ));
+                }
+                let automaton = AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(!c.case_sensitive)
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&phrases)
+                    .map_err(|e| ConfigError::new(format!("{at}.phrases"), e.to_string()))?;
+                let longest = phrases.iter().map(String::len).max().unwrap_or(0);
+                (
+                    Matcher::Phrases { automaton, whole_word: c.whole_word },
+                    "phrases".into(),
+                    "[REDACTED]".into(),
+                    longest,
+                )
+            } else {
+                let patterns = c.patterns.unwrap_or_default();
+                if patterns.is_empty() {
+                    return Err(ConfigError::new(format!("{at}.patterns"), "needs at least one pattern"));
+                }
+                for (j, p) in patterns.iter().enumerate() {
+                    let regex = compile_regex(p, &format!("{at}.patterns[{j}]"))?;
+                    out.regexes.push(regex);
+                    out.owner.push(index);
+                    sources.push(p.clone());
+                }
+                // A custom pattern has no known length: streams hold back up to their cap.
+                (Matcher::Patterns, "patterns".into(), "[REDACTED]".into(), usize::MAX)
+            };
+            let name = c.name.unwrap_or(name);
+            if name.is_empty()
+                || name.len() > 64
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(ConfigError::new(format!("{at}.name"), "1 to 64 of A-Z a-z 0-9 - _ ."));
+            }
+            out.guards.push(Guard {
+                name,
+                action: c.action,
+                matcher,
+                placeholder: c.mask.unwrap_or(placeholder),
+                keep_last: c.keep_last.unwrap_or(0),
+                kinds: c.kinds.map(|k| k.into_iter().map(KindConfig::kind).collect()),
+                max_len,
+            });
+        }
+        if !sources.is_empty() {
+            let set =
+                RegexSetBuilder::new(&sources)
+                    .size_limit(REGEX_SIZE_LIMIT.saturating_mul(4))
+                    .build()
+                    .map_err(|e| ConfigError::new(at, format!("the patterns together are too large: {e}")))?;
+            out.set = Some(set);
+        }
+        Ok(out)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.guards.is_empty()
+    }
+
+    pub fn guard(&self, index: usize) -> Option<&Guard> {
+        self.guards.get(index)
+    }
+
+    /// The longest match any guard can make, bounded by `cap`.
+    pub fn hold_back(&self, cap: usize) -> usize {
+        self.guards.iter().map(|g| g.max_len).max().unwrap_or(0).min(cap)
+    }
+
+    /// What a stream must hold back whatever the text: the longest deny-list phrase (phrases
+    /// span words, which the token-run rule of [`stream`] does not see), bounded by `cap`.
+    pub fn min_hold(&self, cap: usize) -> usize {
+        let phrase = |g: &Guard| matches!(g.matcher, Matcher::Phrases { .. }).then_some(g.max_len);
+        self.guards.iter().filter_map(phrase).max().unwrap_or(0).min(cap)
+    }
+
+    /// Every finding in `text` (of kind `kind`), in order, overlaps resolved: the earlier match
+    /// wins, then the longer.
+    pub fn scan(&self, kind: TextKind, text: &str) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let applies = |g: &Guard| g.kinds.as_ref().is_none_or(|k| k.contains(&kind));
+        if let Some(set) = &self.set {
+            let hits = set.matches(text);
+            for r in hits.iter() {
+                let Some(&owner) = self.owner.get(r) else { continue };
+                let Some(guard) = self.guards.get(owner) else { continue };
+                let Some(regex) = self.regexes.get(r) else { continue };
+                if !applies(guard) {
+                    continue;
+                }
+                let detector = match &guard.matcher {
+                    Matcher::Detector(d) => Some(*d),
+                    _ => None,
+                };
+                match detector {
+                    None => found.extend(
+                        regex
+                            .find_iter(text)
+                            .filter(|m| m.start() < m.end())
+                            .map(|m| Finding { guard: owner, range: m.range() }),
+                    ),
+                    Some(d) => {
+                        validated_matches(regex, d, text, |range| found.push(Finding { guard: owner, range }))
+                    }
+                }
+            }
+        }
+        for (index, guard) in self.guards.iter().enumerate() {
+            let Matcher::Phrases { automaton, whole_word } = &guard.matcher else { continue };
+            if !applies(guard) {
+                continue;
+            }
+            for m in automaton.find_iter(text) {
+                if !*whole_word || at_word_bounds(text, m.start(), m.end()) {
+                    found.push(Finding { guard: index, range: m.start()..m.end() });
+                }
+            }
+        }
+        found.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(b.range.end.cmp(&a.range.end)));
+        let mut resolved: Vec<Finding> = Vec::with_capacity(found.len());
+        for f in found {
+            if resolved.last().is_none_or(|last| f.range.start >= last.range.end) {
+                resolved.push(f);
+            }
+        }
+        resolved
+    }
+
+    /// `text` with every masking finding replaced (others untouched).
+    pub fn mask(&self, text: &str, findings: &[Finding]) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for f in findings {
+            let Some(guard) = self.guards.get(f.guard) else { continue };
+            if guard.action != Action::Mask {
+                continue;
+            }
+            out.push_str(text.get(at..f.range.start).unwrap_or_default());
+            out.push_str(&guard.placeholder);
+            if guard.keep_last > 0 {
+                let matched = text.get(f.range.clone()).unwrap_or_default();
+                let kept: String = matched.chars().rev().take(guard.keep_last).collect();
+                out.extend(kept.chars().rev());
+            }
+            at = f.range.end;
+        }
+        out.push_str(text.get(at..).unwrap_or_default());
+        out
+    }
+}
+
+/// A detector's matches that pass its validator. A greedy candidate can swallow a neighbour
+/// (`4111 1111 1111 1111 01`: 18 digits, no card): then the longest valid prefix ending at a
+/// separator is taken, and otherwise the search goes on from the next character, so a real
+/// value beside other digits is still found. Work stays linear: a candidate is at most the
+/// detector's maximum length.
+fn validated_matches(regex: &Regex, detector: Detector, text: &str, mut found: impl FnMut(Range<usize>)) {
+    let mut at = 0;
+    while let Some(m) = regex.find_at(text, at) {
+        let (start, end) = (m.start(), m.end());
+        if start == end {
+            at = next_char(text, end);
+            continue;
+        }
+        if detector.validate(text, start, end) {
+            found(start..end);
+            at = end;
+            continue;
+        }
+        let shorter = text
+            .get(start..end)
+            .unwrap_or_default()
+            .char_indices()
+            .filter(|(_, c)| " -.()".contains(*c))
+            .map(|(i, _)| start.saturating_add(i))
+            .rev()
+            .find(|&e| detector.validate(text, start, e));
+        match shorter {
+            Some(e) => {
+                found(start..e);
+                at = e;
+            }
+            None => at = next_char(text, start),
+        }
+        if at >= text.len() {
+            break;
+        }
+    }
+}
+
+fn next_char(text: &str, at: usize) -> usize {
+    let mut next = at.saturating_add(1);
+    while next < text.len() && !text.is_char_boundary(next) {
+        next = next.saturating_add(1);
+    }
+    next
+}
+
+fn compile_regex(pattern: &str, at: &str) -> Result<Regex, ConfigError> {
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| ConfigError::new(at, format!("invalid or too large pattern: {e}")))
+}
+
+fn at_word_bounds(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let before = text.get(..start).and_then(|t| t.chars().next_back());
+    let after = text.get(end..).and_then(|t| t.chars().next());
+    !before.is_some_and(word) && !after.is_some_and(word)
+}
+
+/// What the guards of one phase did to one body or stream: for metrics and the access log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// (guard name, action, count) in first-seen order.
+    pub fired: Vec<(String, Action, u64)>,
+    /// The guard that blocked, if one did.
+    pub blocked_by: Option<String>,
+}
+
+impl Report {
+    pub fn record(&mut self, guards: &Guards, findings: &[Finding]) {
+        for f in findings {
+            let Some(g) = guards.guard(f.guard) else { continue };
+            match self.fired.iter_mut().find(|(n, a, _)| *n == g.name && *a == g.action) {
+                Some(entry) => entry.2 = entry.2.saturating_add(1),
+                None => self.fired.push((g.name.clone(), g.action, 1)),
+            }
+            if g.action == Action::Block && self.blocked_by.is_none() {
+                self.blocked_by = Some(g.name.clone());
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fired.is_empty()
+    }
+}
+
+/// Runs `guards` over every text of a view-like visitor: masks in place, records findings.
+/// Returns the report; a block stops nothing here (the caller answers).
+pub fn apply_to_texts(
+    guards: &Guards,
+    visit: impl FnOnce(&mut dyn FnMut(TextKind, &mut String) -> bool),
+) -> Report {
+    let mut report = Report::default();
+    visit(&mut |kind, text| {
+        let findings = guards.scan(kind, text);
+        if findings.is_empty() {
+            return false;
+        }
+        report.record(guards, &findings);
+        let masked = guards.mask(text, &findings);
+        if masked != *text {
+            *text = masked;
+            true
+        } else {
+            false
+        }
+    });
+    report
+}
+
+#[cfg(test)]
+mod tests;
