@@ -155,7 +155,9 @@ impl Detector {
             Detector::Ipv4 => !in_number() && validate::ipv4(candidate),
             Detector::Ipv6 => {
                 let hexish = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == ':');
-                !hexish(before) && !hexish(after) && validate::ipv6(candidate)
+                // `::ffff:1.2.3.4` forms are left to the IPv4 detector; a trailing `.` + digit
+                // means the candidate is cut out of something longer.
+                !hexish(before) && !hexish(after) && !in_number() && validate::ipv6(candidate)
             }
             Detector::OpenaiKey => {
                 !candidate.starts_with("sk-ant-")

@@ -331,6 +331,11 @@ pub fn email(text: &str) -> bool {
     (tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic())) || GENERIC_TLDS.contains(&tld.as_str())
 }
 
+/// North American Numbering Plan: NXX-NXX-XXXX (N = 2–9).
+fn nanp(d: &[u8]) -> bool {
+    d.len() == 10 && d.first().is_some_and(|a| *a >= 2) && d.get(3).is_some_and(|e| *e >= 2)
+}
+
 /// A phone number: E.164 (`+` and 8–15 digits) or a national format, 7–15 digits in all, not
 /// one repeated digit, and (North American numbers) an area code and exchange that exist.
 pub fn phone(text: &str) -> bool {
@@ -339,15 +344,16 @@ pub fn phone(text: &str) -> bool {
         return false;
     }
     if text.starts_with('+') {
+        if d.first() == Some(&1) && d.len() == 11 {
+            // +1: the North American plan's rules below, on the ten digits after it.
+            return nanp(d.get(1..).unwrap_or_default());
+        }
         return d.len() >= 8 && d.first() != Some(&0);
     }
     if d.len() == 10
         && (text.starts_with('(') || text.contains('-') || text.contains('.') || text.contains(' '))
     {
-        // North American Numbering Plan: NXX-NXX-XXXX (N = 2–9).
-        let area = d.first().copied().unwrap_or(0);
-        let exchange = d.get(3).copied().unwrap_or(0);
-        return area >= 2 && exchange >= 2;
+        return nanp(&d);
     }
     // Other national formats start with a trunk 0 (UK 020 7946 0018, DE 030 123456).
     d.first() == Some(&0) && d.len() >= 9
