@@ -135,6 +135,14 @@ impl Detector {
         }
     }
 
+    /// Whether matches are runs of digit groups, which can run into a neighbouring number.
+    pub fn digit_groups(self) -> bool {
+        matches!(
+            self,
+            Detector::Phone | Detector::CreditCard | Detector::UsSsn | Detector::Iban | Detector::Ipv4
+        )
+    }
+
     /// Whether the candidate `text[start..end]` is what this detector looks for.
     pub fn validate(self, text: &str, start: usize, end: usize) -> bool {
         let candidate = text.get(start..end).unwrap_or_default();

@@ -284,13 +284,29 @@ impl Guards {
             }
         }
         found.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(b.range.end.cmp(&a.range.end)));
+        // Overlapping matches (a phone run into a card, two guards on one value) become one
+        // span, so no part of either escapes; the strongest action speaks for the span.
         let mut resolved: Vec<Finding> = Vec::with_capacity(found.len());
         for f in found {
-            if resolved.last().is_none_or(|last| f.range.start >= last.range.end) {
-                resolved.push(f);
+            match resolved.last_mut() {
+                Some(last) if f.range.start < last.range.end => {
+                    last.range.end = last.range.end.max(f.range.end);
+                    if self.strength(f.guard) > self.strength(last.guard) {
+                        last.guard = f.guard;
+                    }
+                }
+                _ => resolved.push(f),
             }
         }
         resolved
+    }
+
+    fn strength(&self, guard: usize) -> u8 {
+        match self.guards.get(guard).map(|g| g.action) {
+            Some(Action::Block) => 2,
+            Some(Action::Mask) => 1,
+            _ => 0,
+        }
     }
 
     /// `text` with every masking finding replaced (others untouched).
@@ -331,7 +347,10 @@ fn validated_matches(regex: &Regex, detector: Detector, text: &str, mut found: i
         }
         if detector.validate(text, start, end) {
             found(start..end);
-            at = end;
+            // A valid run of digit groups may still end inside another value
+            // (`415 555 2671 0 4111 1111` is Luhn-valid and swallows half a card): look again
+            // from the next group; overlaps are merged later.
+            at = if detector.digit_groups() { next_char(text, start) } else { end };
             continue;
         }
         let shorter = text
@@ -345,7 +364,7 @@ fn validated_matches(regex: &Regex, detector: Detector, text: &str, mut found: i
         match shorter {
             Some(e) => {
                 found(start..e);
-                at = e;
+                at = if detector.digit_groups() { next_char(text, start) } else { e };
             }
             None => at = next_char(text, start),
         }

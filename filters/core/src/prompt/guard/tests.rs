@@ -102,3 +102,16 @@ fn reports_name_guards_never_values() {
     );
     assert!(!format!("{report:?}").contains("sk-proj"));
 }
+
+#[test]
+fn overlapping_values_are_masked_as_one_span() {
+    // The phone's digits and the "0" after it form a Luhn-valid 19-digit run that swallows
+    // half the card; the card must still be found and nothing of it released.
+    let g = guards(
+        json!([{"detector": "phone", "action": "mask"}, {"detector": "credit_card", "action": "mask"}]),
+    )
+    .unwrap();
+    let text = "call +1 415 555 2671 0 4111 1111 1111 1111 now";
+    let masked = g.mask(text, &g.scan(TextKind::User, text));
+    assert_eq!(masked, "call [PHONE] now");
+}
