@@ -372,6 +372,34 @@ pub fn continue_stream(stream: Stream) -> HostResult<()> {
     HostError::from_status(unsafe { proxy_continue_stream(stream as u32) })
 }
 
+/// Starts an HTTP call to an Envoy cluster; returns its token. The SDK's call is used (not an
+/// import of our own) because it registers the token with the SDK's dispatcher, which routes the
+/// answer to the calling context and would `expect()` on a token it does not know. It panics
+/// only on a status other than OK, BadArgument and InternalFailure, which Envoy's `httpCall`
+/// never returns.
+#[allow(clippy::disallowed_methods)]
+pub fn dispatch_http_call(
+    cluster: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout_ms: u32,
+) -> HostResult<u32> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let timeout = std::time::Duration::from_millis(u64::from(timeout_ms));
+        proxy_wasm::hostcalls::dispatch_http_call(cluster, headers.to_vec(), Some(body), Vec::new(), timeout)
+            .map_err(|status| match status {
+                proxy_wasm::types::Status::BadArgument => HostError::BadArgument,
+                _ => HostError::InternalFailure,
+            })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = (cluster, headers, body, timeout_ms);
+        Err(HostError::Unimplemented)
+    }
+}
+
 /// Answers the request locally. `details` shows in `%RESPONSE_CODE_DETAILS%`.
 pub fn send_local_response(
     status: u32,

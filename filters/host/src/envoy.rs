@@ -4,7 +4,7 @@
 //! and a value that is not UTF-8 is read with its invalid bytes replaced (U+FFFD), never trusted
 //! as text and never a reason to trap. Refused writes are `false` plus a log line.
 
-use crate::abi::{self, Buffer, HostError, Map};
+use crate::abi::{self, Buffer, HostError, Map, Stream};
 use crate::metrics;
 use portcullis_core::http::host::{Headers, Host, SharedWrite, Side, LOCAL_REPLY_DETAILS};
 
@@ -129,6 +129,43 @@ impl Host for EnvoyHost {
 
     fn record(&mut self, metric: &str, value: u64) {
         metrics::record(metric, value);
+    }
+
+    fn dispatch(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, String> {
+        abi::dispatch_http_call(cluster, headers, body, timeout_ms).map_err(|err| match err {
+            HostError::BadArgument => format!("Envoy refused the call (is `{cluster}` a cluster?)"),
+            other => format!("Envoy could not start the call: {other:?}"),
+        })
+    }
+
+    fn call_response(&mut self, body_size: usize) -> (Option<u16>, Vec<u8>) {
+        // A failed or timed-out call arrives with no headers at all.
+        let status = abi::get_map_value(Map::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok());
+        let body = if body_size == 0 {
+            None
+        } else {
+            abi::get_buffer(Buffer::HttpCallResponseBody, 0, body_size).ok().flatten()
+        };
+        (status, body.unwrap_or_default())
+    }
+
+    fn resume(&mut self, side: Side) {
+        let stream = match side {
+            Side::Request => Stream::Request,
+            Side::Response => Stream::Response,
+        };
+        if let Err(err) = abi::continue_stream(stream) {
+            log::error!("could not resume the {side:?}: {err:?}");
+        }
     }
 }
 

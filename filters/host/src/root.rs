@@ -79,8 +79,6 @@ struct FlowContext {
     flow: Box<dyn HttpFlow>,
 }
 
-impl Context for FlowContext {}
-
 impl HttpContext for FlowContext {
     fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
         action(self.flow.on_request_headers(&mut EnvoyHost, end_of_stream))
@@ -100,6 +98,12 @@ impl HttpContext for FlowContext {
 
     fn on_log(&mut self) {
         self.flow.on_log(&mut EnvoyHost);
+    }
+}
+
+impl Context for FlowContext {
+    fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
+        self.flow.on_http_call_response(&mut EnvoyHost, token, body_size);
     }
 }
 

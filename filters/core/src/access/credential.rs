@@ -13,7 +13,7 @@ use crate::access::key_config::{KeySource, ProviderCredentialConfig};
 use crate::access::keypool::{KeyPool, DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS};
 use crate::access::secret::Secret;
 use crate::access::tenant::{Tenant, TenantConfig, TenantDirectory};
-use crate::common::config::ConfigError;
+use crate::common::config::{is_env_name, ConfigError};
 pub use crate::contract::Placement;
 use crate::llm::provider::AuthScheme;
 use serde::Deserialize;
@@ -253,12 +253,6 @@ fn compile_pool(
         return Ok(Err(format!("environment variable {vars} is not set for the Wasm VM")));
     }
     Ok(Ok(KeyPool::new(keys, headers, cooldown)))
-}
-
-fn is_env_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The headers that carry `key` in `scheme`, plus the pool's extra headers.

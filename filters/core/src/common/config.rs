@@ -30,6 +30,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Whether `name` can be an environment variable's name (`[A-Za-z_][A-Za-z0-9_]*`): fields that
+/// name one are checked so a secret pasted there by mistake is refused (and never echoed).
+pub fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Parses a plugin config. An absent or empty config is parsed as `{}`, so filters whose every
 /// field has a default can run without one.
 pub fn parse<T: DeserializeOwned>(bytes: Option<&[u8]>) -> Result<T, ConfigError> {

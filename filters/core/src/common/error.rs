@@ -123,15 +123,17 @@ pub struct ClientError {
     pub message: String,
     /// Seconds, sent as `Retry-After` (429 and 503).
     pub retry_after: Option<u64>,
+    /// A status other than the kind's (a configured refusal status such as 451).
+    status: Option<u16>,
 }
 
 impl ClientError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), retry_after: None }
+        Self { kind, message: message.into(), retry_after: None, status: None }
     }
 
-    /// An error for a status Envoy (not a provider) answered with, e.g. a local reply such as
-    /// 503 "upstream connect error …": the status is kept, the kind follows it.
+    /// An error with a given status, e.g. Envoy's local reply 503 "upstream connect error …" or
+    /// a configured refusal status: the status is kept, the kind follows it.
     pub fn for_status(status: u16, message: impl Into<String>) -> Self {
         let kind = match status {
             401 => ErrorKind::Authentication,
@@ -150,7 +152,11 @@ impl ClientError {
             500 => ErrorKind::Internal,
             _ => ErrorKind::BadGateway,
         };
-        Self::new(kind, message)
+        let mut err = Self::new(kind, message);
+        if err.kind.status() != status && (400..=599).contains(&status) {
+            err.status = Some(status);
+        }
+        err
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
@@ -159,7 +165,7 @@ impl ClientError {
     }
 
     pub fn status(&self) -> u16 {
-        self.kind.status()
+        self.status.unwrap_or_else(|| self.kind.status())
     }
 
     /// The JSON body for a client that speaks `shape`.

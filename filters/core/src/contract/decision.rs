@@ -110,6 +110,33 @@ impl RecordError {
     }
 }
 
+/// Who answered a request: the provider and what its attempt speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answering {
+    pub provider: String,
+    /// The API of the answer's body.
+    pub api: WireApi,
+    pub model_label: String,
+}
+
+/// Who answered. Without failover, the decision's provider. With failover, the provider Envoy
+/// ended with, known only from the upstream router's response header (trusted only then: a
+/// provider could send it) and looked up in the route plan.
+pub fn answering(host: &mut dyn Host, decision: &Decision) -> Option<Answering> {
+    if !decision.failover {
+        return Some(Answering {
+            provider: decision.provider.clone(),
+            api: decision.upstream_api,
+            model_label: decision.model_label.clone(),
+        });
+    }
+    let provider =
+        host.header(crate::http::host::Side::Response, crate::contract::RESPONSE_PROVIDER_HEADER)?;
+    let plan: RoutePlan = serde_json::from_slice(&host.filter_state(crate::contract::ROUTE_PLAN)?).ok()?;
+    let attempt = plan.attempt_for(&provider)?;
+    Some(Answering { api: attempt.upstream_api, model_label: attempt.model_label.clone(), provider })
+}
+
 /// The router's record for this request, for a filter that needs it.
 ///
 /// Fails closed: on a request the router would route (an LLM call, by method and path) a

@@ -14,6 +14,8 @@
 //! | `portcullis.attempt_provider`| router upstream, per attempt        | credentials upstream                     |
 //! | `portcullis.tenant`          | credentials                         | usage, prompt (bindings), access logs    |
 //! | `portcullis.template`        | prompt                              | access logs                              |
+//! | `portcullis.guardrail`       | prompt: what its guards did (never a matched value) | access logs              |
+//! | `portcullis.answer_status`   | prompt, when it refused an answer   | router: the status to answer with        |
 //! | `portcullis.usage`           | usage                               | access logs                              |
 //!
 //! The [`decision`] record carries a version ([`decision::VERSION`]). A filter that needs it on
@@ -23,8 +25,10 @@
 //! `portcullis_contract_errors_total{filter,reason}` ([`decision::require`]); it never skips its
 //! checks. Requests the router does not route need no record.
 //!
-//! One response header crosses from the upstream to the downstream filters:
-//! [`RESPONSE_PROVIDER_HEADER`], trusted only on failover requests.
+//! Two response headers cross between filters: [`RESPONSE_PROVIDER_HEADER`] from the upstream
+//! to the downstream filters, trusted only on failover requests, and [`HOLD_ANSWER_HEADER`] from
+//! the prompt filter to the router. The router removes both (every `x-portcullis-*` header)
+//! before the client sees the response.
 //!
 //! Where the final request body is known (for a signer such as AWS SigV4, which must sign the
 //! bytes that leave Envoy): after the last filter that may rewrite it. In the listener chain the
@@ -64,6 +68,12 @@ pub const TENANT: &str = "portcullis.tenant";
 pub const TEMPLATE: &str = "portcullis.template";
 /// Token usage of the response as JSON, written by the usage filter.
 pub const USAGE: &str = "portcullis.usage";
+/// What the prompt filter's guards did, as JSON: policy, per phase the guards that fired with
+/// their action and count, and which one blocked. Never a matched value.
+pub const GUARDRAIL: &str = "portcullis.guardrail";
+/// The status of an answer the prompt filter refused (its body is then an error already in the
+/// client's shape): the router answers with it instead of translating.
+pub const ANSWER_STATUS: &str = "portcullis.answer_status";
 
 /// The name under which other filters read a key (`get_property(["filter_state", …])`).
 pub fn envoy_name(key: &str) -> String {
@@ -88,5 +98,13 @@ pub const ATTEMPT_PROVIDER: &str = "portcullis.attempt_provider";
 /// downstream router removes every `x-portcullis-*` response header and sets this one itself
 /// for the client.
 pub const RESPONSE_PROVIDER_HEADER: &str = "x-portcullis-provider";
+/// Response header the prompt filter adds when its guards may refuse a complete (JSON) answer:
+/// the router, after it on the response path and allowed to hold response headers
+/// (`allow_on_headers_stop_iteration`), then holds them until the body is complete, so a refusal
+/// can still change the status. A header rather than filter state because the router already
+/// reads a snapshot of the response headers: answers without it cost nothing. A provider
+/// sending it only makes the router wait for the body; what the router obeys, the refusal
+/// status, is filter state ([`ANSWER_STATUS`]).
+pub const HOLD_ANSWER_HEADER: &str = "x-portcullis-hold-answer";
 /// Response header telling the client how many attempts it took.
 pub const RESPONSE_ATTEMPTS_HEADER: &str = "x-portcullis-attempts";

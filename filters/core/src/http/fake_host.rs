@@ -9,7 +9,10 @@
 //! - a local reply sent while the request is processed passes through the flow's own response
 //!   callbacks (as Envoy's local replies do), marked with its `response.code_details`;
 //! - a request that is paused at its end and never continued is reported as stalled (in Envoy
-//!   it would hang until a timeout).
+//!   it would hang until a timeout);
+//! - an HTTP call a callback starts is answered (by [`FakeHost::answer_calls`], else as a
+//!   failed call) right after that callback returns, and a `resume` from the answer continues
+//!   the paused side, as Envoy's `continue_stream` does.
 
 use super::host::{Flow, Headers, Host, HttpFlow, SharedWrite, Side, LOCAL_REPLY_DETAILS};
 use std::collections::BTreeMap;
@@ -112,6 +115,44 @@ struct Reply {
     body: Vec<u8>,
 }
 
+/// An HTTP call a flow started.
+#[derive(Debug, Clone)]
+pub struct Callout {
+    pub cluster: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout_ms: u32,
+}
+
+impl Callout {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Answers calls: `Some((status, body))`, or `None` for a call that fails (timeout, reset).
+type Responder = Box<dyn FnMut(&Callout) -> Option<(u16, Vec<u8>)>>;
+
+#[derive(Default)]
+struct Calls {
+    responder: Option<Responder>,
+    /// Tokens started and not yet answered.
+    pending: Vec<u32>,
+    /// The answer being delivered (inside `on_http_call_response`).
+    answering: Option<(Option<u16>, Vec<u8>)>,
+    resumed: Vec<Side>,
+}
+
+impl std::fmt::Debug for Calls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Calls").field("pending", &self.pending).finish_non_exhaustive()
+    }
+}
+
 /// See the module docs.
 #[derive(Debug, Default)]
 pub struct FakeHost {
@@ -131,11 +172,48 @@ pub struct FakeHost {
     pub route_cache_cleared: u32,
     /// Every host call, in order (`headers(request)`, `set_header(request, :path)`, …).
     pub calls: Vec<String>,
+    /// Every HTTP call started, in order (token = position + 1).
+    pub callouts: Vec<Callout>,
+    /// Clusters Envoy would not know (a call to one is refused).
+    pub unknown_clusters: Vec<String>,
+    http_calls: Calls,
 }
 
 impl FakeHost {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How HTTP calls are answered (default: every call fails, as on a timeout).
+    pub fn answer_calls(&mut self, responder: impl FnMut(&Callout) -> Option<(u16, Vec<u8>)> + 'static) {
+        self.http_calls.responder = Some(Box::new(responder));
+    }
+
+    /// Delivers the answers to the calls `flow` started, then tells whether `side` (paused by
+    /// the callback that returned `flow_result`) goes on.
+    fn settle(&mut self, flow: &mut dyn HttpFlow, side: Side, flow_result: Flow) -> Flow {
+        while !self.http_calls.pending.is_empty() {
+            let token = self.http_calls.pending.remove(0);
+            let call = self.callouts.get((token as usize).saturating_sub(1)).cloned();
+            let answer = match (&mut self.http_calls.responder, call) {
+                (Some(responder), Some(call)) => responder(&call),
+                _ => None,
+            };
+            let size = answer.as_ref().map_or(0, |(_, body)| body.len());
+            self.http_calls.answering = Some(match answer {
+                Some((status, body)) => (Some(status), body),
+                None => (None, Vec::new()),
+            });
+            flow.on_http_call_response(self, token, size);
+            self.http_calls.answering = None;
+        }
+        let resumed = self.http_calls.resumed.contains(&side);
+        self.http_calls.resumed.clear();
+        if resumed {
+            Flow::Continue
+        } else {
+            flow_result
+        }
     }
 
     /// Runs one exchange: the request through `flow`, then `upstream`'s answer (if the request
@@ -152,7 +230,8 @@ impl FakeHost {
             for (i, chunk) in request.chunks.iter().enumerate() {
                 self.request_body.extend_from_slice(chunk);
                 let size = self.request_body.len();
-                if flow.on_request_body(self, size, i == last) == Flow::Continue {
+                let result = flow.on_request_body(self, size, i == last);
+                if self.settle(flow, Side::Request, result) == Flow::Continue {
                     forwarded.append(&mut self.request_body);
                     request_done = i == last;
                 }
@@ -185,7 +264,8 @@ impl FakeHost {
     }
 
     fn call_request_headers(&mut self, flow: &mut dyn HttpFlow, end_of_stream: bool) -> Flow {
-        flow.on_request_headers(self, end_of_stream)
+        let result = flow.on_request_headers(self, end_of_stream);
+        self.settle(flow, Side::Request, result)
     }
 
     fn respond(&mut self, flow: &mut dyn HttpFlow, response: Response, outcome: &mut Outcome) {
@@ -195,6 +275,7 @@ impl FakeHost {
         self.response_headers_sent = false;
         let chunks: Vec<Vec<u8>> = response.chunks.into_iter().filter(|c| !c.is_empty()).collect();
         let held = flow.on_response_headers(self, chunks.is_empty());
+        let held = self.settle(flow, Side::Response, held);
         if let Some(reply) = self.reply.take() {
             // A reply while the response headers are still here replaces the response.
             self.finish_with_reply(reply, outcome);
@@ -209,7 +290,8 @@ impl FakeHost {
         for (i, chunk) in chunks.iter().enumerate() {
             self.response_body.extend_from_slice(chunk);
             let size = self.response_body.len();
-            if flow.on_response_body(self, size, i == last) == Flow::Continue {
+            let result = flow.on_response_body(self, size, i == last);
+            if self.settle(flow, Side::Response, result) == Flow::Continue {
                 body.append(&mut self.response_body);
                 self.response_headers_sent = true;
                 done = i == last;
@@ -373,5 +455,33 @@ impl Host for FakeHost {
     fn record(&mut self, metric: &str, value: u64) {
         self.log(format!("record({metric})"));
         self.histograms.entry(metric.to_string()).or_default().push(value);
+    }
+
+    fn dispatch(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, String> {
+        self.log(format!("dispatch({cluster})"));
+        if self.unknown_clusters.iter().any(|c| c == cluster) {
+            return Err(format!("Envoy refused the call (is `{cluster}` a cluster?)"));
+        }
+        let headers = headers.iter().map(|(n, v)| ((*n).to_string(), (*v).to_string())).collect();
+        self.callouts.push(Callout { cluster: cluster.into(), headers, body: body.to_vec(), timeout_ms });
+        let token = u32::try_from(self.callouts.len()).unwrap_or(u32::MAX);
+        self.http_calls.pending.push(token);
+        Ok(token)
+    }
+
+    fn call_response(&mut self, _body_size: usize) -> (Option<u16>, Vec<u8>) {
+        self.log("call_response".into());
+        self.http_calls.answering.clone().unwrap_or((None, Vec::new()))
+    }
+
+    fn resume(&mut self, side: Side) {
+        self.log(format!("resume({})", side_name(side)));
+        self.http_calls.resumed.push(side);
     }
 }

@@ -86,6 +86,22 @@ pub trait Host {
     fn increment(&mut self, metric: &str, by: u64);
     /// Records a histogram sample.
     fn record(&mut self, metric: &str, value: u64);
+    /// Starts an HTTP call to Envoy cluster `cluster` (`headers` must name `:method`, `:path`
+    /// and `:authority`). Its answer, or its failure, comes to
+    /// [`HttpFlow::on_http_call_response`] with the token returned here. `Err`: the call could
+    /// not start (Envoy refuses an unknown cluster this way).
+    fn dispatch(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, String>;
+    /// Inside [`HttpFlow::on_http_call_response`]: the call's status (`None`: it failed or timed
+    /// out) and body.
+    fn call_response(&mut self, body_size: usize) -> (Option<u16>, Vec<u8>);
+    /// Resumes the request or the response after a callback returned `Pause`.
+    fn resume(&mut self, side: Side);
 }
 
 /// One request's logic in one filter. Callbacks Envoy makes, in its order; defaults pass.
@@ -102,6 +118,8 @@ pub trait HttpFlow {
     fn on_response_body(&mut self, _host: &mut dyn Host, _size: usize, _end_of_stream: bool) -> Flow {
         Flow::Continue
     }
+    /// The answer to a call started with [`Host::dispatch`].
+    fn on_http_call_response(&mut self, _host: &mut dyn Host, _token: u32, _body_size: usize) {}
     /// After the exchange, also for requests whose headers the filter never saw.
     fn on_log(&mut self, _host: &mut dyn Host) {}
 }

@@ -1,46 +1,80 @@
-//! The prompt filter, per request: templates, decorators and parameters on the
-//! provider-native body.
+//! The prompt filter, per request: templates, decorators, parameters and guardrails on the
+//! provider-native body, and guardrails on the answer.
 //!
-//! Runs after the router, so the body is already in the provider's format; the router's record
-//! names that format and carries the client's template choice (the router takes it off the
-//! client's body, which a translation would not keep). At the request headers the flow chooses
-//! the policy (bindings by route, model and tenant) and decides whether the body needs work at
-//! all — a request no template, decorator or parameter applies to is never read. The body is
-//! parsed once into the format-neutral [`RequestView`], every step runs on it, and it is written
-//! back only if one of them changed something.
+//! Runs after the router, so the body is already in the provider's format (under failover it is
+//! still the client's: the router translates it per attempt, from the copy in filter state, which
+//! this filter then updates); the router's record names that format and carries the client's
+//! template choice. At the request headers the flow chooses the policy (bindings by route, model
+//! and tenant) and decides whether the body needs work at all — a request no template,
+//! decorator, parameter or guard applies to is never read. The body is parsed once into the
+//! format-neutral [`RequestView`], every step runs on it, and it is written back only if one of
+//! them changed something. Remote guards ([`super::checks`]) hold the request until they answer.
+//! The answer's side is in [`super::answer`].
 
+use super::answer::Answer;
+use super::checks::{Checks, Conclusion};
+use super::guard::policy::PolicyGuards;
+use super::guard::remote::Phase;
+use super::guard::{self as guardrail};
+use super::outcome::Outcome;
 use super::params::{self, ParamError};
 use super::policy::{Policy, Subject};
 use super::template::Template;
 use super::{decorate, Prompt};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::common::metric::labelled;
-use crate::contract::{self, decision};
+use crate::contract::{self, decision, decision::Decision};
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::llm::api::{ErrorShape, WireApi};
-use crate::llm::view::{Position, RequestView};
+use crate::llm::view::{Position, RequestView, TextKind};
 use crate::router::plan::TemplateSelection;
 use crate::router::route::glob_match;
 use std::rc::Rc;
 
-/// What this request gets, decided at its headers.
+/// What this request's body gets, decided at its headers.
 struct Work {
-    /// The upstream API (the body's format).
+    /// The body's format: the upstream API (the client's under failover).
     api: WireApi,
-    shape: ErrorShape,
+    /// Under failover the body the provider gets is translated from filter state: edits go there
+    /// too.
+    failover: bool,
     template: Option<(String, TemplateSelection)>,
-    /// Index of nothing: the policy is looked up again by name from the compiled config.
-    policy: Option<String>,
+    /// Client headers the webhook asked for, read at the headers.
+    forwarded: Vec<(String, String)>,
+}
+
+/// A request body held while remote guards judge it.
+struct Held {
+    checks: Checks,
+    view: RequestView,
+    size: usize,
 }
 
 pub struct PromptFlow {
-    prompt: Rc<Prompt>,
+    pub(super) prompt: Rc<Prompt>,
+    /// The policy chosen at the request headers, by name.
+    pub(super) policy: Option<String>,
+    /// The router's record, kept when the answer has guards to pass.
+    pub(super) decision: Option<Decision>,
+    pub(super) shape: ErrorShape,
     work: Option<Work>,
+    held: Option<Held>,
+    pub(super) answer: Option<Answer>,
+    pub(super) outcome: Outcome,
 }
 
 impl PromptFlow {
     pub fn new(prompt: Rc<Prompt>) -> Self {
-        Self { prompt, work: None }
+        Self {
+            prompt,
+            policy: None,
+            decision: None,
+            shape: ErrorShape::OpenAi,
+            work: None,
+            held: None,
+            answer: None,
+            outcome: Outcome::default(),
+        }
     }
 
     fn refuse(host: &mut dyn Host, shape: ErrorShape, message: String) -> Flow {
@@ -49,15 +83,14 @@ impl PromptFlow {
         Flow::Pause
     }
 
-    fn policy(&self, name: Option<&str>) -> Option<&Policy> {
-        let name = name?;
-        self.prompt.policies.select_by_name(name)
+    /// The chosen policy (from a clone of the config's `Rc`, so `self` stays free to change).
+    pub(super) fn chosen(&self) -> (Rc<Prompt>, Option<String>) {
+        (Rc::clone(&self.prompt), self.policy.clone())
     }
 
-    /// Every step, on the parsed body.
-    fn apply(&self, work: &Work, body: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    /// Templates, decorators and parameters, on the parsed body.
+    fn edit(&self, work: &Work, policy: Option<&Policy>, body: &[u8]) -> Result<RequestView, String> {
         let mut view = RequestView::parse(work.api, body).map_err(|e| e.0)?;
-        let policy = self.policy(work.policy.as_deref());
         if let Some((name, selection)) = &work.template {
             let template: &Template = self.prompt.templates.get(name).ok_or("template vanished")?;
             let messages = template.fill(selection.variables.as_ref()).map_err(|e| e.0)?;
@@ -73,8 +106,108 @@ impl PromptFlow {
                 params::apply_ceiling(&mut view, ceiling).map_err(|ParamError(e)| e)?;
             }
         }
-        Ok(view.into_bytes())
+        Ok(view)
     }
+
+    /// Answers a refused request in the client's shape; the message names the policy and the
+    /// guard, never what matched.
+    pub(super) fn block(&mut self, host: &mut dyn Host, policy: &str, status: u16, message: String) -> Flow {
+        log::debug!("{message}");
+        self.outcome.publish(host, policy);
+        host::send_error(host, &ClientError::for_status(status, message), self.shape);
+        Flow::Pause
+    }
+
+    /// The local request guards, then the remote ones (which hold the request).
+    fn guard_request(
+        &mut self,
+        host: &mut dyn Host,
+        policy: &str,
+        guards: &PolicyGuards,
+        mut view: RequestView,
+        size: usize,
+    ) -> Flow {
+        if !guards.request.is_empty() {
+            let report = guardrail::apply_to_texts(&guards.request, |f| view.texts_mut(f));
+            self.outcome.local(host, policy, Phase::Request, &report);
+            if let Some(guard) = &report.blocked_by {
+                let message = format!("request blocked by policy `{policy}`: guard `{guard}`");
+                return self.block(host, policy, guards.block_status, message);
+            }
+        }
+        if !guards.remote_in(Phase::Request) {
+            self.outcome.publish(host, policy);
+            self.send(host, view, size);
+            return Flow::Continue;
+        }
+        let mut texts: Vec<(TextKind, String)> = Vec::new();
+        view.texts(&mut |kind, text| texts.push((kind, text.to_string())));
+        let forwarded = self.work.as_ref().map(|w| w.forwarded.clone()).unwrap_or_default();
+        let at = format!("policies.{policy}.guards");
+        let checks = Checks::start(host, guards, &at, Phase::Request, &texts, &forwarded);
+        if checks.pending() {
+            self.held = Some(Held { checks, view, size });
+            return Flow::Pause;
+        }
+        self.conclude(host, policy, guards, &checks, view, size)
+    }
+
+    /// What the remote guards decided, applied.
+    fn conclude(
+        &mut self,
+        host: &mut dyn Host,
+        policy: &str,
+        guards: &PolicyGuards,
+        checks: &Checks,
+        mut view: RequestView,
+        size: usize,
+    ) -> Flow {
+        match checks.conclude(host, guards, policy, &mut self.outcome) {
+            Conclusion::Pass => {}
+            Conclusion::Mask(texts) => replace_texts(&mut view, texts),
+            Conclusion::Reject { status, message } => {
+                return self.block(
+                    host,
+                    policy,
+                    status,
+                    format!("request blocked by policy `{policy}`: {message}"),
+                );
+            }
+            Conclusion::Unavailable(message) => {
+                self.outcome.publish(host, policy);
+                host::send_error(host, &ClientError::new(ErrorKind::Unavailable, message), self.shape);
+                return Flow::Pause;
+            }
+        }
+        self.outcome.publish(host, policy);
+        self.send(host, view, size);
+        Flow::Continue
+    }
+
+    /// Writes the body back if anything changed it.
+    fn send(&self, host: &mut dyn Host, view: RequestView, size: usize) {
+        let Some(bytes) = view.into_bytes() else { return };
+        host.replace_body(Side::Request, size, &bytes);
+        if self.work.as_ref().is_some_and(|w| w.failover) {
+            // The per-attempt router translates this copy, not the body.
+            host.set_filter_state(contract::REQUEST_BODY, &bytes);
+        }
+    }
+}
+
+/// Puts a webhook's replacement texts in place, in the order they were sent.
+pub(super) fn replace_texts<S: crate::llm::view::Side>(
+    view: &mut crate::llm::view::View<S>,
+    texts: Vec<String>,
+) {
+    let mut texts = texts.into_iter();
+    view.texts_mut(&mut |_, text| match texts.next() {
+        Some(new) if new != *text => {
+            *text = new;
+            true
+        }
+        _ => false,
+    });
 }
 
 impl HttpFlow for PromptFlow {
@@ -91,6 +224,7 @@ impl HttpFlow for PromptFlow {
             }
         };
         let shape = decision.client_api.error_shape();
+        self.shape = shape;
         let tenant = if self.prompt.policies.needs_tenant() {
             host.filter_state(contract::TENANT).map(|t| String::from_utf8_lossy(&t).into_owned())
         } else {
@@ -102,8 +236,9 @@ impl HttpFlow for PromptFlow {
             upstream_model: &decision.model,
             tenant: tenant.as_deref(),
         };
-        let policy = self.prompt.policies.select(&subject);
-        let template = match decision.template {
+        let prompt = Rc::clone(&self.prompt);
+        let policy = prompt.policies.select(&subject);
+        let template = match &decision.template {
             Some(selection) => {
                 let Some(template) = self.prompt.templates.get(&selection.name) else {
                     return Self::refuse(host, shape, format!("unknown template `{}`", selection.name));
@@ -117,7 +252,7 @@ impl HttpFlow for PromptFlow {
                     );
                     return Self::refuse(host, shape, message);
                 }
-                Some((selection.name.clone(), selection))
+                Some((selection.name.clone(), selection.clone()))
             }
             None if policy.is_some_and(|p| !p.allow_untemplated) => {
                 let message = format!("requests for `{}` must name a template", decision.request_model);
@@ -125,9 +260,25 @@ impl HttpFlow for PromptFlow {
             }
             None => None,
         };
+        let guards = policy.and_then(|p| p.guards.as_ref());
         let busy = template.is_some()
             || !self.prompt.decorators.is_empty()
-            || policy.is_some_and(Policy::edits_body);
+            || policy.is_some_and(Policy::edits_body)
+            || guards.is_some_and(|g| g.checks(Phase::Request));
+        self.policy = policy.map(|p| p.name.clone());
+        let forwarded = match guards.and_then(|g| g.webhook.as_ref()) {
+            Some(webhook) => webhook
+                .forward_headers
+                .iter()
+                .filter_map(|name| host.header(Side::Request, name).map(|v| (name.clone(), v)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let (api, failover) =
+            (if decision.failover { decision.client_api } else { decision.upstream_api }, decision.failover);
+        if guards.is_some_and(|g| g.checks(Phase::Response)) {
+            self.decision = Some(decision);
+        }
         if !busy {
             return Flow::Continue;
         }
@@ -136,12 +287,7 @@ impl HttpFlow for PromptFlow {
             host.increment(&labelled("portcullis_prompt_templates_total", &[("template", name)]), 1);
         }
         host.remove_header(Side::Request, "content-length");
-        self.work = Some(Work {
-            api: decision.upstream_api,
-            shape,
-            template,
-            policy: policy.map(|p| p.name.clone()),
-        });
+        self.work = Some(Work { api, failover, template, forwarded });
         Flow::Continue
     }
 
@@ -153,13 +299,52 @@ impl HttpFlow for PromptFlow {
             return Flow::Pause;
         }
         let body = host.body(Side::Request, size).unwrap_or_default();
-        match self.apply(work, &body) {
-            Ok(Some(new_body)) => {
-                host.replace_body(Side::Request, size, &new_body);
+        let (prompt, name) = self.chosen();
+        let policy = name.as_deref().and_then(|n| prompt.policies.select_by_name(n));
+        let view = match self.edit(work, policy, &body) {
+            Ok(view) => view,
+            Err(why) => return Self::refuse(host, self.shape, why),
+        };
+        match policy.and_then(|p| Some((p, p.guards.as_ref()?))) {
+            Some((policy, guards)) if guards.checks(Phase::Request) => {
+                self.guard_request(host, &policy.name, guards, view, size)
+            }
+            _ => {
+                self.send(host, view, size);
                 Flow::Continue
             }
-            Ok(None) => Flow::Continue,
-            Err(why) => Self::refuse(host, work.shape, why),
+        }
+    }
+
+    fn on_response_headers(&mut self, host: &mut dyn Host, _end_of_stream: bool) -> Flow {
+        self.start_answer(host);
+        Flow::Continue
+    }
+
+    fn on_response_body(&mut self, host: &mut dyn Host, size: usize, end_of_stream: bool) -> Flow {
+        self.guard_answer(host, size, end_of_stream)
+    }
+
+    fn on_http_call_response(&mut self, host: &mut dyn Host, token: u32, body_size: usize) {
+        let Some(mut held) = self.held.take() else {
+            self.on_answer_call(host, token, body_size);
+            return;
+        };
+        let (prompt, name) = self.chosen();
+        let Some((policy, guards)) = name
+            .as_deref()
+            .and_then(|n| prompt.policies.select_by_name(n))
+            .and_then(|p| Some((p, p.guards.as_ref()?)))
+        else {
+            return;
+        };
+        if !held.checks.answer(host, guards, token, body_size) || held.checks.pending() {
+            self.held = Some(held);
+            return;
+        }
+        let Held { checks, view, size } = held;
+        if self.conclude(host, &policy.name, guards, &checks, view, size) == Flow::Continue {
+            host.resume(Side::Request);
         }
     }
 }

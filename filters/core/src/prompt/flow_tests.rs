@@ -6,7 +6,7 @@ use crate::http::fake_host::{FakeHost, Request, Response};
 use crate::router::Router;
 use serde_json::{json, Value};
 
-fn decision() -> Vec<u8> {
+pub(super) fn decision() -> Vec<u8> {
     let router = Router::configure(Some(
         br#"{"providers":{"anthropic":{"kind":"anthropic"}},"routes":[{"model":"claude-*","provider":"anthropic"}]}"#,
     ))

@@ -1,11 +1,15 @@
 //! The prompt filter's logic: templates ([`template`]), decorators ([`decorate`]), parameter
-//! defaults, overrides and ceilings ([`params`]), chosen per request by policies and bindings
-//! ([`policy`]), all applied through the format-neutral [`crate::llm::view`]; [`flow`] is the
-//! per-request state machine.
+//! defaults, overrides and ceilings ([`params`]) and guardrails ([`guard`]), chosen per request
+//! by policies and bindings ([`policy`]), all applied through the format-neutral
+//! [`crate::llm::view`]; [`flow`] is the per-request state machine, with the remote checks in
+//! [`checks`] and the answer's side in [`answer`].
 
+pub mod answer;
+pub mod checks;
 pub mod decorate;
 pub mod flow;
 pub mod guard;
+pub mod outcome;
 pub mod params;
 pub mod policy;
 pub mod template;
@@ -49,14 +53,22 @@ pub struct Prompt {
 }
 
 impl Prompt {
+    /// Compiles the config; keys named by `keyEnv` fields come from the Wasm VM's environment.
     pub fn configure(bytes: Option<&[u8]>) -> Result<Rc<Self>, ConfigError> {
+        Self::configure_with_env(bytes, &|name| std::env::var(name).ok())
+    }
+
+    pub fn configure_with_env(
+        bytes: Option<&[u8]>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Rc<Self>, ConfigError> {
         let config: PromptConfig = config::parse(bytes)?;
         let mut templates = HashMap::with_capacity(config.templates.len());
         for (name, t) in config.templates {
             let at = format!("templates.{name}");
             templates.insert(name.clone(), Template::compile(&name, t, &at)?);
         }
-        let policies = Policies::compile(config.policies, config.bindings, config.default_policy)?;
+        let policies = Policies::compile(config.policies, config.bindings, config.default_policy, env)?;
         Ok(Rc::new(Prompt { decorators: config.decorators, templates, policies }))
     }
 
@@ -72,3 +84,5 @@ impl Prompt {
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod guard_flow_tests;

@@ -1,13 +1,14 @@
 //! Prompt policies and the bindings that choose one per request.
 //!
 //! A policy is a named set of what the gateway does to a prompt: decorators, parameter
-//! defaults and overrides, a ceiling on output tokens, whether a template is required (and,
-//! later, guards). A binding chooses a policy by route, model pattern and tenant; the most
+//! defaults and overrides, a ceiling on output tokens, whether a template is required, and its
+//! guards ([`super::guard::policy`]). A binding chooses a policy by route, model pattern and tenant; the most
 //! specific binding that matches wins — one naming a tenant beats one naming a route, which beats
 //! one naming only a model, and an exact model beats a pattern; among equals, the first in config
 //! order. Without a match, `defaultPolicy` (if any) applies.
 
 use super::decorate::Decorator;
+use super::guard::policy::{GuardsConfig, PolicyGuards};
 use crate::common::config::ConfigError;
 use crate::llm::view::params::Params;
 use crate::router::route::glob_match;
@@ -31,6 +32,9 @@ pub struct PolicyConfig {
     /// `false`: requests must name a template (400 otherwise).
     #[serde(default = "yes")]
     pub allow_untemplated: bool,
+    /// Guardrails on the request and the answer.
+    #[serde(default)]
+    pub guards: Option<GuardsConfig>,
 }
 
 fn yes() -> bool {
@@ -72,7 +76,7 @@ pub struct BindingConfig {
 }
 
 /// A compiled policy.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Policy {
     pub name: String,
     pub decorators: Vec<Decorator>,
@@ -80,6 +84,7 @@ pub struct Policy {
     pub overrides: Params,
     pub max_output_tokens: Option<Ceiling>,
     pub allow_untemplated: bool,
+    pub guards: Option<PolicyGuards>,
 }
 
 impl Policy {
@@ -111,7 +116,7 @@ pub struct Subject<'a> {
 }
 
 /// The compiled policies and bindings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Policies {
     policies: Vec<Policy>,
     bindings: Vec<Binding>,
@@ -123,6 +128,7 @@ impl Policies {
         configs: BTreeMap<String, PolicyConfig>,
         bindings: Vec<BindingConfig>,
         default: Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let mut policies = Vec::with_capacity(configs.len());
         for (name, c) in configs {
@@ -134,8 +140,13 @@ impl Policies {
                     ));
                 }
             }
+            let guards = c
+                .guards
+                .map(|g| PolicyGuards::compile(g, &format!("policies.{name}.guards"), env))
+                .transpose()?;
             policies.push(Policy {
                 name,
+                guards,
                 decorators: c.decorators,
                 defaults: c.defaults,
                 overrides: c.overrides,
@@ -214,7 +225,12 @@ mod tests {
             .iter()
             .map(|n| (n.to_string(), serde_json::from_value(json!({})).unwrap()))
             .collect();
-        Policies::compile(configs, serde_json::from_value(bindings).unwrap(), default.map(str::to_string))
+        Policies::compile(
+            configs,
+            serde_json::from_value(bindings).unwrap(),
+            default.map(str::to_string),
+            &|_| None,
+        )
     }
 
     fn chosen<'a>(p: &'a Policies, route: &str, model: &str, tenant: Option<&str>) -> Option<&'a str> {

@@ -197,9 +197,16 @@ impl RouterFlow {
             return None; // an error: decided by the caller, from where it came
         }
         let is_sse = headers.get("content-type").is_some_and(sse::is_event_stream);
+        let guarded = headers.get(contract::HOLD_ANSWER_HEADER).is_some();
         Some(if attempt.upstream_api == plan.client_api {
             if is_sse && plan.asks_usage_for_client(attempt) {
                 ResponseBody::HideUsage(Default::default(), Vec::new())
+            } else if !is_sse && guarded {
+                ResponseBody::Json {
+                    from: attempt.upstream_api,
+                    model: attempt.upstream_model.clone(),
+                    guarded,
+                }
             } else {
                 ResponseBody::Pass
             }
@@ -212,7 +219,7 @@ impl RouterFlow {
             );
             ResponseBody::Stream(Box::new(translator), Vec::new())
         } else {
-            ResponseBody::Json { from: attempt.upstream_api, model: attempt.upstream_model.clone() }
+            ResponseBody::Json { from: attempt.upstream_api, model: attempt.upstream_model.clone(), guarded }
         })
     }
 

@@ -10,6 +10,7 @@
 
 use crate::common::error::ClientError;
 use crate::common::error::ErrorKind;
+use crate::contract;
 use crate::http::host::{Flow, Host, Side};
 use crate::llm::api::WireApi;
 use crate::llm::hidden_usage::UsageChunkFilter;
@@ -31,8 +32,10 @@ const MAX_QUOTED: usize = 512;
 pub enum ResponseBody {
     /// Passes as it is.
     Pass,
-    /// A complete JSON answer, translated at the end.
-    Json { from: WireApi, model: String },
+    /// A complete JSON answer: translated at the end if `from` is not the client's API, and,
+    /// if `guarded`, answered with the prompt filter's refusal status when it refused it
+    /// ([`contract::ANSWER_STATUS`]).
+    Json { from: WireApi, model: String, guarded: bool },
     /// An error, rendered in the client's shape at the end (unchanged if it already is).
     Error { origin: Origin, status: u16 },
     /// SSE, translated chunk by chunk.
@@ -90,8 +93,21 @@ impl ResponseBody {
                 (Flow::Continue, problem)
             }
             ResponseBody::Json { .. } | ResponseBody::Error { .. } if !end_of_stream => (Flow::Pause, None),
-            ResponseBody::Json { from, model } => {
+            ResponseBody::Json { from, model, guarded } => {
+                if *guarded {
+                    if let Some(status) = refused(host) {
+                        // The body is the prompt filter's error, already in the client's shape.
+                        host.set_header(Side::Response, ":status", &status.to_string());
+                        let length = host.body(Side::Response, size).map_or(0, |b| b.len());
+                        host.set_header(Side::Response, "content-length", &length.to_string());
+                        return (Flow::Continue, None);
+                    }
+                }
                 let body = host.body(Side::Response, size).unwrap_or_default();
+                if *from == to {
+                    host.set_header(Side::Response, "content-length", &body.len().to_string());
+                    return (Flow::Continue, None);
+                }
                 match translate::response(*from, to, &body, model) {
                     Ok(translated) => {
                         replace_held(host, size, &translated);
@@ -133,6 +149,12 @@ impl ResponseBody {
             }
         }
     }
+}
+
+/// The status of an answer the prompt filter refused, if it did.
+fn refused(host: &mut dyn Host) -> Option<u16> {
+    let status = host.filter_state(contract::ANSWER_STATUS)?;
+    std::str::from_utf8(&status).ok()?.parse().ok().filter(|s| (400..=599).contains(s))
 }
 
 /// Replaces a body whose headers are still held, with its exact length.

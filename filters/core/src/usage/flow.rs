@@ -16,7 +16,6 @@ use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::http::sse::{self, SseParser};
 use crate::llm::api::WireApi;
 use crate::llm::usage::{self, StreamUsage, Usage};
-use crate::router::plan::RoutePlan;
 use std::rc::Rc;
 
 /// Labels of one routed request. Every value is bounded: provider names and tenant ids come
@@ -52,23 +51,17 @@ impl UsageFlow {
         Self { config, decision: None, observer: None, recorded: false }
     }
 
-    /// Which API the response is in, and its labels. With failover the provider that answered
-    /// is known only from the upstream router's response header (trusted only then: without
-    /// failover a provider could send it), and its attempt from the plan.
+    /// Which API the response is in, and its labels.
     fn served_by(&self, host: &mut dyn Host) -> Option<(WireApi, Labels)> {
         let decision = self.decision.as_ref()?;
         let tenant = host.filter_state(contract::TENANT).map(|t| String::from_utf8_lossy(&t).into_owned());
-        let tenant = tenant.unwrap_or_default();
-        if decision.failover {
-            let provider = host.header(Side::Response, contract::RESPONSE_PROVIDER_HEADER)?;
-            let plan: RoutePlan = serde_json::from_slice(&host.filter_state(contract::ROUTE_PLAN)?).ok()?;
-            let attempt = plan.attempt_for(&provider)?;
-            let labels = Labels { provider, model: attempt.model_label.clone(), tenant };
-            return Some((attempt.upstream_api, labels));
-        }
-        let labels =
-            Labels { provider: decision.provider.clone(), model: decision.model_label.clone(), tenant };
-        Some((decision.upstream_api, labels))
+        let answering = decision::answering(host, decision)?;
+        let labels = Labels {
+            provider: answering.provider,
+            model: answering.model_label,
+            tenant: tenant.unwrap_or_default(),
+        };
+        Some((answering.api, labels))
     }
 
     fn record(&mut self, host: &mut dyn Host) {

@@ -15,8 +15,13 @@
 //! value.
 
 pub mod detector;
+pub mod events;
+pub mod moderation;
+pub mod policy;
+pub mod remote;
 pub mod stream;
 pub mod validate;
+pub mod webhook;
 
 use crate::common::config::ConfigError;
 use crate::llm::view::TextKind;
@@ -223,6 +228,10 @@ impl Guards {
 
     pub fn is_empty(&self) -> bool {
         self.guards.is_empty()
+    }
+
+    pub fn has_action(&self, action: Action) -> bool {
+        self.guards.iter().any(|g| g.action == action)
     }
 
     pub fn guard(&self, index: usize) -> Option<&Guard> {
