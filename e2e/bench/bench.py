@@ -6,7 +6,7 @@ replaced by one that does nothing: the fixed price of four proxy-wasm filters), 
 alone; with BENCH_PEERS=1 also LiteLLM's proxy (peers.py). All of them talk to one mock provider
 (`--no-record`).
 
-Workloads (workloads.py): chat 1.5 KB, stream (20 chunks), 1 MB prompt — each at saturation
+Workloads (workloads.py): chat 1.5 KB, stream (20 chunks), 100 KB and 1 MB prompts — each at saturation
 (wrk, fixed connections) and at a fixed 100 rps; a socket client (ttfb.py) measures the streams'
 time to first byte. Figures: RPS, p50/p99 latency, TTFB, proxy CPU per request, proxy RSS after
 start and peak, .wasm sizes.
@@ -67,7 +67,7 @@ RATE_CONNECTIONS = 8
 ROUNDS = 4
 TTFB_COUNT = 200  # streams per main row (bare, full, peers); half for the others
 TTFB_CHUNK_DELAY_MS = 1
-MAIN_ROWS = ("bare", "full", "alt", "litellm")
+MAIN_ROWS = ("bare", "full", "guarded", "alt", "litellm")
 # Built by `make bench` from e2e/bench/noop (see variants.empty_chain).
 NOOP_WASM = paths.ROOT / "target" / "bench-noop" / "wasm32-wasip1" / "release" / "bench_noop.wasm"
 ENVOY_ENV = {"OPENAI_API_KEY": "sk-mock-openai", "ANTHROPIC_API_KEY": "sk-mock-anthropic",

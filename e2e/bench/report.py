@@ -9,6 +9,7 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 ROW_TITLES = {
     "bare": "bare Envoy",
     "full": "full chain",
+    "guarded": "full chain + guards (16 detectors, mask)",
     "empty": "4 empty wasm filters",
     "alt": "full chain, alt build",
     "router": "router alone",
@@ -69,6 +70,19 @@ def targets(results: dict) -> list[dict]:
         delta = (ft["first_event_us"]["p50"] - bt["first_event_us"]["p50"]) / 1000
         out.append({"name": "added time to first byte (stream, p50) ≤ 0.3 ms",
                     "measured": f"{delta:+.3f} ms", "ok": delta <= 0.3})
+    guarded = rows.get("guarded")
+    if guarded:
+        for wl, label, budget_us in (("chat", "chat 1.5 KB", 15), ("100kb", "100 KB prompt", 2000)):
+            f, g = _get(full, wl, "saturation"), _get(guarded, wl, "saturation")
+            if f and g and f.get("cpu_us_per_req") and g.get("cpu_us_per_req"):
+                delta = g["cpu_us_per_req"] - f["cpu_us_per_req"]
+                out.append({"name": f"guards add ≤ {budget_us:,} µs CPU per request ({label})",
+                            "measured": f"{delta:+.0f} µs", "ok": delta <= budget_us})
+        ft, gt = full.get("ttfb"), guarded.get("ttfb")
+        if ft and gt:
+            delta = (gt["first_event_us"]["p50"] - ft["first_event_us"]["p50"]) / 1000
+            out.append({"name": "guards add ≤ 0.3 ms to a stream's time to first byte (p50)",
+                        "measured": f"{delta:+.3f} ms", "ok": delta <= 0.3})
     if "rss_peak_mb" in bare and "rss_peak_mb" in full:
         delta = full["rss_peak_mb"] - bare["rss_peak_mb"]
         out.append({"name": "Envoy peak RSS (concurrency 2, every filter) ≤ bare + 40 MB",

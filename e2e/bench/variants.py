@@ -6,6 +6,8 @@ wasm filters differ.
 
 * ``bare``  — no wasm filter at all.
 * ``full``  — the shipped chain, untouched.
+* ``guarded`` — the shipped chain with a guard policy on every request: all built-in detectors,
+  masking, on the request and on the answer.
 * ``<name>`` — only ``portcullis.<name>`` (router, credentials, prompt, usage).
 
 Without the router nobody sets the cluster header, so the derived configs (not ``full``) replace
@@ -103,10 +105,26 @@ def with_wasm_dir(cfg: dict, directory: Path) -> dict:
     return cfg
 
 
+DETECTORS = ("email", "phone", "credit_card", "us_ssn", "iban", "ipv4", "ipv6", "aws_access_key",
+             "openai_key", "anthropic_key", "google_api_key", "github_token", "gitlab_token",
+             "slack_token", "jwt", "private_key")
+
+
+def guarded(base: dict) -> dict:
+    """The full chain with every built-in detector masking requests and answers."""
+    cfg = copy.deepcopy(base)
+    every = [{"detector": d, "action": "mask"} for d in DETECTORS]
+    policy = {"guards": {"request": every, "response": every}}
+    envoy_h.set_plugin_config(cfg, "portcullis.prompt", {"policies": {"all": policy}, "defaultPolicy": "all"})
+    return cfg
+
+
 def variants(base: dict, noop_wasm: Path | None = None, alt_wasm_dir: Path | None = None) -> dict[str, dict]:
     """name → config, in the order the bench runs them."""
     present = wasm_filters(base)
     out = {"bare": keep_only(base, set()), "full": copy.deepcopy(base)}
+    if "portcullis.prompt" in present:
+        out["guarded"] = guarded(base)
     if alt_wasm_dir is not None:
         out["alt"] = with_wasm_dir(base, alt_wasm_dir)
     if noop_wasm is not None and noop_wasm.exists():

@@ -63,5 +63,6 @@ def all_workloads() -> list[Workload]:
                  connections=16, stream=True),
         # 1 MB (10^6 bytes): below Envoy's default 1 MiB buffer limit, which the router's
         # buffering of the body is subject to.
+        Workload("100kb", "prompt 100 KB", _pad_to(lambda n: _chat(n, False), 100_000), connections=8),
         Workload("1mb", "prompt 1 MB", _pad_to(lambda n: _chat(n, False), 1_000_000), connections=4),
     ]

@@ -21,6 +21,7 @@ mod conversation;
 mod embeddings;
 mod gemini;
 mod ids;
+mod moderations;
 mod openai;
 mod provider;
 mod raw;

@@ -5,6 +5,7 @@ use crate::anthropic;
 use crate::control::Controls;
 use crate::embeddings;
 use crate::gemini;
+use crate::moderations;
 use crate::openai;
 use crate::provider::{injected_message, Provider};
 use crate::record::{Recorded, Recorder};
@@ -49,6 +50,7 @@ enum Route {
     Model(String),
     Messages,
     CountTokens,
+    Moderations,
     Gemini {
         model: String,
         method: String,
@@ -70,6 +72,7 @@ impl Route {
             "/v1/models" if get => return Route::Models,
             "/v1/messages" if post => return Route::Messages,
             "/v1/messages/count_tokens" if post => return Route::CountTokens,
+            "/v1/moderations" if post => return Route::Moderations,
             _ => {}
         }
         if let Some(rest) = path.strip_prefix("/openai/deployments/") {
@@ -100,7 +103,7 @@ impl Route {
             Route::Chat(p, _) | Route::Embeddings(p, _) => *p,
             Route::Messages | Route::CountTokens => Provider::Anthropic,
             Route::Gemini { .. } => Provider::Gemini,
-            Route::Models | Route::Model(_) | Route::NotFound => Provider::OpenAi,
+            Route::Models | Route::Model(_) | Route::Moderations | Route::NotFound => Provider::OpenAi,
         }
     }
 
@@ -210,6 +213,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         Route::Model(id) => openai::model(&id, &ctl),
         Route::Messages => anthropic::messages(&body, &ctl),
         Route::CountTokens => anthropic::count_tokens(&body, &ctl),
+        Route::Moderations => moderations::moderations(&body, &ctl),
         Route::Gemini { model, method } => {
             let sse_mode = parts.uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
             match method.as_str() {

@@ -238,6 +238,16 @@ impl Guards {
         self.guards.get(index)
     }
 
+    /// Detector guards whose matches can be longer than `cap` (name, longest match): in a
+    /// stream, such a match can be released in part.
+    pub fn longer_than(&self, cap: usize) -> Vec<(&str, usize)> {
+        self.guards
+            .iter()
+            .filter(|g| matches!(g.matcher, Matcher::Detector(_)) && g.max_len > cap)
+            .map(|g| (g.name.as_str(), g.max_len))
+            .collect()
+    }
+
     /// The longest match any guard can make, bounded by `cap`.
     pub fn hold_back(&self, cap: usize) -> usize {
         self.guards.iter().map(|g| g.max_len).max().unwrap_or(0).min(cap)

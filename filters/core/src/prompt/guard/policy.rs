@@ -70,9 +70,16 @@ impl PolicyGuards {
         let webhook = c.webhook.map(|w| Webhook::compile(w, &format!("{at}.webhook"))).transpose()?;
         let moderation =
             c.moderation.map(|m| Moderation::compile(m, &format!("{at}.moderation"), env)).transpose()?;
+        let response = Guards::compile(c.response, &format!("{at}.response"))?;
+        for (guard, longest) in response.longer_than(c.stream_hold_back) {
+            log::warn!(
+                "{at}.streamHoldBack: guard `{guard}` matches up to {longest} bytes, more than the {} a stream holds back; in a streamed answer a longer match can be released in part",
+                c.stream_hold_back
+            );
+        }
         Ok(Self {
             request: Guards::compile(c.request, &format!("{at}.request"))?,
-            response: Guards::compile(c.response, &format!("{at}.response"))?,
+            response,
             block_status: c.block_status,
             hold_back: c.stream_hold_back,
             webhook,
