@@ -104,6 +104,9 @@ impl PromptFlow {
             Some(Answer::Json { api, .. }) => {
                 let api = *api;
                 let body = host.body(Side::Response, size).unwrap_or_default();
+                if !guards.remote_in(Phase::Response) && !guards.response.may_match_json(&body) {
+                    return Flow::Continue; // no text of it can match: not even parsed
+                }
                 let mut view = match ResponseView::parse(api, &body) {
                     Ok(view) => view,
                     Err(e) => {

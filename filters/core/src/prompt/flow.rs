@@ -301,6 +301,15 @@ impl HttpFlow for PromptFlow {
         let body = host.body(Side::Request, size).unwrap_or_default();
         let (prompt, name) = self.chosen();
         let policy = name.as_deref().and_then(|n| prompt.policies.select_by_name(n));
+        let edits = work.template.is_some()
+            || !prompt.decorators.is_empty()
+            || policy.is_some_and(Policy::edits_body);
+        let guards = policy.and_then(|p| p.guards.as_ref());
+        if !edits && guards.is_some_and(|g| !g.remote_in(Phase::Request) && !g.request.may_match_json(&body))
+        {
+            // Nothing to edit, and no text of the body can match a guard: not even parsed.
+            return Flow::Continue;
+        }
         let view = match self.edit(work, policy, &body) {
             Ok(view) => view,
             Err(why) => return Self::refuse(host, self.shape, why),

@@ -30,6 +30,22 @@ pub enum Detector {
     PrivateKey,
 }
 
+/// See [`Detector::gate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// One of these literals occurs.
+    Anchors(&'static [&'static str]),
+    /// A run of at least this many digits, where up to three of ` -.()` between digits do not
+    /// break the run (`+1 (415) 555-2671` is a run of 11; the phone pattern allows `) (`).
+    DigitRun(usize),
+    /// A digit run (as above) with at least this many `.` in it (`10.0.0.1`).
+    DottedRun(usize),
+    /// At least this many `:` next to a hex digit or another `:`.
+    HexColons(usize),
+    /// Two capital letters followed by two digits (an IBAN's country and check digits).
+    CountryDigits,
+}
+
 impl Detector {
     pub const ALL: [Detector; 16] = [
         Detector::Email,
@@ -84,6 +100,32 @@ impl Detector {
             Detector::Jwt => "[JWT]",
             Detector::PrivateKey => "[PRIVATE KEY]",
             _ => "[SECRET]",
+        }
+    }
+
+    /// What a text must contain for this detector to have any chance — checked for every
+    /// detector in one cheap pass before any of their regexes runs, so prose without digits,
+    /// `@` or key prefixes costs almost nothing. Each gate is implied by the pattern.
+    pub fn gate(self) -> Gate {
+        match self {
+            Detector::Email => Gate::Anchors(&["@"]),
+            Detector::Phone => Gate::DigitRun(7),
+            Detector::CreditCard => Gate::DigitRun(13),
+            Detector::UsSsn => Gate::DigitRun(9),
+            Detector::Iban => Gate::CountryDigits,
+            Detector::Ipv4 => Gate::DottedRun(3),
+            Detector::Ipv6 => Gate::HexColons(2),
+            Detector::AwsAccessKey => {
+                Gate::Anchors(&["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ASCA"])
+            }
+            Detector::OpenaiKey => Gate::Anchors(&["sk-"]),
+            Detector::AnthropicKey => Gate::Anchors(&["sk-ant-"]),
+            Detector::GoogleApiKey => Gate::Anchors(&["AIza"]),
+            Detector::GithubToken => Gate::Anchors(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]),
+            Detector::GitlabToken => Gate::Anchors(&["glpat-", "gldt-", "glptt-", "glrt-"]),
+            Detector::SlackToken => Gate::Anchors(&["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"]),
+            Detector::Jwt => Gate::Anchors(&["eyJ"]),
+            Detector::PrivateKey => Gate::Anchors(&["-----BEGIN"]),
         }
     }
 

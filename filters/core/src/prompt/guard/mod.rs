@@ -8,12 +8,14 @@
 //! `audit` (counted and recorded, text unchanged). A policy lists guards for the `request` and
 //! the `response` phase; [`Guards`] is one phase's compiled set.
 //!
-//! Scanning is one pass of a `RegexSet` over every pattern (and one Aho-Corasick pass over the
-//! phrases) to learn which guards can match at all; only those then locate their matches. Text
-//! without a candidate — nearly all of it — costs that one pass. Findings never carry the
+//! Scanning first learns which guards can match at all — one Aho-Corasick pass over the
+//! detectors' anchor literals (`@`, `sk-`, `AKIA`, …), one count of digits and colons, one
+//! `RegexSet` pass over custom patterns — and only those then run their own regex. Text without
+//! a candidate — nearly all of it — costs those passes. Findings never carry the
 //! matched text out of this module: logs, metrics and filter state name the guard, not the
 //! value.
 
+mod anchors;
 pub mod detector;
 pub mod events;
 pub mod moderation;
@@ -26,7 +28,7 @@ pub mod webhook;
 use crate::common::config::ConfigError;
 use crate::llm::view::TextKind;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use detector::Detector;
+use detector::{Detector, Gate};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::ops::Range;
@@ -110,11 +112,11 @@ pub struct GuardConfig {
     pub kinds: Option<Vec<KindConfig>>,
 }
 
-/// How a guard finds its matches. Regex-based guards own entries of `Guards::regexes` (found
-/// through `Guards::owner`); phrases have their own automaton.
+/// How a guard finds its matches. Custom patterns own entries of `Guards::patterns` (found
+/// through `Guards::pattern_owner`).
 #[derive(Debug)]
 enum Matcher {
-    Detector(Detector),
+    Detector { detector: Detector, regex: Regex },
     Patterns,
     Phrases { automaton: AhoCorasick, whole_word: bool },
 }
@@ -142,10 +144,13 @@ pub struct Finding {
 #[derive(Debug, Default)]
 pub struct Guards {
     guards: Vec<Guard>,
-    regexes: Vec<Regex>,
-    set: Option<RegexSet>,
-    /// For each regex of the set: its guard.
-    owner: Vec<usize>,
+    /// Every detector guard's anchor literals ([`Gate::Anchors`]).
+    anchors: anchors::Anchors,
+    /// Custom patterns: one set learns which match at all, then only those locate matches.
+    patterns: Vec<Regex>,
+    pattern_set: Option<RegexSet>,
+    /// For each custom pattern: its guard.
+    pattern_owner: Vec<usize>,
 }
 
 impl Guards {
@@ -161,10 +166,21 @@ impl Guards {
             let index = out.guards.len();
             let (matcher, name, placeholder, max_len) = if let Some(d) = c.detector {
                 let regex = compile_regex(d.pattern(), &format!("{at}.detector"))?;
-                sources.push(d.pattern().to_string());
-                out.regexes.push(regex);
-                out.owner.push(index);
-                (Matcher::Detector(d), d.name().to_string(), d.placeholder().to_string(), d.max_len())
+                match d.gate() {
+                    Gate::Anchors(literals) => {
+                        for literal in literals {
+                            if !out.anchors.add(literal, index) {
+                                return Err(ConfigError::new(
+                                    format!("{at}.detector"),
+                                    "internal: an anchor without a rare byte",
+                                ));
+                            }
+                        }
+                    }
+                    Gate::DigitRun(_) | Gate::DottedRun(_) | Gate::HexColons(_) | Gate::CountryDigits => {}
+                }
+                let matcher = Matcher::Detector { detector: d, regex };
+                (matcher, d.name().to_string(), d.placeholder().to_string(), d.max_len())
             } else if let Some(phrases) = c.phrases {
                 if phrases.is_empty() || phrases.iter().any(String::is_empty) {
                     return Err(ConfigError::new(
@@ -191,8 +207,8 @@ impl Guards {
                 }
                 for (j, p) in patterns.iter().enumerate() {
                     let regex = compile_regex(p, &format!("{at}.patterns[{j}]"))?;
-                    out.regexes.push(regex);
-                    out.owner.push(index);
+                    out.patterns.push(regex);
+                    out.pattern_owner.push(index);
                     sources.push(p.clone());
                 }
                 // A custom pattern has no known length: streams hold back up to their cap.
@@ -221,7 +237,7 @@ impl Guards {
                     .size_limit(REGEX_SIZE_LIMIT.saturating_mul(4))
                     .build()
                     .map_err(|e| ConfigError::new(at, format!("the patterns together are too large: {e}")))?;
-            out.set = Some(set);
+            out.pattern_set = Some(set);
         }
         Ok(out)
     }
@@ -243,7 +259,7 @@ impl Guards {
     pub fn longer_than(&self, cap: usize) -> Vec<(&str, usize)> {
         self.guards
             .iter()
-            .filter(|g| matches!(g.matcher, Matcher::Detector(_)) && g.max_len > cap)
+            .filter(|g| matches!(g.matcher, Matcher::Detector { .. }) && g.max_len > cap)
             .map(|g| (g.name.as_str(), g.max_len))
             .collect()
     }
@@ -260,34 +276,56 @@ impl Guards {
         self.guards.iter().filter_map(phrase).max().unwrap_or(0).min(cap)
     }
 
+    /// For each guard, whether one of its detector's anchors occurs in `bytes`.
+    fn anchor_hits(&self, bytes: &[u8]) -> Vec<bool> {
+        let mut open = vec![false; self.guards.len()];
+        self.anchors.find(bytes, &mut open);
+        open
+    }
+
+    /// Whether any guard could find anything in a JSON body (`raw`, as it arrived), judged
+    /// without parsing it: the detectors' gates over the contents of its strings, the phrases
+    /// over the whole of it. `false` means no text of the body can match, so the body need not
+    /// be parsed at all — the common case, and the cheap one. A `\u` escape (which could spell
+    /// `@` or `sk-` in disguise) or any custom pattern makes it `true`.
+    pub fn may_match_json(&self, raw: &[u8]) -> bool {
+        let signals = Signals::of(raw, true);
+        if signals.unicode_escape {
+            return true;
+        }
+        let open = self.anchor_hits(raw);
+        self.guards.iter().enumerate().any(|(index, guard)| match &guard.matcher {
+            Matcher::Detector { detector, .. } => signals.opens(detector.gate(), &open, index),
+            Matcher::Phrases { automaton, .. } => automaton.find(raw).is_some(),
+            Matcher::Patterns => true,
+        })
+    }
+
     /// Every finding in `text` (of kind `kind`), in order, overlaps resolved: the earlier match
     /// wins, then the longer.
     pub fn scan(&self, kind: TextKind, text: &str) -> Vec<Finding> {
         let mut found = Vec::new();
         let applies = |g: &Guard| g.kinds.as_ref().is_none_or(|k| k.contains(&kind));
-        if let Some(set) = &self.set {
-            let hits = set.matches(text);
-            for r in hits.iter() {
-                let Some(&owner) = self.owner.get(r) else { continue };
-                let Some(guard) = self.guards.get(owner) else { continue };
-                let Some(regex) = self.regexes.get(r) else { continue };
-                if !applies(guard) {
+        // Which detectors can match at all: one pass over the anchors, one over the bytes.
+        let open = self.anchor_hits(text.as_bytes());
+        let signals = Signals::of(text.as_bytes(), false);
+        for (index, guard) in self.guards.iter().enumerate() {
+            let Matcher::Detector { detector, regex } = &guard.matcher else { continue };
+            if applies(guard) && signals.opens(detector.gate(), &open, index) {
+                validated_matches(regex, *detector, text, |range| {
+                    found.push(Finding { guard: index, range })
+                });
+            }
+        }
+        if let Some(set) = &self.pattern_set {
+            for r in set.matches(text).iter() {
+                let Some(&owner) = self.pattern_owner.get(r) else { continue };
+                let (Some(guard), Some(regex)) = (self.guards.get(owner), self.patterns.get(r)) else {
                     continue;
-                }
-                let detector = match &guard.matcher {
-                    Matcher::Detector(d) => Some(*d),
-                    _ => None,
                 };
-                match detector {
-                    None => found.extend(
-                        regex
-                            .find_iter(text)
-                            .filter(|m| m.start() < m.end())
-                            .map(|m| Finding { guard: owner, range: m.range() }),
-                    ),
-                    Some(d) => {
-                        validated_matches(regex, d, text, |range| found.push(Finding { guard: owner, range }))
-                    }
+                if applies(guard) {
+                    let matches = regex.find_iter(text).filter(|m| m.start() < m.end());
+                    found.extend(matches.map(|m| Finding { guard: owner, range: m.range() }));
                 }
             }
         }
@@ -389,6 +427,153 @@ fn validated_matches(regex: &Regex, detector: Detector, text: &str, mut found: i
         }
         if at >= text.len() {
             break;
+        }
+    }
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether a byte of `x` is strictly between `m` and `n` (ASCII bytes; `m`, `n` ≤ 128).
+fn has_between(x: u64, m: u8, n: u8) -> bool {
+    let seven = x & LOW_BITS.wrapping_mul(127);
+    let below_n = LOW_BITS.wrapping_mul(127u64.wrapping_add(u64::from(n))).wrapping_sub(seven);
+    let above_m = seven.wrapping_add(LOW_BITS.wrapping_mul(127u64.wrapping_sub(u64::from(m))));
+    below_n & !x & above_m & HIGH_BITS != 0
+}
+
+/// Whether a byte of `x` is `b`.
+fn has_byte(x: u64, b: u8) -> bool {
+    let y = x ^ LOW_BITS.wrapping_mul(u64::from(b));
+    y.wrapping_sub(LOW_BITS) & !y & HIGH_BITS != 0
+}
+
+/// [`Signals::of`]'s state between bytes.
+#[derive(Default)]
+struct Scan {
+    signals: Signals,
+    json: bool,
+    in_string: bool,
+    escaped: bool,
+    run: usize,
+    gap: usize,
+    dots: usize,
+    last: [u8; 3],
+}
+
+impl Scan {
+    fn reset(&mut self) {
+        (self.run, self.gap, self.dots, self.last) = (0, 0, 0, [0; 3]);
+    }
+
+    /// Eight bytes inside text without a digit, `:`, `"` or `\\`.
+    fn quiet_word(&mut self, word: [u8; 8]) {
+        if self.escaped {
+            // The first byte is escaped: the slow path handles it.
+            word.iter().for_each(|&b| self.byte(b));
+            return;
+        }
+        if self.last[2] == b':' && word[0].is_ascii_hexdigit() {
+            self.signals.hex_colons = self.signals.hex_colons.saturating_add(1);
+        }
+        (self.run, self.gap, self.dots) = (0, 0, 0);
+        self.last = [word[5], word[6], word[7]];
+    }
+
+    fn byte(&mut self, b: u8) {
+        if self.json {
+            if !self.in_string {
+                self.in_string = b == b'"';
+                self.reset();
+                return;
+            }
+            if self.escaped {
+                self.escaped = false;
+                self.signals.unicode_escape |= b == b'u';
+                self.reset();
+                return;
+            }
+            if b == b'\\' {
+                self.escaped = true;
+                return;
+            }
+            if b == b'"' {
+                self.in_string = false;
+                return;
+            }
+        }
+        let s = &mut self.signals;
+        if b.is_ascii_digit() {
+            self.run = self.run.saturating_add(1);
+            self.gap = 0;
+            s.longest_run = s.longest_run.max(self.run);
+            s.dotted_run = s.dotted_run.max(self.dots);
+        } else if self.run > 0 && matches!(b, b' ' | b'-' | b'.' | b'(' | b')') {
+            self.gap = self.gap.saturating_add(1);
+            self.dots = self.dots.saturating_add(usize::from(b == b'.'));
+            if self.gap > 3 {
+                (self.run, self.gap, self.dots) = (0, 0, 0);
+            }
+        } else {
+            (self.run, self.gap, self.dots) = (0, 0, 0);
+        }
+        let [a, c, d] = self.last;
+        let hexish = |x: u8| x.is_ascii_hexdigit() || x == b':';
+        if (b == b':' && hexish(d)) || (d == b':' && b.is_ascii_hexdigit()) {
+            s.hex_colons = s.hex_colons.saturating_add(1);
+        }
+        if b.is_ascii_digit() && d.is_ascii_digit() && c.is_ascii_uppercase() && a.is_ascii_uppercase() {
+            s.country_digits = true;
+        }
+        self.last = [c, d, b];
+    }
+}
+
+/// What the detectors' gates look at, from one pass over the bytes (see [`Gate`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Signals {
+    longest_run: usize,
+    /// The most `.` in one digit run.
+    dotted_run: usize,
+    hex_colons: usize,
+    country_digits: bool,
+    /// JSON only: a `\u` escape inside a string.
+    unicode_escape: bool,
+}
+
+impl Signals {
+    /// `json`: `bytes` is a JSON document, and only the contents of its strings count (an
+    /// escaped character breaks runs, as the character it stands for would).
+    ///
+    /// Eight bytes at a time: a word without a digit or `:` (nor, in JSON, `"` or `\\`) —
+    /// most words of most text — only resets the run (eight bytes without a digit end any run)
+    /// and keeps its last bytes for the next word; the others go byte by byte.
+    fn of(bytes: &[u8], json: bool) -> Self {
+        let mut state = Scan { json, in_string: !json, ..Scan::default() };
+        let mut words = bytes.chunks_exact(8);
+        for word in words.by_ref() {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(word);
+            let x = u64::from_le_bytes(eight);
+            let busy =
+                has_between(x, b'0' - 1, b':' + 1) || (json && (has_byte(x, b'"') || has_byte(x, b'\\')));
+            if busy || !state.in_string {
+                word.iter().for_each(|&b| state.byte(b));
+            } else {
+                state.quiet_word(eight);
+            }
+        }
+        words.remainder().iter().for_each(|&b| state.byte(b));
+        state.signals
+    }
+
+    fn opens(&self, gate: Gate, anchors: &[bool], guard: usize) -> bool {
+        match gate {
+            Gate::Anchors(_) => anchors.get(guard).copied().unwrap_or(false),
+            Gate::DigitRun(n) => self.longest_run >= n,
+            Gate::DottedRun(n) => self.dotted_run >= n,
+            Gate::HexColons(n) => self.hex_colons >= n,
+            Gate::CountryDigits => self.country_digits,
         }
     }
 }

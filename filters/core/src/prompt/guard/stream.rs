@@ -33,16 +33,17 @@ fn group_char(c: char) -> bool {
 /// Where the text that could still continue a match begins.
 fn candidate_start(text: &str, min_hold: usize) -> usize {
     let mut start = text.len();
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = chars.len();
-    while i > 0 {
-        let Some(&(at, c)) = chars.get(i.saturating_sub(1)) else { break };
+    // Backwards, knowing the character after the current one (`next`) and before it (peek).
+    let mut chars = text.char_indices().rev().peekable();
+    let mut next: Option<char> = None;
+    while let Some((at, c)) = chars.next() {
+        let before = chars.peek().map(|(_, p)| *p);
         let joins_groups = matches!(c, ' ' | '-' | '(' | ')')
-            && chars.get(i.saturating_sub(2)).is_some_and(|(_, p)| group_char(*p) || *p == ')')
-            && chars.get(i).is_none_or(|(_, n)| group_char(*n) || *n == '(');
+            && before.is_some_and(|p| group_char(p) || p == ')')
+            && next.is_none_or(|n| group_char(n) || n == '(');
         if token_char(c) || joins_groups {
             start = at;
-            i = i.saturating_sub(1);
+            next = Some(c);
         } else {
             break;
         }

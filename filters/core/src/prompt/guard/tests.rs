@@ -115,3 +115,54 @@ fn overlapping_values_are_masked_as_one_span() {
     let masked = g.mask(text, &g.scan(TextKind::User, text));
     assert_eq!(masked, "call [PHONE] now");
 }
+
+fn every_detector() -> Guards {
+    let all: Vec<serde_json::Value> =
+        Detector::ALL.iter().map(|d| json!({"detector": d.name(), "action": "mask"})).collect();
+    guards(serde_json::Value::Array(all)).unwrap()
+}
+
+#[test]
+fn a_json_body_is_judged_without_parsing_it() {
+    let g = every_detector();
+    let body = |text: &str| {
+        json!({"model": "m", "max_tokens": 1234567890123u64, "temperature": 0.25,
+                                   "messages": [{"role": "user", "content": text}]})
+        .to_string()
+    };
+    let clean = body("Summarise the report for the board in plain words (2024 figures), and list the risks.");
+    assert!(!g.may_match_json(clean.as_bytes()), "numbers outside strings do not count");
+    for hit in [
+        "mail ann@example.com",
+        "card 4111 1111 1111 1111",
+        "key sk-proj-abc",
+        "ip 10.0.0.1",
+        "GB82 WEST 1234",
+    ] {
+        assert!(g.may_match_json(body(hit).as_bytes()), "{hit}");
+    }
+    // `@` spelled as an escape could hide an address: such a body is always parsed.
+    assert!(g.may_match_json(br#"{"messages":[{"role":"user","content":"ann\u0040example.com"}]}"#));
+}
+
+proptest::proptest! {
+    /// The cheap judgement never says "nothing" about a body one of whose texts has a finding.
+    #[test]
+    fn the_json_gate_never_hides_a_finding(
+        words in proptest::collection::vec("[a-zA-Z]{1,8}|[0-9]{1,4}|[ ,.;:!?\n\"\\\\-]{1,2}|@|é|sk-|AKIA|eyJ|GB", 0..30),
+        secrets in proptest::collection::vec(0usize..6, 0..3),
+    ) {
+        const SECRETS: [&str; 6] = ["ann@example.com", "4111 1111 1111 1111", "123-45-6789", "fe80::1",
+                                    "+1 (415) 555-2671", "DE89 3704 0044 0532 0130 00"];
+        let g = every_detector();
+        let mut parts = words;
+        for (i, s) in secrets.iter().enumerate() {
+            parts.insert(i.min(parts.len()), format!(" {} ", SECRETS[*s]));
+        }
+        let text = parts.concat();
+        let body = json!({"messages": [{"role": "user", "content": text}]}).to_string();
+        if !g.scan(TextKind::User, &text).is_empty() {
+            proptest::prop_assert!(g.may_match_json(body.as_bytes()), "{body}");
+        }
+    }
+}
