@@ -68,10 +68,10 @@ bench: build venv noop
 
 # Fuzzing (cargo-fuzz, libFuzzer) of core: the SSE parser, translation (JSON and streams, every
 # pair), usage parsing, every config parser, model names into provider paths, and the router's
-# whole request flow. FUZZ_SECONDS per target (default 60); seeds come from the golden fixtures
+# whole request flow, and the guardrails (streams, scans, the JSON gate). FUZZ_SECONDS per target (default 60); seeds come from the golden fixtures
 # and the shipped configs; a crash is left in filters/core/fuzz/artifacts/<target>/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := sse translate_json translate_stream usage config model_path router_flow
+FUZZ_TARGETS := sse translate_json translate_stream usage config model_path router_flow guard
 fuzz: venv
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

@@ -1,8 +1,10 @@
 """A/B one filter alone across builds, on one workload (not part of `make bench`).
 
     .venv/bin/python e2e/bench/ab.py router chat 6 dirA [dirB ...] [probe:buffer,route ...]
+    .venv/bin/python e2e/bench/ab.py chain chat 4 [guarded guarded-request ...]
 
-Rows: bare Envoy, the filter alone with this checkout's .wasm, the filter alone with the .wasm
+`chain` compares full-chain variants instead (variants.chain_variants: `full` and the guard
+policies). Rows: bare Envoy, the filter alone with this checkout's .wasm, the filter alone with the .wasm
 of the same name from each directory given (other builds: a stash, a branch, a profile), and
 for each `probe:<probes>` the bench's empty filter doing that host work (costs.py) in its place.
 AB_COMPAT=1 drops config fields older builds do not know (a route's `models`), so a build
@@ -45,7 +47,7 @@ def main() -> int:
     probes = [a.removeprefix("probe:") for a in extra if a.startswith("probe:")]
     dirs = [Path(a) for a in extra if not a.startswith("probe:")]
     w = next((x for x in all_workloads() if x.key == wl), None)
-    if w is None or short not in variants.FILTERS:
+    if w is None or (short not in variants.FILTERS and short != "chain"):
         print(f"unknown filter {short!r} or workload {wl!r}", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="portcullis-ab-"))
@@ -57,9 +59,16 @@ def main() -> int:
             base = envoy_h.adapt(envoy_h.load("gateway.yaml"), mock.port)
             if os.environ.get("AB_COMPAT", "") not in ("", "0"):
                 variants.strip_newer_config(base)
-            alone = variants.keep_only(base, {f"portcullis.{short}"})
-            rows = [("bare", variants.keep_only(base, set())), (short, alone)]
-            rows += [(f"{short}@{d.name}", variants.with_wasm_dir(alone, d)) for d in dirs]
+            rows = [("bare", variants.keep_only(base, set()))]
+            if short == "chain":
+                chains = variants.chain_variants(base)
+                rows += [(name, chains[name]) for name in ["full", *(a for a in extra if a in chains)]]
+                dirs = [d for d in dirs if d.name not in chains]
+                rows += [(f"full@{d.name}", variants.with_wasm_dir(chains["full"], d)) for d in dirs]
+            else:
+                alone = variants.keep_only(base, {f"portcullis.{short}"})
+                rows += [(short, alone)]
+                rows += [(f"{short}@{d.name}", variants.with_wasm_dir(alone, d)) for d in dirs]
             rows += [(f"probe:{p or 'empty'}", costs.probe_config(base, p)) for p in probes]
             targets = [bench.start_envoy(stack, name, cfg, loads) for name, cfg in rows]
             for t in targets:  # warm-up, as bench does

@@ -110,11 +110,12 @@ DETECTORS = ("email", "phone", "credit_card", "us_ssn", "iban", "ipv4", "ipv6", 
              "slack_token", "jwt", "private_key")
 
 
-def guarded(base: dict) -> dict:
-    """The full chain with every built-in detector masking requests and answers."""
+def guarded(base: dict, phases: tuple[str, ...] = ("request", "response")) -> dict:
+    """The full chain with every built-in detector masking requests and answers (or the
+    `phases` named)."""
     cfg = copy.deepcopy(base)
     every = [{"detector": d, "action": "mask"} for d in DETECTORS]
-    policy = {"guards": {"request": every, "response": every}}
+    policy = {"guards": {phase: every for phase in phases}}
     envoy_h.set_plugin_config(cfg, "portcullis.prompt", {"policies": {"all": policy}, "defaultPolicy": "all"})
     return cfg
 
@@ -140,6 +141,12 @@ def variants(base: dict, noop_wasm: Path | None = None, alt_wasm_dir: Path | Non
         if name in present:
             out[f"no-{short}"] = keep_only(base, set(present) - {name})
     return out
+
+
+def chain_variants(base: dict) -> dict[str, dict]:
+    """Full-chain variants for an A/B of the chain itself (`ab.py chain …`)."""
+    return {"full": copy.deepcopy(base), "guarded": guarded(base),
+            "guarded-request": guarded(base, ("request",)), "guarded-response": guarded(base, ("response",))}
 
 
 def optional(name: str) -> bool:

@@ -25,7 +25,8 @@ def selector(frm: str, to: str, stream: bool = False) -> int:
 
 def main(out: Path) -> None:
     seeds: dict[str, list[bytes]] = {t: [] for t in
-                                     ["sse", "translate_json", "translate_stream", "usage", "config", "model_path", "router_flow"]}
+                                     ["sse", "translate_json", "translate_stream", "usage", "config", "model_path", "router_flow",
+                                      "guard"]}
     for case in sorted(FIXTURES.iterdir()):
         for f in case.iterdir():
             kind, _, rest = f.name.partition(".")
@@ -37,6 +38,7 @@ def main(out: Path) -> None:
                 s = selector(api, to, kind == "stream")
                 if kind == "stream":
                     seeds["translate_stream"].append(bytes([s]) + data)
+                    seeds["guard"].append(bytes([s]) + data)
                     seeds["sse"].append(bytes([s]) + data)
                     seeds["usage"].append(bytes([APIS.index(api)]) + data)
                 else:
@@ -44,12 +46,16 @@ def main(out: Path) -> None:
             if kind == "response":
                 seeds["usage"].append(bytes([APIS.index(api)]) + data)
             if kind == "request":
+                seeds["guard"].append(bytes([APIS.index(api)]) + data)
                 for path_sel in range(6):
                     seeds["router_flow"].append(bytes([path_sel]) + data + b"\xff" + b'{"choices":[]}')
     for path in sorted(CONFIGS.glob("*.yaml")):
         text = path.read_text()
         for name, value in _plugin_configs(yaml.safe_load(text)):
             seeds["config"].append(bytes([ORDER[name]]) + value.encode())
+    seeds["guard"] += [b"\x00data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": t}}]}).encode() + b"\n\n"
+                       for t in ["mail ann@example.com", "card 4111 1111 1111 1111", "key sk-proj-" + "a1" * 20,
+                                 "ssn 123-45-6789 ip 10.0.0.1 fe80::1", "-----BEGIN PRIVATE KEY-----\nabc"]]
     seeds["model_path"] += [m.encode() for m in ["gpt-4o", "gemini-2.5-flash", "a/../b", "x?y", "x:y", "..", "m@1"]]
     for target, items in seeds.items():
         d = out / target
