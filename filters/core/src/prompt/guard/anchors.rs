@@ -1,11 +1,12 @@
 //! Which detectors' anchor literals (`@`, `sk-`, `AKIA`, `ghp_`, `eyJ`, `-----BEGIN`, …) occur
 //! in a text, found through the rare byte each literal contains.
 //!
-//! Every anchor holds one of `@ - _ A J`, bytes that are rare in prose; `memchr` finds their
-//! occurrences (word at a time, even without SIMD), and only there are the few literals that
-//! hold that byte compared. An Aho-Corasick automaton over all anchors walked every byte of every
-//! text instead — about 2 ns a byte once the anchors had more than three distinct first bytes,
-//! which is most of a guard's cost on ordinary text.
+//! Every anchor holds one of `@ - _ A J`, bytes that are rare in prose; only where one occurs
+//! are the few literals that hold it compared. Finding the occurrences is folded into the
+//! gates' word-at-a-time pass ([`super::Signals`]): an Aho-Corasick automaton over all anchors
+//! walked every byte of every text (≈ 2 ns a byte natively once the anchors had more than three
+//! distinct first bytes), and `memchr` over the five bytes cost ≈ 4 ns a byte under V8, where
+//! it has no SIMD.
 
 /// The rare bytes, in the order they are looked for.
 const KEYS: [u8; 5] = [b'@', b'-', b'_', b'A', b'J'];
@@ -31,28 +32,37 @@ impl Anchors {
         }
     }
 
-    /// Marks `open[owner]` for every anchor found in `text`.
-    pub fn find(&self, text: &[u8], open: &mut [bool]) {
-        if self.entries.is_empty() {
-            return;
-        }
-        let mut check = |at: usize| {
-            let Some(&key) = text.get(at) else { return };
-            for (k, offset, literal, owner) in &self.entries {
-                if *k != key {
-                    continue;
-                }
-                let Some(start) = at.checked_sub(*offset) else { continue };
-                let end = start.saturating_add(literal.len());
-                if text.get(start..end) == Some(*literal) {
-                    if let Some(slot) = open.get_mut(*owner) {
-                        *slot = true;
-                    }
+    /// Whether `b` is one of the rare bytes anchors are found by.
+    pub fn is_key(b: u8) -> bool {
+        KEYS.contains(&b)
+    }
+
+    /// Marks `open[owner]` for every anchor that holds its rare byte at `text[at]`.
+    pub fn check_at(&self, text: &[u8], at: usize, open: &mut [bool]) {
+        let Some(&key) = text.get(at) else { return };
+        for (k, offset, literal, owner) in &self.entries {
+            if *k != key {
+                continue;
+            }
+            let Some(start) = at.checked_sub(*offset) else { continue };
+            let end = start.saturating_add(literal.len());
+            if text.get(start..end) == Some(*literal) {
+                if let Some(slot) = open.get_mut(*owner) {
+                    *slot = true;
                 }
             }
-        };
-        memchr::memchr3_iter(b'@', b'-', b'_', text).for_each(&mut check);
-        memchr::memchr2_iter(b'A', b'J', text).for_each(&mut check);
+        }
+    }
+
+    /// Marks `open[owner]` for every anchor found in `text` (the gates' pass does this word at a
+    /// time; this is the plain definition it is tested against).
+    #[cfg(test)]
+    pub fn find(&self, text: &[u8], open: &mut [bool]) {
+        for (at, b) in text.iter().enumerate() {
+            if Self::is_key(*b) {
+                self.check_at(text, at, open);
+            }
+        }
     }
 }
 

@@ -276,24 +276,17 @@ impl Guards {
         self.guards.iter().filter_map(phrase).max().unwrap_or(0).min(cap)
     }
 
-    /// For each guard, whether one of its detector's anchors occurs in `bytes`.
-    fn anchor_hits(&self, bytes: &[u8]) -> Vec<bool> {
-        let mut open = vec![false; self.guards.len()];
-        self.anchors.find(bytes, &mut open);
-        open
-    }
-
     /// Whether any guard could find anything in a JSON body (`raw`, as it arrived), judged
     /// without parsing it: the detectors' gates over the contents of its strings, the phrases
     /// over the whole of it. `false` means no text of the body can match, so the body need not
     /// be parsed at all — the common case, and the cheap one. A `\u` escape (which could spell
     /// `@` or `sk-` in disguise) or any custom pattern makes it `true`.
     pub fn may_match_json(&self, raw: &[u8]) -> bool {
-        let signals = Signals::of(raw, true);
+        let mut open = vec![false; self.guards.len()];
+        let signals = Signals::of(raw, true, &self.anchors, &mut open);
         if signals.unicode_escape {
             return true;
         }
-        let open = self.anchor_hits(raw);
         self.guards.iter().enumerate().any(|(index, guard)| match &guard.matcher {
             Matcher::Detector { detector, .. } => signals.opens(detector.gate(), &open, index),
             Matcher::Phrases { automaton, .. } => automaton.find(raw).is_some(),
@@ -307,8 +300,8 @@ impl Guards {
         let mut found = Vec::new();
         let applies = |g: &Guard| g.kinds.as_ref().is_none_or(|k| k.contains(&kind));
         // Which detectors can match at all: one pass over the anchors, one over the bytes.
-        let open = self.anchor_hits(text.as_bytes());
-        let signals = Signals::of(text.as_bytes(), false);
+        let mut open = vec![false; self.guards.len()];
+        let signals = Signals::of(text.as_bytes(), false, &self.anchors, &mut open);
         for (index, guard) in self.guards.iter().enumerate() {
             let Matcher::Detector { detector, regex } = &guard.matcher else { continue };
             if applies(guard) && signals.opens(detector.gate(), &open, index) {
@@ -548,22 +541,40 @@ impl Signals {
     /// Eight bytes at a time: a word without a digit or `:` (nor, in JSON, `"` or `\\`) —
     /// most words of most text — only resets the run (eight bytes without a digit end any run)
     /// and keeps its last bytes for the next word; the others go byte by byte.
-    fn of(bytes: &[u8], json: bool) -> Self {
+    ///
+    /// The same pass finds the anchors: a word holding one of their rare bytes goes byte by byte,
+    /// and each rare byte has its anchors compared (`open[guard]` set for each found).
+    fn of(bytes: &[u8], json: bool, anchors: &anchors::Anchors, open: &mut [bool]) -> Self {
         let mut state = Scan { json, in_string: !json, ..Scan::default() };
+        let slow = |state: &mut Scan, open: &mut [bool], at: usize, word: &[u8]| {
+            for (i, &b) in word.iter().enumerate() {
+                state.byte(b);
+                if anchors::Anchors::is_key(b) {
+                    anchors.check_at(bytes, at.saturating_add(i), open);
+                }
+            }
+        };
+        let mut at = 0usize;
         let mut words = bytes.chunks_exact(8);
         for word in words.by_ref() {
             let mut eight = [0u8; 8];
             eight.copy_from_slice(word);
             let x = u64::from_le_bytes(eight);
-            let busy =
-                has_between(x, b'0' - 1, b':' + 1) || (json && (has_byte(x, b'"') || has_byte(x, b'\\')));
+            let busy = has_between(x, b'0' - 1, b':' + 1)
+                || has_byte(x, b'@')
+                || has_byte(x, b'-')
+                || has_byte(x, b'_')
+                || has_byte(x, b'A')
+                || has_byte(x, b'J')
+                || (json && (has_byte(x, b'"') || has_byte(x, b'\\')));
             if busy || !state.in_string {
-                word.iter().for_each(|&b| state.byte(b));
+                slow(&mut state, open, at, word);
             } else {
                 state.quiet_word(eight);
             }
+            at = at.saturating_add(8);
         }
-        words.remainder().iter().for_each(|&b| state.byte(b));
+        slow(&mut state, open, at, words.remainder());
         state.signals
     }
 
