@@ -13,7 +13,7 @@
 
 use super::checks::{Checks, Conclusion};
 use super::flow::{replace_texts, PromptFlow};
-use super::guard::events::GuardedStream;
+use super::guard::events::{self, GuardedStream};
 use super::guard::policy::PolicyGuards;
 use super::guard::remote::Phase;
 use super::guard::{self as guardrail};
@@ -22,13 +22,32 @@ use crate::contract::{self, decision};
 use crate::http::host::{Flow, Host, Side};
 use crate::http::sse;
 use crate::llm::api::WireApi;
+use crate::llm::translate::error::ErrorType;
 use crate::llm::view::{ResponseView, TextKind};
 
 /// The answer's guard state.
 pub enum Answer {
-    Stream { stream: Box<GuardedStream>, out: Vec<u8>, recorded: bool },
-    Json { api: WireApi, held: Option<HeldAnswer> },
+    Stream {
+        stream: Box<GuardedStream>,
+        out: Vec<u8>,
+        recorded: bool,
+    },
+    Json {
+        api: WireApi,
+        held: Option<HeldAnswer>,
+    },
+    /// Compressed (`content-encoding`): nothing in it can be checked, so it is refused — an
+    /// error event for a stream (`sent` once), an error status for a complete answer. The
+    /// router asks providers for uncompressed answers; this is a provider that ignored it.
+    Unreadable {
+        api: WireApi,
+        stream: bool,
+        sent: bool,
+    },
 }
+
+const UNREADABLE: &str =
+    "the provider's answer is compressed (content-encoding), so the gateway cannot check it";
 
 /// A complete answer held while remote guards judge it.
 pub struct HeldAnswer {
@@ -57,7 +76,18 @@ impl PromptFlow {
             return;
         }
         let policy = name.unwrap_or_default();
-        if headers.get("content-type").is_some_and(sse::is_event_stream) {
+        let stream = headers.get("content-type").is_some_and(sse::is_event_stream);
+        if headers.get("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
+            log::warn!("policy {policy}: {UNREADABLE}");
+            host.remove_header(Side::Response, "content-encoding");
+            host.remove_header(Side::Response, "content-length");
+            if !stream {
+                host.set_header(Side::Response, contract::HOLD_ANSWER_HEADER, "1");
+            }
+            self.answer = Some(Answer::Unreadable { api: answering.api, stream, sent: false });
+            return;
+        }
+        if stream {
             if guards.response.is_empty() {
                 return;
             }
@@ -82,6 +112,20 @@ impl PromptFlow {
         };
         match &mut self.answer {
             None => Flow::Continue,
+            Some(Answer::Unreadable { api, stream: true, sent }) => {
+                let mut out = Vec::new();
+                if !*sent {
+                    *sent = true;
+                    events::error_event(*api, ErrorType::Server, UNREADABLE, &mut out);
+                }
+                host.replace_body(Side::Response, size, &out);
+                Flow::Continue
+            }
+            Some(Answer::Unreadable { .. }) if !end_of_stream => Flow::Pause,
+            Some(Answer::Unreadable { .. }) => {
+                self.refuse_answer(host, &policy, size, 502, UNREADABLE);
+                Flow::Continue
+            }
             Some(Answer::Stream { stream, out, recorded }) => {
                 out.clear();
                 let chunk = host.body(Side::Response, size).unwrap_or_default();
@@ -128,7 +172,7 @@ impl PromptFlow {
                     let mut texts: Vec<(TextKind, String)> = Vec::new();
                     view.texts(&mut |kind, text| texts.push((kind, text.to_string())));
                     let at = format!("policies.{policy}.guards");
-                    let checks = Checks::start(host, guards, &at, Phase::Response, &texts, &[]);
+                    let checks = Checks::start(host, guards, &at, Phase::Response, &texts, &self.forwarded);
                     if checks.pending() {
                         if let Some(Answer::Json { held, .. }) = &mut self.answer {
                             *held = Some(HeldAnswer { checks, view, size });

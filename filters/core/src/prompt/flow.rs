@@ -39,8 +39,6 @@ struct Work {
     /// too.
     failover: bool,
     template: Option<(String, TemplateSelection)>,
-    /// Client headers the webhook asked for, read at the headers.
-    forwarded: Vec<(String, String)>,
 }
 
 /// A request body held while remote guards judge it.
@@ -57,6 +55,8 @@ pub struct PromptFlow {
     /// The router's record, kept when the answer has guards to pass.
     pub(super) decision: Option<Decision>,
     pub(super) shape: ErrorShape,
+    /// Client headers the webhook asked for, read at the request headers (both phases send them).
+    pub(super) forwarded: Vec<(String, String)>,
     work: Option<Work>,
     held: Option<Held>,
     pub(super) answer: Option<Answer>,
@@ -70,6 +70,7 @@ impl PromptFlow {
             policy: None,
             decision: None,
             shape: ErrorShape::OpenAi,
+            forwarded: Vec::new(),
             work: None,
             held: None,
             answer: None,
@@ -142,9 +143,8 @@ impl PromptFlow {
         }
         let mut texts: Vec<(TextKind, String)> = Vec::new();
         view.texts(&mut |kind, text| texts.push((kind, text.to_string())));
-        let forwarded = self.work.as_ref().map(|w| w.forwarded.clone()).unwrap_or_default();
         let at = format!("policies.{policy}.guards");
-        let checks = Checks::start(host, guards, &at, Phase::Request, &texts, &forwarded);
+        let checks = Checks::start(host, guards, &at, Phase::Request, &texts, &self.forwarded);
         if checks.pending() {
             self.held = Some(Held { checks, view, size });
             return Flow::Pause;
@@ -266,7 +266,7 @@ impl HttpFlow for PromptFlow {
             || policy.is_some_and(Policy::edits_body)
             || guards.is_some_and(|g| g.checks(Phase::Request));
         self.policy = policy.map(|p| p.name.clone());
-        let forwarded = match guards.and_then(|g| g.webhook.as_ref()) {
+        self.forwarded = match guards.and_then(|g| g.webhook.as_ref()) {
             Some(webhook) => webhook
                 .forward_headers
                 .iter()
@@ -287,7 +287,7 @@ impl HttpFlow for PromptFlow {
             host.increment(&labelled("portcullis_prompt_templates_total", &[("template", name)]), 1);
         }
         host.remove_header(Side::Request, "content-length");
-        self.work = Some(Work { api, failover, template, forwarded });
+        self.work = Some(Work { api, failover, template });
         Flow::Continue
     }
 

@@ -266,10 +266,12 @@ fn the_response_webhook_can_mask_a_json_answer() {
     let mut h = host(false);
     h.answer_calls(|call| {
         assert_eq!(call.header(":path"), Some("/response"));
+        assert_eq!(call.header("x-user"), Some("ann"), "forwarded in both phases");
         assert_eq!(call.json()["body"]["choices"][0]["message"]["content"], "the plan is X");
         Some((200, br#"{"action": {"body": {"choices": [{"message": {"role": "assistant", "content": "[withheld]"}}]}}}"#.to_vec()))
     });
-    let guards = json!({"webhook": {"cluster": "guard", "phases": ["response"]}});
+    let guards =
+        json!({"webhook": {"cluster": "guard", "phases": ["response"], "forwardHeaders": ["x-user"]}});
     let out = run(&mut h, guards, &anthropic_body("hi"), anthropic_answer("the plan is X"));
     assert_eq!(out.json()["content"][0]["text"], "[withheld]");
     assert_eq!(h.callouts.len(), 1, "the request phase has no webhook");
@@ -309,4 +311,24 @@ fn error_answers_are_not_guarded() {
     let err = r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad a@b.co"}}"#;
     let out = run(&mut h, guards, &anthropic_body("hi"), Response::json(400, err));
     assert_eq!(out.body, err.as_bytes());
+}
+
+#[test]
+fn a_compressed_answer_cannot_be_checked_and_is_refused() {
+    let guards = json!({"response": [{"detector": "email", "action": "mask"}]});
+    let mut h = host(false);
+    let gzip = Response::json(200, "\u{1f}\u{8b}not really gzip").header("content-encoding", "gzip");
+    let out = run(&mut h, guards.clone(), &anthropic_body("hi"), gzip);
+    assert_eq!(out.header(contract::HOLD_ANSWER_HEADER), Some("1"));
+    assert_eq!(h.filter_state.get(contract::ANSWER_STATUS).map(Vec::as_slice), Some(&b"502"[..]));
+    assert!(out.json()["error"]["message"].as_str().unwrap().contains("compressed"));
+    assert!(out.header("content-encoding").is_none());
+
+    let mut h = host(false);
+    let stream =
+        Response::sse(vec![b"\x1f\x8bgarbage".to_vec(), b"more".to_vec()]).header("content-encoding", "br");
+    let out = run(&mut h, guards, &anthropic_body("hi"), stream);
+    let body = String::from_utf8(out.body).unwrap();
+    assert!(body.starts_with("event: error\n") && body.contains("compressed"), "{body}");
+    assert!(!body.contains("garbage") && !body.contains("more"));
 }

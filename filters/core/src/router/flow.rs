@@ -278,6 +278,11 @@ impl HttpFlow for RouterFlow {
             }
             Some(request) => {
                 self.request = Some(request);
+                // The answer is read on its way back (translated, counted, guarded): ask for it
+                // uncompressed. (SDKs offer gzip, br and zstd; a provider would take them up.)
+                if headers.get("accept-encoding").is_some() {
+                    host.remove_header(Side::Request, "accept-encoding");
+                }
                 match Self::template_from_headers(&headers) {
                     Ok(selection) => self.header_template = selection,
                     Err(err) => return self.reject(host, &err),

@@ -410,3 +410,14 @@ fn a_template_choice_leaves_the_body_and_travels_in_the_record() {
         assert!(out.json()["error"]["message"].as_str().unwrap().contains(words), "{}", out.json());
     }
 }
+
+#[test]
+fn answers_are_asked_for_uncompressed() {
+    // The answer is read on its way back; a compressed one could be neither translated, counted
+    // nor guarded.
+    let request = Request::json("/v1/chat/completions", &chat("gpt-4o", json!({})))
+        .header("accept-encoding", "gzip, deflate, br, zstd");
+    let (_, out) = run(request, openai_answer());
+    let (headers, _) = out.upstream.unwrap();
+    assert_eq!(headers.get("accept-encoding"), None);
+}

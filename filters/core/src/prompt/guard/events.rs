@@ -267,11 +267,7 @@ impl GuardedStream {
 
     fn end_with_error(&mut self, out: &mut Vec<u8>, message: &str) {
         log::debug!("{message}");
-        let error = ProviderError { kind: ErrorType::Permission, message: message.into() };
-        let mut data = Vec::new();
-        error.write(self.api, 0, &mut data);
-        let name = (self.api == WireApi::AnthropicMessages).then_some("error");
-        write_event(out, name, &data);
+        error_event(self.api, ErrorType::Permission, message, out);
         self.streams.clear();
         self.ended = true;
     }
@@ -286,6 +282,15 @@ fn stream_for(streams: &mut Vec<TextStream>, key: Key) -> usize {
             streams.len().saturating_sub(1)
         }
     }
+}
+
+/// An error event in `api`'s stream format (what a provider sends when a stream fails).
+pub fn error_event(api: WireApi, kind: ErrorType, message: &str, out: &mut Vec<u8>) {
+    let error = ProviderError { kind, message: message.into() };
+    let mut data = Vec::new();
+    error.write(api, 0, &mut data);
+    let name = (api == WireApi::AnthropicMessages).then_some("error");
+    write_event(out, name, &data);
 }
 
 fn ending(ends: Ends, key: Key) -> bool {
