@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_OK := $(VENV)/.installed
 WASM_TARGET := wasm32-wasip1
-FILTERS := router credentials prompt usage
+FILTERS := router credentials prompt usage suite
 WASM_DIR := target/$(WASM_TARGET)/release
 CARGO_FILTERS := $(FILTERS:%=-p portcullis-%)
 PYTEST_ARGS ?=
@@ -51,8 +51,10 @@ test-core: toolchain
 	  cargo test -p portcullis-core --target $(WASM_TARGET)
 
 # The bench's probe filter also serves the e2e test of a trapping VM (seconds to build).
+# LAYOUT=suite runs every test with the four filters from portcullis_suite.wasm in one VM.
+LAYOUT ?= separate
 test-e2e: build venv noop
-	$(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
+	PORTCULLIS_LAYOUT=$(LAYOUT) $(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
 
 noop: toolchain
 	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/bench/noop/Cargo.toml --target-dir target/bench-noop

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import paths  # noqa: E402
 
-FILTERS = ("router", "credentials", "prompt", "usage")
+FILTERS = ("router", "credentials", "prompt", "usage", "suite")
 WASM_DIR = paths.ROOT / "target" / "wasm32-wasip1" / "release"
 OUT_DIR = paths.ROOT / "target" / "images"
 LAYOUT = '{"imageLayoutVersion":"1.0.0"}'

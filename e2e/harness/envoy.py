@@ -66,8 +66,51 @@ def endpoints(cluster: dict):
             yield ep["endpoint"]["address"]["socket_address"]
 
 
-def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: int = 0) -> dict:
+SUITE_WASM = "target/wasm32-wasip1/release/portcullis_suite.wasm"
+SUITE_VM_ID = "portcullis"
+
+
+def suite_layout(cfg: dict) -> dict:
+    """A copy in the suite layout: every Portcullis filter (listener and upstream) loads
+    portcullis_suite.wasm with one `vm_id` and one `vm_config` (environment variables merged), so
+    the chain runs in one VM per worker. Each filter keeps its name, `root_id` (which picks its
+    role), config, place and failure policy."""
     cfg = copy.deepcopy(cfg)
+    vms = [f["typed_config"]["config"]["vm_config"] for f in http_filters(cfg)
+           if f.get("typed_config", {}).get("@type") == WASM_FILTER_TYPE
+           and f["typed_config"]["config"].get("root_id", "").startswith("portcullis.")]
+    host_keys: list[str] = []
+    key_values: dict = {}
+    for vm in vms:
+        env = vm.get("environment_variables", {})
+        host_keys += [k for k in env.get("host_env_keys", []) if k not in host_keys]
+        key_values.update(env.get("key_values", {}))
+    for vm in vms:
+        vm["vm_id"] = SUITE_VM_ID
+        vm["code"] = {"local": {"filename": SUITE_WASM}}
+        env = {}
+        if host_keys:
+            env["host_env_keys"] = list(host_keys)
+        if key_values:
+            env["key_values"] = dict(key_values)
+        if env:
+            vm["environment_variables"] = env
+        else:
+            vm.pop("environment_variables", None)
+    return cfg
+
+
+def layout() -> str:
+    """`separate` (each filter its own module and VM, the default) or `suite`, from
+    PORTCULLIS_LAYOUT: the whole e2e suite can run in either (`make test-e2e LAYOUT=suite`)."""
+    value = os.environ.get("PORTCULLIS_LAYOUT", "separate")
+    if value not in ("separate", "suite"):
+        raise ValueError(f"PORTCULLIS_LAYOUT must be separate or suite, not {value!r}")
+    return value
+
+
+def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: int = 0) -> dict:
+    cfg = suite_layout(cfg) if layout() == "suite" else copy.deepcopy(cfg)
     cfg["admin"]["address"]["socket_address"]["port_value"] = admin_port
     for listener in cfg["static_resources"].get("listeners", []):
         listener["address"]["socket_address"]["port_value"] = listener_port

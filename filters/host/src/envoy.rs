@@ -173,3 +173,9 @@ impl Host for EnvoyHost {
 pub fn plugin_configuration() -> Option<Vec<u8>> {
     abi::get_buffer(Buffer::PluginConfiguration, 0, usize::MAX).ok().flatten()
 }
+
+/// The plugin's `root_id` (Istio: the WasmPlugin's `pluginName`), while it is configured.
+pub fn plugin_root_id() -> Option<String> {
+    let bytes = abi::get_property(&["plugin_root_id"]).ok().flatten()?;
+    String::from_utf8(bytes).ok()
+}

@@ -11,6 +11,7 @@ pub mod abi;
 pub mod envoy;
 pub mod logger;
 pub mod metrics;
+pub mod roles;
 pub mod root;
 
 pub use proxy_wasm;

@@ -1,4 +1,5 @@
-//! The root context shared by the four filters: load config once, run each request's flow.
+//! The root context shared by the four filters (and the suite module): load config once, run
+//! each request's flow.
 
 use crate::envoy::{self, EnvoyHost};
 use crate::logger;
@@ -8,41 +9,87 @@ use portcullis_core::http::host::{self as port, Flow, HttpFlow};
 use portcullis_core::llm::api::ErrorShape;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
-use std::rc::Rc;
+use std::cell::Cell;
 
-/// A filter's compiled configuration, and the flow it runs per request.
-pub trait Plugin: 'static {
-    /// Used in log lines (`portcullis.router`).
-    const NAME: &'static str;
+/// Makes the flow for one request, from a role's compiled config.
+pub type Flows = Box<dyn Fn() -> Box<dyn HttpFlow>>;
 
-    /// Parses and compiles the plugin config. Warnings are logged by the implementation.
-    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError>
-    where
-        Self: Sized;
-
-    /// The core flow that handles one request.
-    fn flow(self: &Rc<Self>) -> Box<dyn HttpFlow>;
+/// A filter's role: its name (the plugin's `root_id`, and log lines) and how it compiles its
+/// config into the flow it runs per request. Warnings are logged by `configure`.
+pub struct Role {
+    pub name: &'static str,
+    pub configure: fn(Option<&[u8]>) -> Result<Flows, ConfigError>,
 }
 
-/// Installs the logger and the root context for `P`. Call from `proxy_wasm::main!`.
-pub fn install<P: Plugin>() {
+thread_local! {
+    /// The roles this module serves, set once by `install*` (the SDK takes a plain `fn` as the
+    /// root context factory, so it cannot capture them).
+    static ROLES: Cell<&'static [Role]> = const { Cell::new(&[]) };
+}
+
+/// Installs the logger and a root context running `role`. Call from `proxy_wasm::main!`.
+pub fn install(role: &'static Role) {
+    install_suite(std::slice::from_ref(role));
+}
+
+/// Installs the logger and root contexts that each run one of `roles`, chosen by the plugin's
+/// `root_id` when it is configured: one module (and, with one `vm_id`, one VM per worker) serves
+/// every filter of the chain, each still its own plugin with its own config and place. A module
+/// with one role runs it whatever the `root_id`.
+pub fn install_suite(roles: &'static [Role]) {
     logger::install();
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(PluginRoot::<P> { plugin: None }) });
+    ROLES.with(|r| r.set(roles));
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        let roles = ROLES.with(Cell::get);
+        let role = match roles {
+            [only] => Some(only),
+            _ => None,
+        };
+        Box::new(RoleRoot { roles, role, flows: None })
+    });
 }
 
-pub struct PluginRoot<P> {
-    plugin: Option<Rc<P>>,
+struct RoleRoot {
+    roles: &'static [Role],
+    /// Known from the start in a filter's own module; from `root_id` in the suite.
+    role: Option<&'static Role>,
+    flows: Option<Flows>,
 }
 
-impl<P: Plugin> Context for PluginRoot<P> {}
+impl RoleRoot {
+    fn role(&mut self) -> Result<&'static Role, String> {
+        if let Some(role) = self.role {
+            return Ok(role);
+        }
+        let root_id = envoy::plugin_root_id().unwrap_or_default();
+        let role = self.roles.iter().find(|r| r.name == root_id).ok_or_else(|| {
+            let names: Vec<&str> = self.roles.iter().map(|r| r.name).collect();
+            format!(
+                "config `root_id`: `{root_id}` is not a role of this module (one of: {})",
+                names.join(", ")
+            )
+        })?;
+        self.role = Some(role);
+        Ok(role)
+    }
+}
 
-impl<P: Plugin> RootContext for PluginRoot<P> {
+impl Context for RoleRoot {}
+
+impl RootContext for RoleRoot {
     fn on_configure(&mut self, _size: usize) -> bool {
         logger::follow_host_level();
+        let role = match self.role() {
+            Ok(role) => role,
+            Err(err) => {
+                log::error!("{err}");
+                return false;
+            }
+        };
         let bytes = envoy::plugin_configuration();
-        match P::configure(bytes.as_deref()) {
-            Ok(plugin) => {
-                self.plugin = Some(Rc::new(plugin));
+        match (role.configure)(bytes.as_deref()) {
+            Ok(flows) => {
+                self.flows = Some(flows);
                 log::info!("configured");
                 true
             }
@@ -56,9 +103,9 @@ impl<P: Plugin> RootContext for PluginRoot<P> {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         logger::follow_host_level();
-        Some(match &self.plugin {
-            Some(plugin) => Box::new(FlowContext { flow: plugin.flow() }),
-            None => Box::new(Unconfigured { name: P::NAME }),
+        Some(match &self.flows {
+            Some(flows) => Box::new(FlowContext { flow: flows() }),
+            None => Box::new(Unconfigured { name: self.role.map_or("portcullis", |r| r.name) }),
         })
     }
 

@@ -2,26 +2,8 @@
 //!
 //! Glue only: the per-request logic is `portcullis_core::usage`.
 
-use portcullis_core::common::config::ConfigError;
-use portcullis_core::http::host::HttpFlow;
-use portcullis_core::usage::UsageConfig;
-use portcullis_host::root::{self, Plugin};
-use std::rc::Rc;
+use portcullis_host::{roles, root};
 
 proxy_wasm::main! {{
-    root::install::<Usage>();
+    root::install(&roles::USAGE);
 }}
-
-struct Usage(Rc<UsageConfig>);
-
-impl Plugin for Usage {
-    const NAME: &'static str = "portcullis.usage";
-
-    fn configure(bytes: Option<&[u8]>) -> Result<Self, ConfigError> {
-        Ok(Usage(UsageConfig::configure(bytes)?))
-    }
-
-    fn flow(self: &Rc<Self>) -> Box<dyn HttpFlow> {
-        self.0.flow()
-    }
-}
