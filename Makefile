@@ -50,7 +50,8 @@ test-core: toolchain
 	CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $(CURDIR)/e2e/wasm/run-test.mjs" \
 	  cargo test -p portcullis-core --target $(WASM_TARGET)
 
-# The bench's probe filter also serves the e2e test of a trapping VM (seconds to build).
+# The bench's probe filter also serves the e2e test of a trapping VM (seconds to build); the
+# suite with a trapping role, the test of what sharing a VM does to failure isolation.
 # LAYOUT=suite runs every test with the four filters from portcullis_suite.wasm in one VM.
 LAYOUT ?= separate
 test-e2e: build venv noop
@@ -58,6 +59,7 @@ test-e2e: build venv noop
 
 noop: toolchain
 	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/bench/noop/Cargo.toml --target-dir target/bench-noop
+	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/wasm/suite-trap/Cargo.toml --target-dir target/suite-trap
 
 # The load generator is Debian's wrk (installed here when missing); the bench's empty wasm filter
 # (e2e/bench/noop) builds in seconds. BENCH_SECONDS=4 for a quick look, BENCH_PEERS=1 adds LiteLLM.

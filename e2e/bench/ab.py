@@ -1,10 +1,11 @@
 """A/B one filter alone across builds, on one workload (not part of `make bench`).
 
     .venv/bin/python e2e/bench/ab.py router chat 6 dirA [dirB ...] [probe:buffer,route ...]
-    .venv/bin/python e2e/bench/ab.py chain chat 4 [guarded guarded-request ...]
+    .venv/bin/python e2e/bench/ab.py chain chat 4 [suite guarded guarded-request ...] [dirA ...]
 
-`chain` compares full-chain variants instead (variants.chain_variants: `full` and the guard
-policies). Rows: bare Envoy, the filter alone with this checkout's .wasm, the filter alone with the .wasm
+`chain` compares full-chain variants instead (variants.chain_variants: `full`, `suite` and the
+guard policies), and each directory's build as `full@dir` (and `suite@dir` when `suite` is
+compared). Rows: bare Envoy, the filter alone with this checkout's .wasm, the filter alone with the .wasm
 of the same name from each directory given (other builds: a stash, a branch, a profile), and
 for each `probe:<probes>` the bench's empty filter doing that host work (costs.py) in its place.
 AB_COMPAT=1 drops config fields older builds do not know (a route's `models`), so a build
@@ -64,7 +65,9 @@ def main() -> int:
                 chains = variants.chain_variants(base)
                 rows += [(name, chains[name]) for name in ["full", *(a for a in extra if a in chains)]]
                 dirs = [d for d in dirs if d.name not in chains]
-                rows += [(f"full@{d.name}", variants.with_wasm_dir(chains["full"], d)) for d in dirs]
+                # Other builds in the separate layout, and in the suite layout when it is compared.
+                layouts = ["full", *(["suite"] if "suite" in extra else [])]
+                rows += [(f"{lay}@{d.name}", variants.with_wasm_dir(chains[lay], d)) for d in dirs for lay in layouts]
             else:
                 alone = variants.keep_only(base, {f"portcullis.{short}"})
                 rows += [(short, alone)]

@@ -1,9 +1,11 @@
 """`make bench`: what the gateway costs, against a bare Envoy, on this machine, in one run.
 
 Rows — one Envoy each (`--concurrency 2`), all derived from envoy-configs/gateway.yaml by
-variants.py: bare (no wasm), full (the shipped chain), empty (the chain's shape with every filter
-replaced by one that does nothing: the fixed price of four proxy-wasm filters), and each filter
-alone; with BENCH_PEERS=1 also LiteLLM's proxy (peers.py). All of them talk to one mock provider
+variants.py: bare (no wasm), full (the shipped chain: a module and a VM per filter), suite (the
+same chain from portcullis_suite.wasm in one VM per worker), guarded (full + every detector),
+empty (the chain's shape with every filter replaced by one that does nothing: the fixed price of
+four proxy-wasm filters), the router alone and the leave-one-out rows; with BENCH_PEERS=1 also
+LiteLLM's proxy (peers.py). All of them talk to one mock provider
 (`--no-record`).
 
 Workloads (workloads.py): chat 1.5 KB, stream (20 chunks), 100 KB and 1 MB prompts — each at saturation
@@ -22,11 +24,11 @@ into README.md's Performance section. Missed targets are reported, never an erro
 benchmark, not a test.
 
 Environment:
-  BENCH_SECONDS=20   saturation time per workload for bare and full; everything else scales from
+  BENCH_SECONDS=20   saturation time per workload for the main rows; everything else scales from
                      it (single filters 0.4×, 100-rps runs 0.6× / 0.2×). E.g. 4 while developing.
   BENCH_ROWS=a,b     only these rows (bare is always included: ratios need it). Rows: full,
-                     empty, router, credentials, prompt, usage, and on request only the
-                     leave-one-out rows no-credentials, no-prompt, no-usage (full chain minus it).
+                     suite, guarded, empty, router, and the leave-one-out rows no-credentials,
+                     no-prompt, no-usage (full chain minus it).
   BENCH_PEERS=1      add the LiteLLM row.
   BENCH_ALT_WASM_DIR=dir  add a row "alt": the full chain with the .wasm files from dir (another
                      build of the filters: a branch, a profile), measured in the same run.
@@ -67,7 +69,7 @@ RATE_CONNECTIONS = 8
 ROUNDS = 4
 TTFB_COUNT = 200  # streams per main row (bare, full, peers); half for the others
 TTFB_CHUNK_DELAY_MS = 1
-MAIN_ROWS = ("bare", "full", "guarded", "alt", "litellm")
+MAIN_ROWS = ("bare", "full", "suite", "guarded", "alt", "litellm")
 # Built by `make bench` from e2e/bench/noop (see variants.empty_chain).
 NOOP_WASM = paths.ROOT / "target" / "bench-noop" / "wasm32-wasip1" / "release" / "bench_noop.wasm"
 ENVOY_ENV = {"OPENAI_API_KEY": "sk-mock-openai", "ANTHROPIC_API_KEY": "sk-mock-anthropic",
@@ -307,6 +309,8 @@ def run(when, info, results, durations, only, peers_on, full_run, tmp: Path) -> 
         for fname, path in variants.wasm_files(base).items():
             results["wasm_bytes"][fname] = path.stat().st_size if path.exists() else None
         results["wasm_bytes"]["empty"] = NOOP_WASM.stat().st_size if NOOP_WASM.exists() else None
+        suite_wasm = Path(envoy_h.SUITE_WASM)
+        results["wasm_bytes"]["suite"] = suite_wasm.stat().st_size if suite_wasm.exists() else None
         targets: list[Target] = []
         alt = os.environ.get("BENCH_ALT_WASM_DIR")
         if alt:

@@ -5,7 +5,9 @@ from the shipped gateway: same listener, access log, stats tags, timeouts and cl
 wasm filters differ.
 
 * ``bare``  — no wasm filter at all.
-* ``full``  — the shipped chain, untouched.
+* ``full``  — the shipped chain, untouched (separate layout: a module and a VM per filter).
+* ``suite`` — the shipped chain in the suite layout: the four filters from
+  portcullis_suite.wasm, one `vm_id`, one VM per worker.
 * ``guarded`` — the shipped chain with a guard policy on every request: all built-in detectors,
   masking, on the request and on the answer.
 * ``router`` — only the router.
@@ -126,6 +128,8 @@ def variants(base: dict, noop_wasm: Path | None = None, alt_wasm_dir: Path | Non
     """name → config, in the order the bench runs them."""
     present = wasm_filters(base)
     out = {"bare": keep_only(base, set()), "full": copy.deepcopy(base)}
+    if envoy_h.layout() == "separate":  # else `full` is already the suite layout
+        out["suite"] = envoy_h.suite_layout(base)
     if "portcullis.prompt" in present:
         out["guarded"] = guarded(base)
     if alt_wasm_dir is not None:
@@ -146,7 +150,7 @@ def variants(base: dict, noop_wasm: Path | None = None, alt_wasm_dir: Path | Non
 
 def chain_variants(base: dict) -> dict[str, dict]:
     """Full-chain variants for an A/B of the chain itself (`ab.py chain …`)."""
-    return {"full": copy.deepcopy(base), "guarded": guarded(base),
+    return {"full": copy.deepcopy(base), "suite": envoy_h.suite_layout(base), "guarded": guarded(base),
             "guarded-request": guarded(base, ("request",)), "guarded-response": guarded(base, ("response",))}
 
 

@@ -66,7 +66,7 @@ def endpoints(cluster: dict):
             yield ep["endpoint"]["address"]["socket_address"]
 
 
-SUITE_WASM = "target/wasm32-wasip1/release/portcullis_suite.wasm"
+SUITE_WASM = str(paths.WASM_DIR / "portcullis_suite.wasm")
 SUITE_VM_ID = "portcullis"
 
 

@@ -6,6 +6,11 @@ per worker across them. The whole e2e suite also runs in this layout with
 `make test-e2e LAYOUT=suite`; here, what differs: the VM count, every role in the shared VM, and
 what a misconfigured layout gets.
 """
+import copy
+import time
+import urllib.error
+import urllib.request
+
 import anthropic
 import openai
 import pytest
@@ -13,9 +18,11 @@ import yaml
 
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
-from harness import istio
+from harness import istio, paths
 from helpers import header, metric_value, only_request
 
+# The suite plus a `portcullis.trap` role that panics on `x-trap-vm` (e2e/wasm/suite-trap).
+TRAP_SUITE = paths.ROOT / "target" / "suite-trap" / "wasm32-wasip1" / "release" / "suite_trap.wasm"
 CARD = "4111 1111 1111 1111"
 PROMPT = {"policies": {"cards": {"guards": {"request": [{"detector": "credit_card", "action": "mask"}]}}},
           "defaultPolicy": "cards"}
@@ -118,3 +125,41 @@ def test_istio_resources_on_the_suite_image_share_one_vm(mock):
         client = openai.OpenAI(base_url=envoy.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "via istio"}])
         assert header(only_request(mock), "authorization") == "Bearer " + PROVIDER_KEYS["OPENAI_API_KEY"]
+
+
+def chat_status(url: str, trap: bool = False) -> int:
+    req = urllib.request.Request(url + "/v1/chat/completions", data=b'{"model":"gpt-4o","messages":[]}',
+                                 headers={"content-type": "application/json", **({"x-trap-vm": "1"} if trap else {})})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_one_roles_trap_takes_every_role_of_its_vm_down_until_fail_reload_replaces_it(mock):
+    """The price of sharing: a trap in any role is a trap of the VM all four run in. Each plugin's
+    failure policy then applies to itself; with FAIL_RELOAD on all (as shipped) they fail closed
+    for the backoff and come back together on one new VM."""
+    assert TRAP_SUITE.exists(), "built by `make test` (e2e/wasm/suite-trap)"
+    cfg = envoy_h.suite_layout(envoy_h.load("gateway.yaml"))
+    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    trap = copy.deepcopy(next(f for f in hcm["http_filters"] if f["name"] == "portcullis.usage"))
+    trap["name"] = "portcullis.trap"
+    trap["typed_config"]["config"].update(name="portcullis.trap", root_id="portcullis.trap")
+    hcm["http_filters"].insert(0, trap)
+    for f in envoy_h.http_filters(cfg):
+        vm = f.get("typed_config", {}).get("config", {}).get("vm_config")
+        if vm:
+            vm["code"] = {"local": {"filename": str(TRAP_SUITE)}}
+    with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port), env=PROVIDER_KEYS, concurrency=1) as envoy:
+        vms = stat(envoy, "wasm.envoy.wasm.runtime.v8.active")
+        assert chat_status(envoy.url) == 200
+        assert chat_status(envoy.url, trap=True) == 503
+        assert [chat_status(envoy.url) for _ in range(3)] == [503] * 3, "the whole chain is down, not one role"
+        time.sleep(2.5)  # past the reload backoff (1 s)
+        assert [chat_status(envoy.url) for _ in range(10)] == [200] * 10
+        for role in ("trap", "router", "credentials", "prompt", "usage"):
+            assert stat(envoy, f"wasm.portcullis.{role}.vm_reload_success") == 1, role
+        assert stat(envoy, "wasm.envoy.wasm.runtime.v8.active") == vms, "still one VM, replaced"
+        assert "trap requested" in envoy.log_text()
