@@ -1,6 +1,7 @@
-"""The filters log at the level Envoy's `wasm` logger is set to, and follow it when an operator
-changes it on the admin port — without formatting lines Envoy would drop."""
+"""The filters log at the level Envoy's `wasm` logger is set to, and follow it within a second
+when an operator changes it on the admin port — without formatting lines Envoy would drop."""
 import json
+import time
 import urllib.request
 
 from conftest import PROVIDER_KEYS
@@ -32,10 +33,12 @@ def test_debug_lines_follow_the_admin_log_level(mock):
         assert ROUTER_DEBUG not in envoy.log_text()
 
         set_wasm_level(envoy, "debug")
+        time.sleep(1.5)  # each root context asks for the level once a second
         chat(envoy)
         assert eventually(lambda: ROUTER_DEBUG in envoy.log_text()), envoy.log_tail()
 
         set_wasm_level(envoy, "info")
+        time.sleep(1.5)
         before = envoy.log_text().count(ROUTER_DEBUG)
         chat(envoy)
         chat(envoy)

@@ -94,6 +94,7 @@ mod sys {
     extern "C" {
         pub fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32;
         pub fn proxy_get_log_level(return_level: *mut u32) -> u32;
+        pub fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
         pub fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
         pub fn proxy_get_buffer_bytes(
             buffer_type: u32,
@@ -200,6 +201,7 @@ mod sys {
     stubs! {
         fn proxy_log(a: u32, b: *const u8, c: usize) -> u32;
         fn proxy_get_log_level(a: *mut u32) -> u32;
+        fn proxy_set_tick_period_milliseconds(a: u32) -> u32;
         fn proxy_get_current_time_nanoseconds(a: *mut u64) -> u32;
         fn proxy_get_buffer_bytes(a: u32, b: usize, c: usize, d: *mut *mut u8, e: *mut usize) -> u32;
         fn proxy_set_buffer_bytes(a: u32, b: usize, c: usize, d: *const u8, e: usize) -> u32;
@@ -246,6 +248,12 @@ pub fn log_level() -> HostResult<u32> {
     // SAFETY: the host writes one u32.
     HostError::from_status(unsafe { proxy_get_log_level(&mut level) })?;
     Ok(level)
+}
+
+/// Asks the host to call the root context's `on_tick` every `millis` (0 stops it).
+pub fn set_tick_period(millis: u32) -> HostResult<()> {
+    // SAFETY: no pointers.
+    HostError::from_status(unsafe { proxy_set_tick_period_milliseconds(millis) })
 }
 
 /// Wall-clock time in nanoseconds since the Unix epoch.

@@ -46,9 +46,10 @@ pub fn install() {
 
 /// Lets only the log lines through that Envoy would print. Envoy drops lines below its `wasm`
 /// logger's level anyway, but only after the filter formatted the line and crossed into the
-/// host with it (the router and credentials log a debug line per request). Asked once per
-/// request — a host call that returns a number, cheaper than one such line — so
-/// `/logging?wasm=debug` on the admin port takes effect on the next request.
+/// host with it (the router and credentials log a debug line per request). Asked when a plugin
+/// is configured and then once a second from the root context's tick (not per request: one host
+/// crossing less per filter and request), so `/logging?wasm=debug` on the admin port takes
+/// effect within a second.
 pub fn follow_host_level() {
     let level = match abi::log_level() {
         Ok(0) | Err(_) => log::LevelFilter::Trace,

@@ -1,6 +1,7 @@
 //! The root context shared by the four filters (and the suite module): load config once, run
 //! each request's flow.
 
+use crate::abi;
 use crate::envoy::{self, EnvoyHost};
 use crate::logger;
 use portcullis_core::common::config::ConfigError;
@@ -20,6 +21,9 @@ pub struct Role {
     pub name: &'static str,
     pub configure: fn(Option<&[u8]>) -> Result<Flows, ConfigError>,
 }
+
+/// How often each root context asks Envoy for its log level ([`logger::follow_host_level`]).
+const LOG_LEVEL_REFRESH_MS: u32 = 1000;
 
 thread_local! {
     /// The roles this module serves, set once by `install*` (the SDK takes a plain `fn` as the
@@ -90,6 +94,9 @@ impl RootContext for RoleRoot {
         match (role.configure)(bytes.as_deref()) {
             Ok(flows) => {
                 self.flows = Some(flows);
+                if let Err(err) = abi::set_tick_period(LOG_LEVEL_REFRESH_MS) {
+                    log::warn!("no tick: the log level is not followed after start ({err:?})");
+                }
                 log::info!("configured");
                 true
             }
@@ -101,8 +108,11 @@ impl RootContext for RoleRoot {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn on_tick(&mut self) {
         logger::follow_host_level();
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(match &self.flows {
             Some(flows) => Box::new(FlowContext { flow: flows() }),
             None => Box::new(Unconfigured { name: self.role.map_or("portcullis", |r| r.name) }),
