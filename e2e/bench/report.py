@@ -219,9 +219,10 @@ def markdown(results: dict) -> str:
 # --- README ----------------------------------------------------------------------------------
 
 def intro_new_text() -> str:
-    return ("`make bench` (about 8 minutes on 2 cores) runs the mock provider, a bare Envoy with the same listener and\n"
-            "clusters, the full chain, the chain with every filter replaced by an empty one, and each filter alone, interleaved\n"
-            "in one run; `BENCH_PEERS=1` adds LiteLLM's proxy against the same mock. How it measures, and what costs what:\n"
+    return ("`make bench` (about 15 minutes on 2 cores) runs the mock provider, a bare Envoy with the same listener and\n"
+            "clusters, the full chain in both layouts (four modules; the suite module in one VM), the chain with guards, the\n"
+            "chain with every filter replaced by an empty one, the router alone and the chain without each other filter,\n"
+            "interleaved in one run; `BENCH_PEERS=1` adds LiteLLM's proxy against the same mock. How it measures, and what costs what:\n"
             "[e2e/bench/README.md](e2e/bench/README.md).\n")
 
 

@@ -109,8 +109,13 @@ def layout() -> str:
     return value
 
 
-def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: int = 0) -> dict:
-    cfg = suite_layout(cfg) if layout() == "suite" else copy.deepcopy(cfg)
+def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: int = 0,
+          suite: bool | None = None) -> dict:
+    """`suite` overrides PORTCULLIS_LAYOUT (`layout()`): True turns `cfg` into the suite layout,
+    False leaves its modules as they are (for tests that choose the layout themselves)."""
+    if suite is None:
+        suite = layout() == "suite"
+    cfg = suite_layout(cfg) if suite else copy.deepcopy(cfg)
     cfg["admin"]["address"]["socket_address"]["port_value"] = admin_port
     for listener in cfg["static_resources"].get("listeners", []):
         listener["address"]["socket_address"]["port_value"] = listener_port

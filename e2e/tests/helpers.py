@@ -76,6 +76,13 @@ def post_json(url: str, body: bytes, headers: dict | None = None):
         return status, got, raw.decode(errors="replace")
 
 
+def chat_status(url: str, trap: bool = False) -> int:
+    """The status of a minimal chat request (`trap`: with the probe filters' `x-trap-vm`)."""
+    status, _, _ = post_json(url + "/v1/chat/completions", b'{"model":"gpt-4o","messages":[]}',
+                             {"x-trap-vm": "1"} if trap else None)
+    return status
+
+
 def raw_request(port: int, method: bytes, path: bytes, headers=(), body: bytes = b"",
                 timeout: float = 15.0, content_length: bool = True):
     """One HTTP/1.1 request over a fresh socket, bytes as given (non-UTF-8 headers, odd paths):

@@ -8,8 +8,6 @@ what a misconfigured layout gets.
 """
 import copy
 import time
-import urllib.error
-import urllib.request
 
 import anthropic
 import openai
@@ -19,7 +17,7 @@ import yaml
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import istio, paths
-from helpers import header, metric_value, only_request
+from helpers import chat_status, header, metric_value, only_request
 
 # The suite plus a `portcullis.trap` role that panics on `x-trap-vm` (e2e/wasm/suite-trap).
 TRAP_SUITE = paths.ROOT / "target" / "suite-trap" / "wasm32-wasip1" / "release" / "suite_trap.wasm"
@@ -31,9 +29,7 @@ PROMPT = {"policies": {"cards": {"guards": {"request": [{"detector": "credit_car
 def gateway_config(mock_port: int, layout: str) -> dict:
     cfg = envoy_h.load("gateway.yaml")
     envoy_h.set_plugin_config(cfg, "portcullis.prompt", PROMPT)
-    if layout == "suite":
-        cfg = envoy_h.suite_layout(cfg)
-    return envoy_h.adapt(cfg, mock_port)
+    return envoy_h.adapt(cfg, mock_port, suite=layout == "suite")
 
 
 def stat(envoy, name: str) -> int:
@@ -89,7 +85,7 @@ def test_a_root_id_that_names_no_role_is_refused_at_load(tmp_path):
     cfg = envoy_h.suite_layout(envoy_h.load("gateway.yaml"))
     envoy_h.wasm_config(cfg, "portcullis.usage")["root_id"] = "portcullis.usagee"
     out = tmp_path / "suite.yaml"
-    out.write_text(yaml.safe_dump(envoy_h.adapt(cfg, mock_port=None)))
+    out.write_text(yaml.safe_dump(envoy_h.adapt(cfg, mock_port=None, suite=False)))
     result = envoy_h.validate(out)
     log = result.stdout + result.stderr
     assert result.returncode != 0, "Envoy accepted a plugin no role answers to"
@@ -120,21 +116,11 @@ def test_istio_resources_on_the_suite_image_share_one_vm(mock):
     cfg = istio.bootstrap(istio_suite_resources())
     assert all("vm_id" not in f["typed_config"]["config"]["vm_config"] for f in envoy_h.http_filters(cfg)
                if f["typed_config"].get("@type") == envoy_h.WASM_FILTER_TYPE)
-    with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port), env=PROVIDER_KEYS, concurrency=2) as envoy:
+    with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, suite=False), env=PROVIDER_KEYS, concurrency=2) as envoy:
         assert stat(envoy, "wasm.envoy.wasm.runtime.v8.active") <= 4
         client = openai.OpenAI(base_url=envoy.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "via istio"}])
         assert header(only_request(mock), "authorization") == "Bearer " + PROVIDER_KEYS["OPENAI_API_KEY"]
-
-
-def chat_status(url: str, trap: bool = False) -> int:
-    req = urllib.request.Request(url + "/v1/chat/completions", data=b'{"model":"gpt-4o","messages":[]}',
-                                 headers={"content-type": "application/json", **({"x-trap-vm": "1"} if trap else {})})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
 
 
 def test_one_roles_trap_takes_every_role_of_its_vm_down_until_fail_reload_replaces_it(mock):
@@ -152,7 +138,7 @@ def test_one_roles_trap_takes_every_role_of_its_vm_down_until_fail_reload_replac
         vm = f.get("typed_config", {}).get("config", {}).get("vm_config")
         if vm:
             vm["code"] = {"local": {"filename": str(TRAP_SUITE)}}
-    with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port), env=PROVIDER_KEYS, concurrency=1) as envoy:
+    with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, suite=False), env=PROVIDER_KEYS, concurrency=1) as envoy:
         vms = stat(envoy, "wasm.envoy.wasm.runtime.v8.active")
         assert chat_status(envoy.url) == 200
         assert chat_status(envoy.url, trap=True) == 503

@@ -8,8 +8,6 @@ default) and `wasm.<plugin name>.vm_reload_success` counts it. Shown here with a
 traps on demand (the bench's probe filter, `trap`), in front of the real chain.
 """
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import yaml
 from conftest import PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import paths
+from helpers import chat_status
 
 TRAP_WASM = paths.ROOT / "target" / "bench-noop" / "wasm32-wasip1" / "release" / "bench_noop.wasm"
 
@@ -28,16 +27,6 @@ def trap_filter(policy: str) -> dict:
         "vm_config": {"vm_id": "trap", "runtime": "envoy.wasm.runtime.v8",
                       "code": {"local": {"filename": str(TRAP_WASM)}}},
         "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": "trap"}}}}
-
-
-def chat(url: str, trap: bool = False) -> int:
-    req = urllib.request.Request(url + "/v1/chat/completions", data=b'{"model":"gpt-4o","messages":[]}',
-                                 headers={"content-type": "application/json", **({"x-trap-vm": "1"} if trap else {})})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
 
 
 def stat(envoy, name: str) -> int:
@@ -55,10 +44,10 @@ def test_a_trapped_vm_is_replaced_only_under_fail_reload(mock, policy, recovers)
     hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     hcm["http_filters"].insert(0, trap_filter(policy))
     with envoy_h.Envoy(cfg, env=PROVIDER_KEYS, concurrency=1) as envoy:
-        assert chat(envoy.url) == 200
-        assert chat(envoy.url, trap=True) in (500, 503)
+        assert chat_status(envoy.url) == 200
+        assert chat_status(envoy.url, trap=True) in (500, 503)
         time.sleep(2.5)  # past the reload backoff
-        statuses = [chat(envoy.url) for _ in range(10)]
+        statuses = [chat_status(envoy.url) for _ in range(10)]
         if recovers:
             assert statuses == [200] * 10
             assert stat(envoy, "wasm.trap.vm_reload_success") >= 1, "the reload is counted"
