@@ -86,7 +86,8 @@ fuzz: venv
 
 # Soak: the full chain under steady mixed traffic (hostile cases included), SOAK_SECONDS
 # (default 600) at SOAK_RPS (default 300); fails on an unexpected status, a VM trap, or RSS
-# growing 5 % or more after warm-up. Result in e2e/soak/results/.
+# growing 5 % or more after warm-up. Result in e2e/soak/results/. PORTCULLIS_LAYOUT=suite soaks the
+# suite layout.
 soak: build venv
 	$(VENV)/bin/python e2e/soak.py
 

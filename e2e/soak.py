@@ -151,7 +151,9 @@ def main() -> int:
         f"# Soak {started:%Y-%m-%d %H:%M}",
         "",
         f"{SECONDS} s at {RPS} rps target ({rate:.0f} rps reached, {load.sent} requests; one in ten "
-        f"from the hostile suite, {len(load.hostile)} cases), Envoy --concurrency 2, the four filters.",
+        f"from the hostile suite, {len(load.hostile)} cases), Envoy --concurrency 2, the four filters "
+        f"({'one suite module, one VM per worker' if envoy_h.layout() == 'suite' else 'four modules'}; "
+        f"PORTCULLIS_LAYOUT={envoy_h.layout()}).",
         "",
         "| check | result | |",
         "|---|---:|---|",
@@ -164,7 +166,8 @@ def main() -> int:
         *(f"- {u}" for u in load.unexpected[:20]),
     ])
     print(report)
-    (RESULTS / f"soak-{started:%Y-%m-%d}.md").write_text(report + "\n")
+    suffix = "-suite" if envoy_h.layout() == "suite" else ""
+    (RESULTS / f"soak-{started:%Y-%m-%d}{suffix}.md").write_text(report + "\n")
     return 0 if ok else 1
 
 

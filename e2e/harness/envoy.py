@@ -67,10 +67,12 @@ def endpoints(cluster: dict):
 
 
 SUITE_WASM = str(paths.WASM_DIR / "portcullis_suite.wasm")
+# As the shipped configs spell it: relative to the repository root, like the other modules.
+SUITE_WASM_RELATIVE = "target/wasm32-wasip1/release/portcullis_suite.wasm"
 SUITE_VM_ID = "portcullis"
 
 
-def suite_layout(cfg: dict) -> dict:
+def suite_layout(cfg: dict, wasm: str = SUITE_WASM) -> dict:
     """A copy in the suite layout: every Portcullis filter (listener and upstream) loads
     portcullis_suite.wasm with one `vm_id` and one `vm_config` (environment variables merged), so
     the chain runs in one VM per worker. Each filter keeps its name, `root_id` (which picks its
@@ -87,7 +89,7 @@ def suite_layout(cfg: dict) -> dict:
         key_values.update(env.get("key_values", {}))
     for vm in vms:
         vm["vm_id"] = SUITE_VM_ID
-        vm["code"] = {"local": {"filename": SUITE_WASM}}
+        vm["code"] = {"local": {"filename": wasm}}
         env = {}
         if host_keys:
             env["host_env_keys"] = list(host_keys)

@@ -14,6 +14,7 @@ import openai
 import pytest
 import yaml
 
+import suite_config
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import istio, paths
@@ -27,9 +28,21 @@ PROMPT = {"policies": {"cards": {"guards": {"request": [{"detector": "credit_car
 
 
 def gateway_config(mock_port: int, layout: str) -> dict:
-    cfg = envoy_h.load("gateway.yaml")
+    """The shipped gateway in either layout (gateway-suite.yaml is the suite one), with a guard."""
+    cfg = envoy_h.load("gateway-suite.yaml" if layout == "suite" else "gateway.yaml")
     envoy_h.set_plugin_config(cfg, "portcullis.prompt", PROMPT)
-    return envoy_h.adapt(cfg, mock_port, suite=layout == "suite")
+    return envoy_h.adapt(cfg, mock_port, suite=False)
+
+
+def test_gateway_suite_yaml_is_gateway_yaml_in_the_suite_layout_and_current():
+    assert suite_config.OUT.read_text() == suite_config.render(envoy_h.load("gateway.yaml")), \
+        "stale: run `.venv/bin/python e2e/suite_config.py`"
+    filters = [f["typed_config"]["config"] for f in envoy_h.http_filters(envoy_h.load("gateway-suite.yaml"))
+               if f["typed_config"].get("@type") == envoy_h.WASM_FILTER_TYPE]
+    assert [f["root_id"] for f in filters] == ["portcullis.router", "portcullis.credentials",
+                                               "portcullis.prompt", "portcullis.usage"]
+    assert all(f["vm_config"] == filters[0]["vm_config"] for f in filters), "one vm_config, or no sharing"
+    assert filters[0]["vm_config"]["code"]["local"]["filename"].endswith("portcullis_suite.wasm")
 
 
 def stat(envoy, name: str) -> int:
