@@ -38,6 +38,18 @@ def metric_value(gateway, name: str, labels: dict) -> float:
     return total
 
 
+def envoy_stat(envoy, name: str, default: int | None = None) -> int:
+    """A counter or gauge from Envoy's admin `/stats` (names as Envoy prints them, not the
+    Prometheus form); a missing stat is `default`, or a KeyError when there is none."""
+    for line in envoy.admin_get("/stats").splitlines():
+        key, _, value = line.partition(": ")
+        if key == name:
+            return int(value)
+    if default is None:
+        raise KeyError(name)
+    return default
+
+
 def histogram_count_at_least(gateway, name: str, labels: dict, minimum: float, timeout: float = 12.0) -> float:
     """Histograms reach the admin endpoint only when Envoy flushes stats (every 5 s by default):
     poll until the sample count reaches `minimum`, and return it."""

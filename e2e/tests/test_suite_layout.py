@@ -18,7 +18,7 @@ import suite_config
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import istio, paths
-from helpers import chat_status, header, metric_value, only_request
+from helpers import chat_status, envoy_stat, header, metric_value, only_request
 
 # The suite plus a `portcullis.trap` role that panics on `x-trap-vm` (e2e/wasm/suite-trap).
 TRAP_SUITE = paths.ROOT / "target" / "suite-trap" / "wasm32-wasip1" / "release" / "suite_trap.wasm"
@@ -45,14 +45,6 @@ def test_gateway_suite_yaml_is_gateway_yaml_in_the_suite_layout_and_current():
     assert filters[0]["vm_config"]["code"]["local"]["filename"].endswith("portcullis_suite.wasm")
 
 
-def stat(envoy, name: str) -> int:
-    for line in envoy.admin_get("/stats").splitlines():
-        key, _, value = line.partition(": ")
-        if key == name:
-            return int(value)
-    raise KeyError(name)
-
-
 @pytest.fixture(scope="module")
 def suite(mock):
     with envoy_h.Envoy(gateway_config(mock.port, "suite"), env=PROVIDER_KEYS, concurrency=2) as envoy:
@@ -62,8 +54,8 @@ def suite(mock):
 def test_the_suite_shares_one_vm_per_worker_across_the_four_filters(suite, mock):
     # Envoy keeps a VM per plugin per thread (workers and main) plus the plugin's base VM.
     with envoy_h.Envoy(gateway_config(mock.port, "separate"), env=PROVIDER_KEYS, concurrency=2) as separate:
-        separate_vms = stat(separate, "wasm.envoy.wasm.runtime.v8.active")
-    suite_vms = stat(suite, "wasm.envoy.wasm.runtime.v8.active")
+        separate_vms = envoy_stat(separate, "wasm.envoy.wasm.runtime.v8.active")
+    suite_vms = envoy_stat(suite, "wasm.envoy.wasm.runtime.v8.active")
     assert separate_vms == 4 * suite_vms, (separate_vms, suite_vms)
     assert suite_vms <= 4  # one base VM, the main thread's, one per worker (--concurrency 2)
 
@@ -130,7 +122,7 @@ def test_istio_resources_on_the_suite_image_share_one_vm(mock):
     assert all("vm_id" not in f["typed_config"]["config"]["vm_config"] for f in envoy_h.http_filters(cfg)
                if f["typed_config"].get("@type") == envoy_h.WASM_FILTER_TYPE)
     with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, suite=False), env=PROVIDER_KEYS, concurrency=2) as envoy:
-        assert stat(envoy, "wasm.envoy.wasm.runtime.v8.active") <= 4
+        assert envoy_stat(envoy, "wasm.envoy.wasm.runtime.v8.active") <= 4
         client = openai.OpenAI(base_url=envoy.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "via istio"}])
         assert header(only_request(mock), "authorization") == "Bearer " + PROVIDER_KEYS["OPENAI_API_KEY"]
@@ -152,13 +144,13 @@ def test_one_roles_trap_takes_every_role_of_its_vm_down_until_fail_reload_replac
         if vm:
             vm["code"] = {"local": {"filename": str(TRAP_SUITE)}}
     with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, suite=False), env=PROVIDER_KEYS, concurrency=1) as envoy:
-        vms = stat(envoy, "wasm.envoy.wasm.runtime.v8.active")
+        vms = envoy_stat(envoy, "wasm.envoy.wasm.runtime.v8.active")
         assert chat_status(envoy.url) == 200
         assert chat_status(envoy.url, trap=True) == 503
         assert [chat_status(envoy.url) for _ in range(3)] == [503] * 3, "the whole chain is down, not one role"
         time.sleep(2.5)  # past the reload backoff (1 s)
         assert [chat_status(envoy.url) for _ in range(10)] == [200] * 10
         for role in ("trap", "router", "credentials", "prompt", "usage"):
-            assert stat(envoy, f"wasm.portcullis.{role}.vm_reload_success") == 1, role
-        assert stat(envoy, "wasm.envoy.wasm.runtime.v8.active") == vms, "still one VM, replaced"
+            assert envoy_stat(envoy, f"wasm.portcullis.{role}.vm_reload_success") == 1, role
+        assert envoy_stat(envoy, "wasm.envoy.wasm.runtime.v8.active") == vms, "still one VM, replaced"
         assert "trap requested" in envoy.log_text()

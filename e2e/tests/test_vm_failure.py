@@ -16,7 +16,7 @@ import yaml
 from conftest import PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import paths
-from helpers import chat_status
+from helpers import chat_status, envoy_stat
 
 TRAP_WASM = paths.ROOT / "target" / "bench-noop" / "wasm32-wasip1" / "release" / "bench_noop.wasm"
 
@@ -27,14 +27,6 @@ def trap_filter(policy: str) -> dict:
         "vm_config": {"vm_id": "trap", "runtime": "envoy.wasm.runtime.v8",
                       "code": {"local": {"filename": str(TRAP_WASM)}}},
         "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": "trap"}}}}
-
-
-def stat(envoy, name: str) -> int:
-    for line in envoy.admin_get("/stats").splitlines():
-        key, _, value = line.partition(": ")
-        if key == name:
-            return int(value)
-    return 0
 
 
 @pytest.mark.parametrize("policy, recovers", [("FAIL_RELOAD", True), ("FAIL_CLOSED", False)])
@@ -50,10 +42,10 @@ def test_a_trapped_vm_is_replaced_only_under_fail_reload(mock, policy, recovers)
         statuses = [chat_status(envoy.url) for _ in range(10)]
         if recovers:
             assert statuses == [200] * 10
-            assert stat(envoy, "wasm.trap.vm_reload_success") >= 1, "the reload is counted"
+            assert envoy_stat(envoy, "wasm.trap.vm_reload_success", default=0) >= 1, "the reload is counted"
         else:
             assert set(statuses) == {503}, "the dead VM stays dead on its (only) worker"
-            assert stat(envoy, "wasm.trap.vm_reload_success") == 0
+            assert envoy_stat(envoy, "wasm.trap.vm_reload_success", default=0) == 0
         assert "panicked at" in envoy.log_text(), "the panic is in Envoy's log"
 
 
