@@ -116,6 +116,8 @@ pub struct Answering {
     pub provider: String,
     /// The API of the answer's body.
     pub api: WireApi,
+    /// The model sent to that provider (what it bills).
+    pub model: String,
     pub model_label: String,
 }
 
@@ -127,6 +129,7 @@ pub fn answering(host: &mut dyn Host, decision: &Decision) -> Option<Answering> 
         return Some(Answering {
             provider: decision.provider.clone(),
             api: decision.upstream_api,
+            model: decision.model.clone(),
             model_label: decision.model_label.clone(),
         });
     }
@@ -134,7 +137,12 @@ pub fn answering(host: &mut dyn Host, decision: &Decision) -> Option<Answering> 
         host.header(crate::http::host::Side::Response, crate::contract::RESPONSE_PROVIDER_HEADER)?;
     let plan: RoutePlan = serde_json::from_slice(&host.filter_state(crate::contract::ROUTE_PLAN)?).ok()?;
     let attempt = plan.attempt_for(&provider)?;
-    Some(Answering { api: attempt.upstream_api, model_label: attempt.model_label.clone(), provider })
+    Some(Answering {
+        api: attempt.upstream_api,
+        model: attempt.upstream_model.clone(),
+        model_label: attempt.model_label.clone(),
+        provider,
+    })
 }
 
 /// The router's record for this request, for a filter that needs it.

@@ -156,10 +156,11 @@ impl std::fmt::Debug for Calls {
 /// See the module docs.
 #[derive(Debug, Default)]
 pub struct FakeHost {
-    request_headers: Vec<(String, String)>,
-    response_headers: Vec<(String, String)>,
-    request_body: Vec<u8>,
-    response_body: Vec<u8>,
+    // Set directly by tests that drive a flow callback by callback (a stream cut off).
+    pub(crate) request_headers: Vec<(String, String)>,
+    pub(crate) response_headers: Vec<(String, String)>,
+    pub(crate) request_body: Vec<u8>,
+    pub(crate) response_body: Vec<u8>,
     response_headers_sent: bool,
     reply: Option<Reply>,
     pub filter_state: BTreeMap<String, Vec<u8>>,
@@ -220,6 +221,10 @@ impl FakeHost {
     /// got that far) or the local reply back through it.
     pub fn exchange(&mut self, flow: &mut dyn HttpFlow, request: Request, upstream: Response) -> Outcome {
         let mut outcome = Outcome::default();
+        // A host reused for another exchange starts with empty buffers (a refused request
+        // leaves its body behind).
+        self.request_body.clear();
+        self.response_body.clear();
         self.request_headers = request.headers;
         let no_body = request.chunks.is_empty();
         let held = self.call_request_headers(flow, no_body);

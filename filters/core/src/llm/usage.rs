@@ -108,20 +108,24 @@ impl Usage {
 // Each body parsed for its usage only: serde skips every other field. OpenAI and Gemini usage
 // objects are the wire types; Anthropic's needs its own view, because `message_delta` carries
 // only `output_tokens` and an absent count must not read as 0.
+// The model that answered travels with it (`model`, Gemini's `modelVersion`).
 #[derive(Deserialize)]
 struct OpenAiBody {
     usage: Option<openai::Usage>,
+    model: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GeminiBody {
     usage_metadata: Option<gemini::UsageMetadata>,
+    model_version: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct AnthropicBody {
     usage: Option<AnthropicUsage>,
+    model: Option<String>,
     /// `message_start` nests the message.
     message: Option<Box<AnthropicBody>>,
 }
@@ -150,21 +154,42 @@ impl AnthropicUsage {
     }
 }
 
+/// What a response says of itself: its usage and the model that answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reported {
+    pub usage: Option<Usage>,
+    pub model: Option<String>,
+}
+
 /// Usage from a complete (non-streaming) response body in `api`'s format.
 pub fn from_json(api: WireApi, body: &[u8]) -> Option<Usage> {
+    read_json(api, body).usage
+}
+
+/// Usage and model from a complete (non-streaming) response body in `api`'s format, in one parse.
+pub fn read_json(api: WireApi, body: &[u8]) -> Reported {
     match api {
-        WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
-            serde_json::from_slice::<OpenAiBody>(body).ok()?.usage.as_ref().map(Usage::from_openai)
-        }
-        WireApi::AnthropicMessages => {
-            let usage = serde_json::from_slice::<AnthropicBody>(body).ok()?.usage?;
-            let mut out = Usage::default();
-            usage.apply_to(&mut out);
-            Some(out)
-        }
-        WireApi::GeminiGenerate => {
-            serde_json::from_slice::<GeminiBody>(body).ok()?.usage_metadata.as_ref().map(Usage::from_gemini)
-        }
+        WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => match serde_json::from_slice::<OpenAiBody>(body) {
+            Ok(b) => Reported { usage: b.usage.as_ref().map(Usage::from_openai), model: b.model },
+            Err(_) => Reported::default(),
+        },
+        WireApi::AnthropicMessages => match serde_json::from_slice::<AnthropicBody>(body) {
+            Ok(b) => Reported {
+                usage: b.usage.map(|u| {
+                    let mut out = Usage::default();
+                    u.apply_to(&mut out);
+                    out
+                }),
+                model: b.model,
+            },
+            Err(_) => Reported::default(),
+        },
+        WireApi::GeminiGenerate => match serde_json::from_slice::<GeminiBody>(body) {
+            Ok(b) => {
+                Reported { usage: b.usage_metadata.as_ref().map(Usage::from_gemini), model: b.model_version }
+            }
+            Err(_) => Reported::default(),
+        },
     }
 }
 
@@ -173,12 +198,13 @@ pub fn from_json(api: WireApi, body: &[u8]) -> Option<Usage> {
 pub struct StreamUsage {
     api: WireApi,
     usage: Option<Usage>,
+    model: Option<String>,
     finder: memchr::memmem::Finder<'static>,
 }
 
 impl StreamUsage {
     pub fn new(api: WireApi) -> Self {
-        Self { api, usage: None, finder: memchr::memmem::Finder::new(b"\"usage") }
+        Self { api, usage: None, model: None, finder: memchr::memmem::Finder::new(b"\"usage") }
     }
 
     /// Whether an event may carry usage: a `"usage…"` key (`usage`, `usageMetadata`) whose
@@ -202,21 +228,29 @@ impl StreamUsage {
         }
         match self.api {
             WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
-                if let Ok(OpenAiBody { usage: Some(u) }) = serde_json::from_slice(&event.data) {
+                if let Ok(OpenAiBody { usage: Some(u), model }) = serde_json::from_slice(&event.data) {
                     self.usage = Some(Usage::from_openai(&u));
+                    self.model = model.or(self.model.take());
                 }
             }
             WireApi::AnthropicMessages => {
                 if let Ok(body) = serde_json::from_slice::<AnthropicBody>(&event.data) {
-                    let usage = body.usage.or_else(|| body.message.and_then(|m| m.usage));
+                    let (usage, model) = match body.message {
+                        Some(m) if body.usage.is_none() => (m.usage, m.model),
+                        _ => (body.usage, body.model),
+                    };
                     if let Some(u) = usage {
                         u.apply_to(self.usage.get_or_insert_with(Usage::default));
                     }
+                    self.model = model.or(self.model.take());
                 }
             }
             WireApi::GeminiGenerate => {
-                if let Ok(GeminiBody { usage_metadata: Some(u) }) = serde_json::from_slice(&event.data) {
+                if let Ok(GeminiBody { usage_metadata: Some(u), model_version }) =
+                    serde_json::from_slice(&event.data)
+                {
                     self.usage = Some(Usage::from_gemini(&u));
+                    self.model = model_version.or(self.model.take());
                 }
             }
         }
@@ -225,6 +259,11 @@ impl StreamUsage {
     /// What the provider reported, if it reported anything.
     pub fn usage(&self) -> Option<Usage> {
         self.usage
+    }
+
+    /// The model the provider said answered (from the events that carry usage).
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 }
 

@@ -2,16 +2,16 @@
 //!
 //! A policy is a named set of what the gateway does to a prompt: decorators, parameter
 //! defaults and overrides, a ceiling on output tokens, whether a template is required, and its
-//! guards ([`super::guard::policy`]). A binding chooses a policy by route, model pattern and tenant; the most
-//! specific binding that matches wins — one naming a tenant beats one naming a route, which beats
-//! one naming only a model, and an exact model beats a pattern; among equals, the first in config
-//! order. Without a match, `defaultPolicy` (if any) applies.
+//! guards ([`super::guard::policy`]). A binding chooses a policy by route, model pattern and
+//! tenant; the most specific binding that matches wins ([`crate::common::binding`]). Without a
+//! match, `defaultPolicy` (if any) applies.
 
 use super::decorate::Decorator;
 use super::guard::policy::{GuardsConfig, PolicyGuards};
+pub use crate::common::binding::Subject;
+use crate::common::binding::{most_specific, Selector};
 use crate::common::config::ConfigError;
 use crate::llm::view::params::Params;
-use crate::router::route::glob_match;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -100,19 +100,8 @@ impl Policy {
 
 #[derive(Debug, Clone)]
 struct Binding {
-    route: Option<String>,
-    model: Option<String>,
-    tenant: Option<String>,
+    selector: Selector,
     policy: usize,
-}
-
-/// What a request is, for choosing its policy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Subject<'a> {
-    pub route: &'a str,
-    pub request_model: &'a str,
-    pub upstream_model: &'a str,
-    pub tenant: Option<&'a str>,
 }
 
 /// The compiled policies and bindings.
@@ -162,14 +151,15 @@ impl Policies {
         };
         let mut compiled = Vec::with_capacity(bindings.len());
         for (i, b) in bindings.into_iter().enumerate() {
-            if b.route.is_none() && b.model.is_none() && b.tenant.is_none() {
+            let selector = Selector::new(b.route, b.model, b.tenant);
+            if selector.is_empty() {
                 return Err(ConfigError::new(
                     format!("bindings[{i}]"),
                     "names no route, model or tenant (use `defaultPolicy` for every request)",
                 ));
             }
             let policy = index(&b.policy, format!("bindings[{i}].policy"))?;
-            compiled.push(Binding { route: b.route, model: b.model, tenant: b.tenant, policy });
+            compiled.push(Binding { selector, policy });
         }
         let default = match default {
             Some(name) => Some(index(&name, "defaultPolicy".into())?),
@@ -184,7 +174,7 @@ impl Policies {
 
     /// Whether choosing needs the tenant (read from filter state only then).
     pub fn needs_tenant(&self) -> bool {
-        self.bindings.iter().any(|b| b.tenant.is_some())
+        self.bindings.iter().any(|b| b.selector.tenant.is_some())
     }
 
     pub fn select_by_name(&self, name: &str) -> Option<&Policy> {
@@ -193,25 +183,9 @@ impl Policies {
 
     /// The policy for a request: the most specific matching binding's, else the default.
     pub fn select(&self, subject: &Subject<'_>) -> Option<&Policy> {
-        let model_matches = |pattern: &str| {
-            glob_match(pattern, subject.request_model) || glob_match(pattern, subject.upstream_model)
-        };
-        let mut best: Option<((bool, bool, bool, bool), usize)> = None;
-        for b in &self.bindings {
-            let route_ok = b.route.as_deref().is_none_or(|r| r == subject.route);
-            let model_ok = b.model.as_deref().is_none_or(model_matches);
-            let tenant_ok = b.tenant.as_deref().is_none_or(|t| subject.tenant == Some(t));
-            if !(route_ok && model_ok && tenant_ok) {
-                continue;
-            }
-            let exact_model = b.model.as_deref().is_some_and(|m| !m.contains('*'));
-            let rank = (b.tenant.is_some(), b.route.is_some(), exact_model, b.model.is_some());
-            // Strictly better only: the first of equals (config order) stays.
-            if best.is_none_or(|(r, _)| rank > r) {
-                best = Some((rank, b.policy));
-            }
-        }
-        best.map(|(_, p)| p).or(self.default).and_then(|i| self.policies.get(i))
+        most_specific(self.bindings.iter().map(|b| (&b.selector, b.policy)), subject)
+            .or(self.default)
+            .and_then(|i| self.policies.get(i))
     }
 }
 
