@@ -79,7 +79,7 @@ def bootstrap(resources_: list[dict]) -> dict:
     plugins = sorted((r for r in resources_ if r["kind"] == "WasmPlugin"),
                      key=lambda r: (PHASES.index(r["spec"].get("phase", "UNSPECIFIED")), -r["spec"].get("priority", 0)))
     http_filters = [wasm_plugin_filter(r) for r in plugins]
-    extension_configs, stats_tags = {}, []
+    extension_configs, stats_tags, buckets = {}, [], []
     for ef in (r for r in resources_ if r["kind"] == "EnvoyFilter"):
         for patch in ef["spec"]["configPatches"]:
             value = patch["patch"]["value"]
@@ -87,6 +87,7 @@ def bootstrap(resources_: list[dict]) -> dict:
                 extension_configs[value["name"]] = value["typed_config"]
             elif patch["applyTo"] == "BOOTSTRAP":
                 stats_tags += value.get("stats_config", {}).get("stats_tags", [])
+                buckets += value.get("stats_config", {}).get("histogram_bucket_settings", [])
     for ef in (r for r in resources_ if r["kind"] == "EnvoyFilter"):
         for patch in ef["spec"]["configPatches"]:
             if patch["applyTo"] != "HTTP_FILTER":
@@ -126,7 +127,7 @@ def bootstrap(resources_: list[dict]) -> dict:
     return {
         "node": {"id": "istio-gateway-emulation", "cluster": "istio-ingressgateway"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
-        "stats_config": {"stats_tags": stats_tags},
+        "stats_config": {"stats_tags": stats_tags, "histogram_bucket_settings": buckets},
         "static_resources": {
             "listeners": [{"name": "0.0.0.0_8080", "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
                            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",

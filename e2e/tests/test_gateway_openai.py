@@ -111,8 +111,8 @@ def test_usage_lands_in_metrics_and_access_log(client, gateway, mock):
     expect_out = r1.usage.completion_tokens + usage2.completion_tokens
     assert metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "input"}) - before_in == expect_in
     assert metric_value(gateway, "portcullis_tokens_total", {**labels, "gen_ai_token_type": "output"}) - before_out == expect_out
-    # The OpenTelemetry GenAI histogram counts one sample per request and token type.
-    assert histogram_count_at_least(gateway, "gen_ai_client_token_usage", {**labels, "gen_ai_token_type": "input"}, 2) >= 2
+    # The OpenTelemetry GenAI per-operation histogram counts one sample per request.
+    assert histogram_count_at_least(gateway, "gen_ai_client_inference_operation_input_tokens", labels, 2) >= 2
 
     def nano_entries():
         entries = [e for e in gateway.access_log() if e.get("model") == "gpt-4.1-nano"]

@@ -103,9 +103,10 @@ fn stop_reason(f: &Finish) -> (&'static str, Value) {
     }
 }
 
-fn usage(input: u64, output: u64) -> Value {
-    json!({"input_tokens": input, "cache_creation_input_tokens": 0,
-           "cache_read_input_tokens": 0, "output_tokens": output, "service_tier": "standard"})
+/// Anthropic counts cache reads and writes apart from `input_tokens`.
+fn usage(a: &Answer, output: u64) -> Value {
+    json!({"input_tokens": a.input_tokens, "cache_creation_input_tokens": a.extra.cache_write,
+           "cache_read_input_tokens": a.extra.cache_read, "output_tokens": output, "service_tier": "standard"})
 }
 
 fn message(model: &str, a: &Answer) -> Value {
@@ -121,7 +122,7 @@ fn message(model: &str, a: &Answer) -> Value {
     json!({
         "id": ids::new("msg_"), "type": "message", "role": "assistant", "model": model,
         "content": content, "stop_reason": reason, "stop_sequence": sequence,
-        "usage": usage(a.input_tokens, a.output_tokens),
+        "usage": usage(a, a.output_tokens),
     })
 }
 
@@ -129,7 +130,7 @@ fn stream(model: &str, a: &Answer, ctl: &Controls) -> Vec<Bytes> {
     let start = json!({
         "id": ids::new("msg_"), "type": "message", "role": "assistant", "model": model,
         "content": [], "stop_reason": null, "stop_sequence": null,
-        "usage": usage(a.input_tokens, 1),
+        "usage": usage(a, 1),
     });
     let mut events = vec![sse::named("message_start", &json!({"type": "message_start", "message": start}))];
     // (block, deltas): a text block with text deltas, or one tool_use block per call.

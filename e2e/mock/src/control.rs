@@ -33,6 +33,16 @@ pub struct Controls {
     pub reply: Option<String>,
     /// How many tools to call at once.
     pub parallel_tools: usize,
+    /// Token types the answer reports besides plain input and output, each in the provider's
+    /// own fields: prompt tokens read from / written to the prompt cache, reasoning tokens.
+    pub extra: ExtraTokens,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtraTokens {
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
 }
 
 impl Default for Controls {
@@ -48,6 +58,7 @@ impl Default for Controls {
             chunk_delay: Duration::ZERO,
             reply: None,
             parallel_tools: 1,
+            extra: ExtraTokens::default(),
         }
     }
 }
@@ -76,6 +87,11 @@ impl Controls {
         if let Some(d) = ms("x-mock-chunk-delay-ms") {
             c.chunk_delay = d;
         }
+        c.extra = ExtraTokens {
+            cache_read: num("x-mock-cache-read-tokens").unwrap_or(0),
+            cache_write: num("x-mock-cache-write-tokens").unwrap_or(0),
+            reasoning: num("x-mock-reasoning-tokens").unwrap_or(0),
+        };
         c.reply = headers.get("x-mock-reply").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         if let Some(n) = num("x-mock-parallel-tools") {
             c.parallel_tools = (n as usize).max(1);

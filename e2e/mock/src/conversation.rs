@@ -88,6 +88,8 @@ pub struct Answer {
     pub finish: Finish,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// `x-mock-*-tokens`: reported on top of the counts above (see `usage` in each provider).
+    pub extra: crate::control::ExtraTokens,
 }
 
 /// Decides the answer. `provider` names the provider in the default reply text.
@@ -107,6 +109,7 @@ pub fn answer(conv: &Conversation, provider: &str, ctl: &Controls) -> Answer {
             finish: Finish::ToolUse,
             input_tokens: conv.input_tokens,
             output_tokens,
+            extra: ctl.extra,
         };
     }
     let full = match (&ctl.reply, &conv.tool_result) {
@@ -117,6 +120,7 @@ pub fn answer(conv: &Conversation, provider: &str, ctl: &Controls) -> Answer {
     let (text, finish) = cut(full, &conv.stop, conv.max_tokens);
     Answer {
         output_tokens: tokens::words(&text),
+            extra: ctl.extra,
         text,
         calls: Vec::new(),
         finish,

@@ -151,9 +151,12 @@ fn response(
     json!({
         "candidates": [candidate],
         "usageMetadata": {
+            // Cached content is part of the prompt's count; thoughts are counted apart.
             "promptTokenCount": a.input_tokens,
             "candidatesTokenCount": output_so_far,
-            "totalTokenCount": a.input_tokens + output_so_far,
+            "cachedContentTokenCount": a.extra.cache_read.min(a.input_tokens),
+            "thoughtsTokenCount": a.extra.reasoning,
+            "totalTokenCount": a.input_tokens + output_so_far + a.extra.reasoning,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": a.input_tokens}],
         },
         "modelVersion": model,

@@ -96,11 +96,12 @@ fn finish_reason(f: &Finish) -> &'static str {
 
 fn usage(a: &Answer) -> Value {
     json!({
+        // Cached tokens are part of the prompt's count; reasoning tokens are billed as output.
         "prompt_tokens": a.input_tokens,
-        "completion_tokens": a.output_tokens,
-        "total_tokens": a.input_tokens + a.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+        "completion_tokens": a.output_tokens + a.extra.reasoning,
+        "total_tokens": a.input_tokens + a.output_tokens + a.extra.reasoning,
+        "prompt_tokens_details": {"cached_tokens": a.extra.cache_read.min(a.input_tokens), "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": a.extra.reasoning, "audio_tokens": 0,
             "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
     })
 }
