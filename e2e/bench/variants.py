@@ -148,10 +148,22 @@ def variants(base: dict, noop_wasm: Path | None = None, alt_wasm_dir: Path | Non
     return out
 
 
+def accounted(base: dict) -> dict:
+    """The full chain with the usage filter pricing every answer and keeping a token budget
+    that covers every request (large enough never to refuse): the usage issue's CPU budget."""
+    cfg = copy.deepcopy(base)
+    envoy_h.set_plugin_config(cfg, "portcullis.usage", {
+        "prices": {"currency": "USD", "models": [{"model": "*", "input": 1.0, "output": 2.0}]},
+        "budgets": [{"name": "all", "per": "tenant", "tokens": 10**15, "window": "day"}],
+    })
+    return cfg
+
+
 def chain_variants(base: dict) -> dict[str, dict]:
     """Full-chain variants for an A/B of the chain itself (`ab.py chain …`)."""
     return {"full": copy.deepcopy(base), "suite": envoy_h.suite_layout(base), "guarded": guarded(base),
-            "guarded-request": guarded(base, ("request",)), "guarded-response": guarded(base, ("response",))}
+            "guarded-request": guarded(base, ("request",)), "guarded-response": guarded(base, ("response",)),
+            "accounted": accounted(base)}
 
 
 def optional(name: str) -> bool:

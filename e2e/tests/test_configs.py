@@ -31,6 +31,14 @@ BAD = [
      "invalid plugin config at `providers.openai.kye`: unknown field `kye`"),
     ("portcullis.prompt", '{"decorators":[{"role":"sytem","content":"x"}]}', "invalid plugin config at `decorators[0].role`"),
     ("portcullis.usage", '{"maxJsonBytes":"big"}', "invalid plugin config at `maxJsonBytes`"),
+    ("portcullis.usage", '{"budgets":[{"name":"a","tokens":5,"window":"fortnight"}]}',
+     "invalid plugin config at `budgets[0].window`: must be `minute`, `hour`, `day`, `month`"),
+    ("portcullis.usage", '{"budgets":[{"name":"a","cost":5,"window":"day"}]}',
+     "invalid plugin config at `budgets[0].cost`: a cost budget needs a price table"),
+    ("portcullis.usage", '{"prices":{"currency":"USD","models":[{"model":"m","input":-1,"output":1}]}}',
+     "invalid plugin config at `prices.models[0].input`"),
+    ("portcullis.usage", '{"limits":[{"model":"gpt-*","maxPromptTokens":0}]}',
+     "invalid plugin config at `limits[0].maxPromptTokens`: must be at least 1"),
     ("portcullis.router", "not json", "invalid plugin config at `.`"),
 ]
 

@@ -120,7 +120,7 @@ pub fn answer(conv: &Conversation, provider: &str, ctl: &Controls) -> Answer {
     let (text, finish) = cut(full, &conv.stop, conv.max_tokens);
     Answer {
         output_tokens: tokens::words(&text),
-            extra: ctl.extra,
+        extra: ctl.extra,
         text,
         calls: Vec::new(),
         finish,

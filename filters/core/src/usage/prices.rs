@@ -158,6 +158,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_table_loads() {
+        let example = include_str!("../../../../envoy-configs/usage-prices-2025-08.json");
+        let config = crate::usage::UsageConfig::configure(Some(example.as_bytes())).unwrap();
+        let mini = config.prices.price("gpt-4o-mini-2024-07-18", "gpt-4o-mini").unwrap();
+        assert_eq!((mini.input, mini.cache_read), (0.15, 0.075));
+        // The first match wins: `gpt-4o-mini*` before `gpt-4o*`.
+        assert_eq!(config.prices.price("gpt-4o", "gpt-4o").unwrap().input, 2.5);
+    }
+
+    #[test]
     fn bad_prices_name_the_field() {
         let err = table(json!({"currency": "USD", "models": [{"model": "m", "input": 1.0, "output": -1.0}]}));
         assert_eq!(err.unwrap_err().path, "prices.models[0].output");
