@@ -267,6 +267,11 @@ impl StreamUsage {
     }
 }
 
+// Test arithmetic on known small counts.
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod fixtures;
+
 #[cfg(test)]
 mod tests {
     use super::*;
