@@ -320,7 +320,9 @@ mod tests {
         assert_eq!(from_json(WireApi::GeminiGenerate, body), Some(Usage { reasoning: 6, ..usage(9, 10, 0) }));
     }
 
-    fn stream(api: WireApi, input: &[u8]) -> Option<Usage> {
+    /// Usage of a whole stream, checked to be the same when split at every byte (shared with
+    /// the fixtures).
+    pub(super) fn stream(api: WireApi, input: &[u8]) -> Option<Usage> {
         let mut parser = SseParser::default();
         let mut acc = StreamUsage::new(api);
         // Split at every offset: usage must not depend on chunking.

@@ -4,7 +4,6 @@
 //! re-read split at every byte.
 
 use super::*;
-use crate::http::sse::SseParser;
 
 /// One answer's counts as a provider's bill reads: plain (uncached) input, cache reads and
 /// writes, visible output, reasoning.
@@ -54,21 +53,7 @@ const BILLS: [Bill; 12] = [
 ];
 
 fn sse(api: WireApi, stream: &str) -> Option<Usage> {
-    let bytes = stream.as_bytes();
-    let mut whole = None;
-    for cut in 0..=bytes.len() {
-        let mut parser = SseParser::default();
-        let mut acc = StreamUsage::new(api);
-        for part in [&bytes[..cut], &bytes[cut..]] {
-            parser.feed(part, |e| acc.observe(&e)).unwrap();
-        }
-        parser.finish(|e| acc.observe(&e));
-        if cut == 0 {
-            whole = acc.usage();
-        }
-        assert_eq!(acc.usage(), whole, "split at {cut} of {stream}");
-    }
-    whole
+    super::tests::stream(api, stream.as_bytes())
 }
 
 fn openai_usage(b: Bill) -> String {
