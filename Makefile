@@ -35,7 +35,7 @@ venv: $(VENV_OK)
 build: toolchain
 	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS_LEAN)
 	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS_TOKENIZER)
-	cargo build --release -p portcullis-mock
+	cargo build --release -p portcullis-mock -p portcullis-rls
 
 run: build venv
 	$(VENV)/bin/python e2e/run.py

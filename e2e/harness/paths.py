@@ -4,6 +4,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WASM_DIR = ROOT / "target" / "wasm32-wasip1" / "release"
 MOCK_BIN = ROOT / "target" / "release" / "portcullis-mock"
+RLS_BIN = ROOT / "target" / "release" / "portcullis-rls"
 CONFIGS = ROOT / "envoy-configs"
 VENV_BIN = ROOT / ".venv" / "bin"
 ENVOY_BIN = VENV_BIN / "envoy"

@@ -39,6 +39,9 @@ BAD = [
      "invalid plugin config at `prices.models[0].input`"),
     ("portcullis.usage", '{"limits":[{"model":"gpt-*","maxPromptTokens":0}]}',
      "invalid plugin config at `limits[0].maxPromptTokens`: must be at least 1"),
+    ("portcullis.usage", '{"globalBudget":{"reserv":5}}',
+     "invalid plugin config at `globalBudget.reserv`: unknown field `reserv`"),
+    ("portcullis.usage", '{"globalBudget":{"reserve":-1}}', "invalid plugin config at `globalBudget.reserve`"),
     ("portcullis.router", "not json", "invalid plugin config at `.`"),
 ]
 

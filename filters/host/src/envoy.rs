@@ -123,6 +123,17 @@ impl Host for EnvoyHost {
         }
     }
 
+    fn set_envoy_filter_state(&mut self, path: &str, value: &str) -> bool {
+        let args = portcullis_core::http::foreign::filter_state_arguments(path, value);
+        match abi::call_foreign_function("set_envoy_filter_state", &args) {
+            Ok(_) => true,
+            Err(err) => {
+                log::error!("set_envoy_filter_state({path}) failed: {err:?}");
+                false
+            }
+        }
+    }
+
     fn increment(&mut self, metric: &str, by: u64) {
         metrics::count(metric, by);
     }

@@ -171,6 +171,10 @@ pub struct FakeHost {
     pub counters: BTreeMap<String, u64>,
     pub histograms: BTreeMap<String, Vec<u64>>,
     pub route_cache_cleared: u32,
+    /// Envoy's own filter state set through `set_envoy_filter_state` (path → value).
+    pub envoy_filter_state: BTreeMap<String, String>,
+    /// Makes `set_envoy_filter_state` fail, as Envoy does for an unregistered key.
+    pub refuse_envoy_filter_state: bool,
     /// Every host call, in order (`headers(request)`, `set_header(request, :path)`, …).
     pub calls: Vec<String>,
     /// Every HTTP call started, in order (token = position + 1).
@@ -449,6 +453,15 @@ impl Host for FakeHost {
     fn clear_route_cache(&mut self) {
         self.log("clear_route_cache".into());
         self.route_cache_cleared = self.route_cache_cleared.saturating_add(1);
+    }
+
+    fn set_envoy_filter_state(&mut self, path: &str, value: &str) -> bool {
+        self.log(format!("set_envoy_filter_state({path}={value})"));
+        if self.refuse_envoy_filter_state {
+            return false;
+        }
+        self.envoy_filter_state.insert(path.to_string(), value.to_string());
+        true
     }
 
     fn increment(&mut self, metric: &str, by: u64) {

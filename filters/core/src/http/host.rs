@@ -82,6 +82,9 @@ pub trait Host {
     fn send_reply(&mut self, status: u16, headers: &[(&str, &str)], body: &[u8]);
     /// Makes Envoy pick the route again after a routing header changed.
     fn clear_route_cache(&mut self);
+    /// Sets one of Envoy's own (registered) filter-state keys, such as
+    /// `envoy.ratelimit.hits_addend`, for this request. `false` if Envoy refused.
+    fn set_envoy_filter_state(&mut self, path: &str, value: &str) -> bool;
     /// Adds to a counter, by its full (labelled) name.
     fn increment(&mut self, metric: &str, by: u64);
     /// Records a histogram sample.

@@ -2,5 +2,6 @@
 //! through ([`host`], and its in-memory twin [`fake_host`]), and Server-Sent Events.
 
 pub mod fake_host;
+pub mod foreign;
 pub mod host;
 pub mod sse;

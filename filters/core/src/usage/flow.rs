@@ -10,6 +10,7 @@
 //! request before any provider is called.
 
 use super::budget::{self, Refusal, Reservation, Standing, Unit};
+use super::global::{self, Charge};
 use super::metrics::{self, Labels, Timings};
 use super::prices::{micros_to_amount, Price};
 use super::record::UsageRecord;
@@ -71,6 +72,8 @@ pub struct UsageFlow {
     reservations: Vec<Reservation>,
     /// The tightest token budget after admission, for `x-ratelimit-*`.
     standing: Option<Standing>,
+    /// What the rate limit filter was told to charge for a global budget.
+    global: Option<Charge>,
     status: Option<u16>,
     observer: Option<Observer>,
     recorded: bool,
@@ -88,6 +91,7 @@ impl UsageFlow {
             prompt: None,
             reservations: Vec::new(),
             standing: None,
+            global: None,
             status: None,
             observer: None,
             recorded: false,
@@ -162,7 +166,7 @@ impl UsageFlow {
         }
         let covering: Vec<usize> =
             config.budgets.iter().enumerate().filter(|(_, b)| b.covers(&subject)).map(|(i, _)| i).collect();
-        if covering.is_empty() {
+        if covering.is_empty() && config.global_budget.is_none() {
             return Ok(());
         }
         let prompt = match self.prompt {
@@ -170,6 +174,9 @@ impl UsageFlow {
             None => body.len().div_ceil(ADMISSION_BYTES_PER_TOKEN) as u64,
         };
         let max_output = max_output_tokens(decision.upstream_api, body);
+        if let Some(g) = &config.global_budget {
+            self.global = global::admit(host, prompt.saturating_add(max_output.unwrap_or(g.reserve)));
+        }
         let price = config.prices.price(&decision.model, &decision.request_model);
         let now = host::now_seconds(host);
         for index in covering {
@@ -243,6 +250,9 @@ impl UsageFlow {
             // No answer reached this filter (the provider was never reached, or reset): nothing
             // was spent.
             self.release(host);
+            if let Some(charge) = &mut self.global {
+                global::settle(host, charge, 0);
+            }
             let labels = Labels {
                 operation: operation(decision.upstream_api),
                 provider: decision.provider.clone(),
@@ -315,6 +325,9 @@ impl UsageFlow {
             };
             budget::settle(host, &r, actual);
         }
+        if let Some(charge) = &mut self.global {
+            global::settle(host, charge, usage.total());
+        }
     }
 
     /// Usage the provider did not (fully) report: its counts where it gave them, the
@@ -353,16 +366,23 @@ impl UsageFlow {
 }
 
 impl HttpFlow for UsageFlow {
-    fn on_request_headers(&mut self, host: &mut dyn Host, _end_of_stream: bool) -> Flow {
+    fn on_request_headers(&mut self, host: &mut dyn Host, end_of_stream: bool) -> Flow {
         match decision::require(host, "usage") {
             Ok(decision) => {
-                if decision.is_some() {
+                let routed = decision.is_some();
+                if routed {
                     self.started_ns = host.now_nanos();
                     self.tenant =
                         host.filter_state(contract::TENANT).map(|t| String::from_utf8_lossy(&t).into_owned());
                 }
                 self.decision = decision;
-                Flow::Continue
+                // Envoy's rate limit filter, after this one, charges a global budget in its
+                // request headers callback: hold them until the body gives the estimate.
+                if routed && !end_of_stream && self.config.global_budget.is_some() {
+                    Flow::Pause
+                } else {
+                    Flow::Continue
+                }
             }
             Err((err, shape)) => {
                 host::send_error(host, &err, shape);

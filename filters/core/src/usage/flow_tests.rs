@@ -257,3 +257,79 @@ fn a_stream_cut_off_is_counted_by_the_tokenizer_and_marked_estimated() {
         .any(|k| k.starts_with("portcullis_requests_total") && k.contains("error_type=stream_cut")));
     assert!(host.histograms.keys().any(|k| k.starts_with("gen_ai_server_time_to_first_token")));
 }
+
+#[test]
+fn a_global_budget_holds_the_headers_sets_the_estimate_then_the_remainder() {
+    use crate::http::host::Flow;
+    use crate::usage::global::HITS_ADDEND;
+    let config = configured(json!({"globalBudget": {"reserve": 5}, "tokenizer": {"estimateMissing": false}}));
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let mut host = host_for("gpt-4o");
+    let mut flow = config.flow();
+    host.request_body = body.clone().into_bytes();
+    // Held: the rate limit filter after this one must not run before the addend is set.
+    assert_eq!(flow.on_request_headers(&mut host, false), Flow::Pause);
+    assert!(host.envoy_filter_state.is_empty());
+    assert_eq!(flow.on_request_body(&mut host, body.len(), true), Flow::Continue);
+    let estimate = (body.len() as u64).div_ceil(3) + 5;
+    assert_eq!(host.envoy_filter_state[HITS_ADDEND], estimate.to_string());
+    // The provider counted 18 (ANSWER): less than the estimate, nothing more to charge.
+    host.response_headers =
+        vec![(":status".into(), "200".into()), ("content-type".into(), "application/json".into())];
+    flow.on_response_headers(&mut host, false);
+    host.response_body = ANSWER.as_bytes().to_vec();
+    flow.on_response_body(&mut host, ANSWER.len(), true);
+    assert_eq!(host.envoy_filter_state[HITS_ADDEND], "0");
+    flow.on_log(&mut host);
+    assert_eq!(host.envoy_filter_state[HITS_ADDEND], "0");
+}
+
+#[test]
+fn a_global_budget_charges_the_usage_beyond_the_estimate() {
+    let config = configured(json!({"globalBudget": {"reserve": 1}}));
+    let body = json!({"model": "gpt-4o", "max_tokens": 2, "messages": []});
+    let mut host = host_for("gpt-4o");
+    let big = ANSWER.replace(
+        r#""completion_tokens":7,"total_tokens":18"#,
+        r#""completion_tokens":500,"total_tokens":511"#,
+    );
+    let out = host.exchange(config.flow().as_mut(), chat(&body), Response::json(200, &big));
+    assert_eq!(out.status, 200);
+    let estimate = (body.to_string().len() as u64).div_ceil(3) + 2;
+    assert_eq!(host.envoy_filter_state[crate::usage::global::HITS_ADDEND], (511 - estimate).to_string());
+    assert_eq!(
+        host.calls.iter().filter(|c| c.starts_with("set_envoy_filter_state")).count(),
+        2,
+        "once at admission, once at the end"
+    );
+}
+
+#[test]
+fn without_a_global_budget_no_addend_and_no_held_headers() {
+    use crate::http::host::Flow;
+    let config = configured(json!({}));
+    let mut host = host_for("gpt-4o");
+    let mut flow = config.flow();
+    assert_eq!(flow.on_request_headers(&mut host, false), Flow::Continue);
+    let out =
+        host.exchange(config.flow().as_mut(), chat(&json!({"model": "gpt-4o"})), Response::json(200, ANSWER));
+    assert_eq!(out.status, 200);
+    assert!(host.envoy_filter_state.is_empty());
+}
+
+#[test]
+fn a_request_with_no_answer_settles_nothing_more() {
+    let config = configured(json!({"globalBudget": {}}));
+    let body = json!({"model": "gpt-4o", "messages": []}).to_string();
+    let mut host = host_for("gpt-4o");
+    let mut flow = config.flow();
+    host.request_body = body.clone().into_bytes();
+    flow.on_request_headers(&mut host, false);
+    flow.on_request_body(&mut host, body.len(), true);
+    assert_eq!(
+        host.envoy_filter_state[crate::usage::global::HITS_ADDEND],
+        ((body.len() as u64).div_ceil(3) + 1024).to_string()
+    );
+    flow.on_log(&mut host);
+    assert_eq!(host.envoy_filter_state[crate::usage::global::HITS_ADDEND], "0");
+}

@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod flow;
+pub mod global;
 pub mod metrics;
 pub mod prices;
 pub mod record;
@@ -14,6 +15,7 @@ use crate::common::binding::{most_specific, Selector, Subject};
 use crate::common::config::{self, ConfigError};
 use crate::http::host::HttpFlow;
 use budget::{Budget, BudgetConfig};
+use global::GlobalBudgetConfig;
 use metrics::MetricNames;
 use prices::{PriceTable, PricesConfig};
 use serde::Deserialize;
@@ -43,6 +45,10 @@ struct UsageConfigFile {
     budgets: Vec<BudgetConfig>,
     #[serde(default)]
     tokenizer: TokenizerConfig,
+    /// Budgets shared by every replica, kept by a rate limit service: this filter sets the
+    /// number of tokens Envoy's rate limit filter charges ([`global`]).
+    #[serde(default)]
+    global_budget: Option<GlobalBudgetConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +96,7 @@ pub struct UsageConfig {
     pub budgets: Vec<Budget>,
     pub tokenizer: Tokenizer,
     pub estimate_missing: bool,
+    pub global_budget: Option<GlobalBudgetConfig>,
 }
 
 impl UsageConfig {
@@ -120,6 +127,7 @@ impl UsageConfig {
             budgets,
             tokenizer: Tokenizer::new(file.tokenizer.encodings),
             estimate_missing: file.tokenizer.estimate_missing,
+            global_budget: file.global_budget,
         }))
     }
 
@@ -131,7 +139,10 @@ impl UsageConfig {
     /// Whether the filter reads request bodies at all (limits, budgets, or counting a prompt
     /// the provider may not report).
     pub fn reads_requests(&self) -> bool {
-        !self.limits.is_empty() || !self.budgets.is_empty() || self.estimate_missing
+        !self.limits.is_empty()
+            || !self.budgets.is_empty()
+            || self.estimate_missing
+            || self.global_budget.is_some()
     }
 
     pub fn flow(self: &Rc<Self>) -> Box<dyn HttpFlow> {
