@@ -19,7 +19,7 @@ CARGO_FILTERS_LEAN := -p portcullis-router -p portcullis-credentials -p portcull
 CARGO_FILTERS_TOKENIZER := -p portcullis-usage -p portcullis-suite
 PYTEST_ARGS ?=
 
-.PHONY: build toolchain venv run test test-core test-e2e noop bench fuzz soak lint size validate images clean hash-key
+.PHONY: build toolchain venv run test test-core test-e2e e2e-servers noop bench fuzz soak lint size validate images clean hash-key
 
 toolchain:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -59,8 +59,16 @@ test-core: toolchain
 # suite with a trapping role, the test of what sharing a VM does to failure isolation.
 # LAYOUT=suite runs every test with the four filters from portcullis_suite.wasm in one VM.
 LAYOUT ?= separate
-test-e2e: build venv noop
+test-e2e: build venv noop e2e-servers
 	PORTCULLIS_LAYOUT=$(LAYOUT) $(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
+
+# Servers the e2e tests start themselves (free ports, stopped by pid): Debian's redis-server, for
+# the global budget's rate limit service replicas.
+e2e-servers:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "make test needs redis-server: sudo apt-get install redis-server" >&2; exit 1; fi; }
 
 noop: toolchain
 	cargo build --release --target $(WASM_TARGET) --manifest-path e2e/bench/noop/Cargo.toml --target-dir target/bench-noop

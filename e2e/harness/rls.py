@@ -1,6 +1,6 @@
 """Start the portcullis-rls rate limit service from tests and read what it was asked.
 
-    with RateLimitService({"limits": [...]}) as rls:
+    with RateLimitService({"limits": [...]}, redis=redis.url) as rls:
         ...  # point the gateway's `ratelimit` cluster at rls.port
         assert rls.calls()[-1]["hits_addend"] == 42
 
@@ -23,7 +23,7 @@ from .paths import RLS_BIN
 class RateLimitService:
     """A running `portcullis-rls` on a free 127.0.0.1 port with the given limits."""
 
-    def __init__(self, limits: dict, start_timeout: float = 10.0):
+    def __init__(self, limits: dict, redis: str | None = None, start_timeout: float = 10.0):
         if not RLS_BIN.exists():
             raise FileNotFoundError(f"{RLS_BIN} missing: run `cargo build --release -p portcullis-rls`")
         self.dir = Path(tempfile.mkdtemp(prefix="portcullis-rls-"))
@@ -31,7 +31,8 @@ class RateLimitService:
         limits_path.write_text(json.dumps(limits))
         self.log_path = self.dir / "calls.jsonl"
         self._out = open(self.log_path, "wb")
-        self._proc = subprocess.Popen([str(RLS_BIN), "--limits", str(limits_path)],
+        args = [str(RLS_BIN), "--limits", str(limits_path), *(["--redis", redis] if redis else [])]
+        self._proc = subprocess.Popen(args,
                                       stdout=self._out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:

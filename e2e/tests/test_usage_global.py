@@ -1,11 +1,11 @@
-"""A token budget shared by two Envoy processes through Envoy's own rate limit filter and one
-rate limit service (portcullis-rls, on the limitador crate), as in
-envoy-configs/gateway-global-budget.yaml: the usage filter sets `envoy.ratelimit.hits_addend` to
-each request's estimate before the rate limit filter's admission call, and to the remainder
-(actual − estimate) for the `apply_on_stream_done` call.
+"""A token budget shared by two Envoy processes through Envoy's own rate limit filter, as in
+envoy-configs/gateway-global-budget.yaml: each Envoy calls its own replica of the rate limit
+service (portcullis-rls, on the limitador crate), and the two replicas keep their counters in one
+Redis (Debian's redis-server, started here on a free port). The usage filter sets
+`envoy.ratelimit.hits_addend` to each request's estimate before the rate limit filter's admission
+call, and to the remainder (actual − estimate) for the `apply_on_stream_done` call.
 """
 import concurrent.futures
-import copy
 import http.client
 import json
 
@@ -20,6 +20,7 @@ import global_budget_config
 from conftest import PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import paths
+from harness.redis import RedisServer
 from harness.rls import RateLimitService
 from helpers import eventually
 
@@ -47,17 +48,29 @@ def gateway_config(mock_port, rls_port, reserve):
 
 
 @pytest.fixture(scope="module")
-def rls():
-    with RateLimitService(limits(BUDGET)) as service:
-        yield service
+def redis():
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def gateways(mock, rls):
-    """Two Envoy processes, one rate limit service."""
-    cfg = gateway_config(mock.port, rls.port, reserve=16)
-    with envoy_h.Envoy(copy.deepcopy(cfg), env=PROVIDER_KEYS) as one, \
-            envoy_h.Envoy(copy.deepcopy(cfg), env=PROVIDER_KEYS) as two:
+def replicas(redis):
+    """Two replicas of the rate limit service sharing one Redis."""
+    with RateLimitService(limits(BUDGET), redis=redis.url) as a, RateLimitService(limits(BUDGET), redis=redis.url) as b:
+        yield a, b
+
+
+@pytest.fixture(scope="module")
+def rls(replicas):
+    """The replica the first Envoy calls."""
+    return replicas[0]
+
+
+@pytest.fixture(scope="module")
+def gateways(mock, replicas):
+    """Two Envoy processes, each calling its own replica."""
+    with envoy_h.Envoy(gateway_config(mock.port, replicas[0].port, reserve=16), env=PROVIDER_KEYS) as one, \
+            envoy_h.Envoy(gateway_config(mock.port, replicas[1].port, reserve=16), env=PROVIDER_KEYS) as two:
         yield one, two
 
 
@@ -83,7 +96,7 @@ def test_the_rls_sees_the_tenant_model_and_the_estimate_then_the_remainder(gatew
     assert settle["hits_addend"] > 0, "the answer outgrew the estimate: the remainder is charged"
 
 
-def test_a_tenant_budget_holds_across_two_envoys(gateways, rls):
+def test_a_tenant_budget_holds_across_two_envoys(gateways, replicas, redis):
     """8 clients, alternating between the two Envoys, spend team-a's budget: what the provider
     counted for the admitted requests stays within it (each request's estimate covers its
     usage: max_tokens is set and the prompt estimate is an over-estimate), and the rest get
@@ -104,12 +117,17 @@ def test_a_tenant_budget_holds_across_two_envoys(gateways, rls):
         list(pool.map(call, range(120)))
     assert refused, "the budget was never reached"
     assert sum(spent) <= BUDGET, (sum(spent), len(spent))
-    admitted = [c for c in rls.calls() if c["phase"] == "admit" and c["code"] == "OK"
-                and c["descriptors"][0]["tenant"] == "team-a"]
+    calls = [c for replica in replicas for c in replica.calls() if c["descriptors"][0]["tenant"] == "team-a"]
+    admitted = [c for c in calls if c["phase"] == "admit" and c["code"] == "OK"]
     assert len(admitted) == len(spent)
+    assert all(any(c["phase"] == "admit" for c in r.calls()) for r in replicas), "both replicas charged"
     # The budget is used, not refused early: what is left is less than one more estimate.
-    charged = sum(c["hits_addend"] for c in admitted)
+    charged = sum(c["hits_addend"] for c in admitted) + sum(c["hits_addend"] for c in calls if c["phase"] == "settle")
     assert BUDGET - charged < max(c["hits_addend"] for c in admitted), (charged, BUDGET)
+    # One counter for team-a, in Redis, holding exactly what both replicas charged.
+    keys = [k for k in redis.command("KEYS", "portcullis-rls:*").split(b"\r\n") if b"team-a" in k]
+    assert len(keys) == 1, keys
+    assert redis.command("GET", keys[0].decode()).split(b"\r\n")[1] == str(charged).encode()
     err = refused[0]
     assert err.status_code == 429
     assert "global budget `tenant-tokens` exhausted" in err.message, err.message
@@ -178,3 +196,21 @@ def test_the_shipped_config_is_current_and_its_limits_load():
     with pytest.raises(RuntimeError, match="limits"):
         RateLimitService({"limits": [{"namespace": "portcullis", "max_value": 1, "seconds": 60,
                                       "conditions": ["descriptors[0].tenant =="], "variables": []}]})
+
+
+def test_a_budget_that_cannot_be_checked_refuses_without_calling_the_provider(mock):
+    """Redis gone: the service answers UNAVAILABLE and the rate limit filter, failing closed
+    (`failure_mode_deny`), refuses with 500 in the client's shape; the provider is not called."""
+    with RedisServer() as lost, RateLimitService(limits(BUDGET), redis=lost.url) as service, \
+            envoy_h.Envoy(gateway_config(mock.port, service.port, reserve=16), env=PROVIDER_KEYS) as gw:
+        ok = client(gw, TEAM_B).chat.completions.create(model="gpt-4o-mini", max_tokens=5,
+                                                        messages=[{"role": "user", "content": "before"}])
+        assert ok.choices
+        lost.stop()
+        mock.clear()
+        with pytest.raises(openai.InternalServerError) as refused:
+            client(gw, TEAM_B).chat.completions.create(model="gpt-4o-mini", max_tokens=5,
+                                                       messages=[{"role": "user", "content": "after"}])
+        assert refused.value.status_code == 500
+        assert isinstance(refused.value.body, dict) and "message" in refused.value.body, refused.value.body
+        assert mock.requests() == []

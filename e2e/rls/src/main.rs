@@ -2,13 +2,11 @@
 //! `limitador` crate — the engine of Kuadrant's Limitador — so several Envoy processes share one
 //! token budget. Used by the global-budget e2e tests and the demo.
 //!
-//! Counters are kept in this process's memory: every Envoy that calls it shares them, a restart
-//! loses them. limitador's Redis storage (several RLS replicas sharing counters) does not build
-//! without its RocksDB disk storage in limitador 0.12–0.14 (`storage/keys.rs` calls the `bin`
-//! module, which only exists with the `disk_storage` feature), and RocksDB is a large C++ build;
-//! a production deployment runs Limitador itself (or Envoy's reference ratelimit) with Redis.
+//! Counters live in Redis with `--redis redis://HOST:PORT` (several replicas of this service
+//! then share them: `redis_counters`), else in this process's memory (every Envoy calling this
+//! one process shares them; a restart loses them).
 //!
-//! Usage: `portcullis-rls --limits limits.json [--host ADDR] [--port N]`.
+//! Usage: `portcullis-rls --limits limits.json [--redis URL] [--host ADDR] [--port N]`.
 //! It binds ADDR:N (127.0.0.1 and a free port unless told), prints `LISTENING <port>` once
 //! ready, writes one JSON line per call to stdout (domain, descriptors, hits_addend, phase,
 //! code, remaining: what the e2e tests read), and exits on SIGTERM or SIGINT.
@@ -26,6 +24,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod redis_counters;
 mod service;
 
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitServiceServer;
@@ -35,19 +34,20 @@ use std::io::Write;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 
-const USAGE: &str = "usage: portcullis-rls --limits FILE [--host ADDR] [--port N]";
+const USAGE: &str = "usage: portcullis-rls --limits FILE [--redis URL] [--host ADDR] [--port N]";
 
-/// Counters kept (one per limit and set of variable values: per tenant, per model…).
+/// Counters kept in memory (one per limit and set of variable values: per tenant, per model…).
 const COUNTERS: u64 = 100_000;
 
 struct Args {
     host: String,
     port: u16,
     limits: String,
+    redis: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let (mut host, mut port, mut limits) = ("127.0.0.1".to_string(), 0u16, None);
+    let (mut host, mut port, mut limits, mut redis) = ("127.0.0.1".to_string(), 0u16, None, None);
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"));
@@ -55,11 +55,12 @@ fn parse_args() -> Result<Args, String> {
             "--host" => host = value()?,
             "--port" => port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
             "--limits" => limits = Some(value()?),
+            "--redis" => redis = Some(value()?),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
-    Ok(Args { host, port, limits: limits.ok_or_else(|| format!("--limits is required\n{USAGE}"))? })
+    Ok(Args { host, port, limits: limits.ok_or_else(|| format!("--limits is required\n{USAGE}"))?, redis })
 }
 
 #[derive(serde::Deserialize)]
@@ -75,7 +76,12 @@ fn load_limits(path: &str) -> Result<Vec<Limit>, String> {
 
 async fn run(args: Args) -> Result<(), String> {
     let limits = load_limits(&args.limits)?;
-    let limiter = RateLimiter::new(COUNTERS);
+    let limiter = match &args.redis {
+        Some(url) => RateLimiter::new_with_storage(Box::new(
+            redis_counters::RedisCounters::connect(url).map_err(|e| format!("redis {url}: {e}"))?,
+        )),
+        None => RateLimiter::new(COUNTERS),
+    };
     limiter.configure_with(limits).map_err(|e| format!("limits: {e}"))?;
 
     let listener =

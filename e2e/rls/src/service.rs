@@ -51,6 +51,9 @@ impl RateLimitService for Service {
                 .limiter
                 .check_rate_limited_and_update(&namespace, &ctx, delta.max(1))
                 .map_err(unavailable)?;
+            if result.limit_name.as_deref() == Some(crate::redis_counters::UNAVAILABLE) {
+                return Err(tonic::Status::unavailable("the counters' storage (Redis) could not be reached"));
+            }
             let remaining = result.counters.iter().filter_map(|c| c.remaining()).min();
             let mut headers: Vec<HeaderValue> = result
                 .response_header()
