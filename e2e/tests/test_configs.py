@@ -42,6 +42,8 @@ BAD = [
     ("portcullis.usage", '{"globalBudget":{"reserv":5}}',
      "invalid plugin config at `globalBudget.reserv`: unknown field `reserv`"),
     ("portcullis.usage", '{"globalBudget":{"reserve":-1}}', "invalid plugin config at `globalBudget.reserve`"),
+    ("portcullis.router", '{"providers":{"a":{"kind":"anthropic","streamUsage":true}}}',
+     "invalid plugin config at `providers.a.streamUsage`: not a setting of kind `anthropic`"),
     ("portcullis.router", "not json", "invalid plugin config at `.`"),
 ]
 

@@ -18,6 +18,9 @@ ROUTER = {
         "vertex": {"kind": "vertex", "cluster": "gemini", "host": "us-central1-aiplatform.googleapis.com",
                    "project": "acme", "location": "us-central1"},
         "groq": {"kind": "groq", "cluster": "openai"},
+        "mistral": {"kind": "mistral", "cluster": "openai"},
+        # A self-hosted server known to accept `stream_options`.
+        "inhouse": {"kind": "openai-compatible", "cluster": "openai", "host": "llm.internal", "streamUsage": True},
         "openai": {"kind": "openai"},
     },
     "routes": [
@@ -25,6 +28,8 @@ ROUTER = {
         {"model": "azure-old-gpt", "provider": "azure-old", "upstreamModel": "legacy-gpt4"},
         {"model": "vertex-flash", "provider": "vertex", "upstreamModel": "gemini-2.5-flash"},
         {"model": "llama-*", "provider": "groq"},
+        {"model": "mistral-*", "provider": "mistral"},
+        {"model": "inhouse-*", "provider": "inhouse"},
         {"model": "text-embedding-*", "provider": "openai"},
         {"model": "gpt-*", "provider": "openai"},
     ],
@@ -34,6 +39,8 @@ CREDENTIALS = {"providers": {
     "azure-old": {"key": "azure-old-key-test"},
     "vertex": {"key": "ya29.vertex-token-test"},
     "groq": {"key": "gsk-groq-test"},
+    "mistral": {"key": "mistral-test"},
+    "inhouse": {"key": "inhouse-test"},
     "openai": {"key": "sk-openai-test"},
 }}
 
@@ -116,3 +123,25 @@ def test_gemini_client_reaches_an_openai_model(providers_gateway, mock):
     assert resp.usage_metadata.candidates_token_count > 0
     req = only_request(mock)
     assert req["path"] == "/v1/chat/completions" and req["json"]["model"] == "gpt-4o"
+
+
+@pytest.mark.parametrize("model,provider,asked", [
+    ("llama-3.3-70b", "groq", True),        # the preset: Groq accepts `stream_options`
+    ("mistral-small", "mistral", False),    # the preset: Mistral refuses unknown fields (422)
+    ("inhouse-7b", "inhouse", True),        # `streamUsage: true` on an openai-compatible server
+])
+def test_streams_to_the_openai_compatible_family_are_asked_for_usage_per_provider(
+        client, providers_gateway, mock, model, provider, asked):
+    # Wildcard routes without a `models` list label the model `other`: count by provider.
+    labels = {"gen_ai_provider_name": provider, "gen_ai_token_type": "output"}
+    before = metric_value(providers_gateway, "portcullis_tokens_total", labels)
+    chunks = list(client.chat.completions.create(model=model, stream=True,
+                                                 messages=[{"role": "user", "content": "count me"}]))
+    sent = only_request(mock)
+    assert ("stream_options" in sent["json"]) is asked, sent["json"]
+    if asked:
+        assert sent["json"]["stream_options"] == {"include_usage": True}
+    # The client did not ask: it never sees a usage chunk either way.
+    assert chunks and all(c.usage is None for c in chunks)
+    # Counted either way: the provider's usage when asked, else the tokenizer's estimate.
+    assert metric_value(providers_gateway, "portcullis_tokens_total", labels) > before

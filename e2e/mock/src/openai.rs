@@ -32,14 +32,11 @@ pub fn chat(provider: Provider, body: &Value, model: Option<&str>, ctl: &Control
 
 /// Whether an Azure request may carry `stream_options`: API versions before 2024-08-01(-preview)
 /// refuse the field (400 "Unrecognized request argument supplied"), as Azure does. Versions are
-/// dates and order as strings; a request without `stream_options` always may.
+/// dates and order as strings; a request without `stream_options` always may, and so does one
+/// without a version (Azure's `/openai/v1/` API, whose path Groq's also is).
 pub fn azure_knows_stream_options(query: Option<&str>, body: &Value) -> bool {
-    let version = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|kv| kv.strip_prefix("api-version="))
-        .unwrap_or_default();
-    body.get("stream_options").is_none() || version >= "2024-08-01"
+    let version = query.into_iter().flat_map(|q| q.split('&')).find_map(|kv| kv.strip_prefix("api-version="));
+    body.get("stream_options").is_none() || version.is_none_or(|v| v >= "2024-08-01")
 }
 
 fn read(body: &Value, messages: &[Value], model: &str) -> Conversation {

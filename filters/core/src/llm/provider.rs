@@ -100,6 +100,23 @@ impl ProviderKind {
         matches!(self, ProviderKind::Azure | ProviderKind::Gemini | ProviderKind::Vertex)
     }
 
+    /// Whether streams to this kind ask for their usage (`stream_options.include_usage`) unless
+    /// the provider's `streamUsage` says otherwise: the servers documented to accept the field.
+    /// Mistral refuses request fields it does not know (422); Together's acceptance is not
+    /// established, nor a generic `openai-compatible` server's — their streams are counted from
+    /// whatever usage they send, else by the usage filter's tokenizer.
+    pub const fn asks_stream_usage(self) -> bool {
+        matches!(
+            self,
+            ProviderKind::OpenAi
+                | ProviderKind::Groq
+                | ProviderKind::Deepseek
+                | ProviderKind::OpenRouter
+                | ProviderKind::Vllm
+                | ProviderKind::Ollama
+        )
+    }
+
     pub const fn supports_embeddings(self) -> bool {
         !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex)
     }
@@ -122,6 +139,9 @@ pub enum Settings {
     OpenAiStyle {
         kind: ProviderKind,
         base_path: String,
+        /// Send `stream_options.include_usage` on streams ([`ProviderKind::asks_stream_usage`]
+        /// unless the provider's `streamUsage` says otherwise).
+        stream_usage: bool,
     },
     /// Azure OpenAI: the deployment is in the path, `api-version` in the query.
     Azure {
@@ -158,11 +178,11 @@ pub const AZURE_STREAM_OPTIONS_SINCE: &str = "2024-08-01";
 
 impl Endpoint {
     /// Whether the provider accepts OpenAI's `stream_options` (asking a stream for its usage):
-    /// OpenAI does, Azure from [`AZURE_STREAM_OPTIONS_SINCE`] on. The OpenAI-compatible servers
-    /// are left alone until verified: some (Mistral) refuse unknown request fields.
+    /// the OpenAI-style family per provider (`streamUsage`, defaulting to
+    /// [`ProviderKind::asks_stream_usage`]), Azure from [`AZURE_STREAM_OPTIONS_SINCE`] on.
     pub fn accepts_stream_options(&self) -> bool {
         match &self.settings {
-            Settings::OpenAiStyle { kind, .. } => *kind == ProviderKind::OpenAi,
+            Settings::OpenAiStyle { stream_usage, .. } => *stream_usage,
             // Versions are dates, `-preview` suffixed or not, so they order as strings; later
             // named versions (`preview`, `latest`) sort after every date.
             Settings::Azure { api_version } => api_version.as_str() >= AZURE_STREAM_OPTIONS_SINCE,
@@ -221,7 +241,11 @@ mod tests {
             ProviderKind::Vertex => {
                 Settings::Vertex { project: "proj".into(), location: "us-central1".into() }
             }
-            kind => Settings::OpenAiStyle { kind, base_path: kind.default_base_path().into() },
+            kind => Settings::OpenAiStyle {
+                kind,
+                base_path: kind.default_base_path().into(),
+                stream_usage: kind.asks_stream_usage(),
+            },
         };
         Endpoint { host: kind.default_host().unwrap_or("example.internal").to_string(), settings }
     }
@@ -271,10 +295,33 @@ mod tests {
         for version in ["2024-06-01", "2024-07-01-preview", "2024-02-01", "2023-05-15"] {
             assert!(!azure(version).accepts_stream_options(), "{version}");
         }
-        for kind in [ProviderKind::Anthropic, ProviderKind::Gemini, ProviderKind::Groq, ProviderKind::Mistral]
-        {
+        for kind in [
+            ProviderKind::Groq,
+            ProviderKind::Deepseek,
+            ProviderKind::OpenRouter,
+            ProviderKind::Vllm,
+            ProviderKind::Ollama,
+        ] {
+            assert!(endpoint(kind).accepts_stream_options(), "{kind:?}");
+        }
+        for kind in [
+            ProviderKind::Anthropic,
+            ProviderKind::Gemini,
+            ProviderKind::Mistral,
+            ProviderKind::Together,
+            ProviderKind::OpenAiCompatible,
+        ] {
             assert!(!endpoint(kind).accepts_stream_options(), "{kind:?}");
         }
+        let asked = Endpoint {
+            settings: Settings::OpenAiStyle {
+                kind: ProviderKind::Mistral,
+                base_path: "/v1".into(),
+                stream_usage: true,
+            },
+            ..endpoint(ProviderKind::Mistral)
+        };
+        assert!(asked.accepts_stream_options(), "`streamUsage` overrides the preset");
     }
 
     #[test]

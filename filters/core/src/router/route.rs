@@ -63,6 +63,10 @@ pub struct ProviderConfig {
     pub project: Option<String>,
     #[serde(default)]
     pub location: Option<String>,
+    /// OpenAI-style family: ask streams for their usage (`stream_options.include_usage`).
+    /// Default: what the kind is known to accept ([`ProviderKind::asks_stream_usage`]).
+    #[serde(default)]
+    pub stream_usage: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -309,6 +313,7 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
     let settings = match p.kind {
         ProviderKind::Azure => {
             unused("basePath", p.base_path.is_some())?;
+            unused("streamUsage", p.stream_usage.is_some())?;
             unused("project", p.project.is_some())?;
             unused("location", p.location.is_some())?;
             Settings::Azure {
@@ -317,6 +322,7 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
         }
         ProviderKind::Vertex => {
             unused("basePath", p.base_path.is_some())?;
+            unused("streamUsage", p.stream_usage.is_some())?;
             unused("apiVersion", p.api_version.is_some())?;
             match (p.project, p.location) {
                 (Some(project), Some(location)) => Settings::Vertex { project, location },
@@ -326,6 +332,7 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
         }
         ProviderKind::Anthropic | ProviderKind::Gemini => {
             unused("basePath", p.base_path.is_some())?;
+            unused("streamUsage", p.stream_usage.is_some())?;
             unused("apiVersion", p.api_version.is_some())?;
             unused("project", p.project.is_some())?;
             unused("location", p.location.is_some())?;
@@ -343,7 +350,11 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
             if !base_path.is_empty() && !base_path.starts_with('/') {
                 return Err(ConfigError::new(at("basePath"), "must start with `/`"));
             }
-            Settings::OpenAiStyle { kind, base_path: base_path.trim_end_matches('/').to_string() }
+            Settings::OpenAiStyle {
+                kind,
+                base_path: base_path.trim_end_matches('/').to_string(),
+                stream_usage: p.stream_usage.unwrap_or(kind.asks_stream_usage()),
+            }
         }
     };
     Ok(Provider {
