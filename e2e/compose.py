@@ -1,11 +1,13 @@
-"""The Envoy config of the docker-compose demo, derived from envoy-configs/gateway.yaml.
+"""The Envoy configs of the docker-compose demo, derived from envoy-configs/gateway.yaml.
 
-    .venv/bin/python e2e/compose.py      # rewrites envoy-configs/compose/gateway.yaml
+    .venv/bin/python e2e/compose.py      # rewrites envoy-configs/compose/gateway*.yaml
 
 The demo runs the shipped gateway unchanged but for where things are: in a container, Envoy
 must listen on 0.0.0.0 for its published ports to reach it, and the mock provider is the
 `mock` service, found by DNS, instead of 127.0.0.1:18080. Deriving the file (and a test that
 fails when it is stale) keeps the demo from drifting from the gateway that the e2e tests prove.
+The demo's `global-budget` profile runs gateway-global-budget.yaml the same way, its rate limit
+service being the `ratelimit` service.
 """
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import global_budget_config  # noqa: E402
 from harness import envoy as envoy_h  # noqa: E402
 from harness import paths  # noqa: E402
 
 OUT = paths.CONFIGS / "compose" / "gateway.yaml"
+OUT_GLOBAL_BUDGET = paths.CONFIGS / "compose" / "gateway-global-budget.yaml"
 MOCK_SERVICE = ("mock", envoy_h.MOCK_DEFAULT[1])
+RLS_SERVICE = ("ratelimit", global_budget_config.RLS_PORT)
 HEADER = """\
 # GENERATED from envoy-configs/gateway.yaml by e2e/compose.py: edit gateway.yaml, then rerun it
 # (a test fails while this file is stale). The docker-compose demo's Envoy: the shipped gateway,
@@ -29,9 +34,16 @@ HEADER = """\
 # service. Its admin port is published too, for the demo's Prometheus and for you; never
 # publish an admin port in production.
 """
+HEADER_GLOBAL_BUDGET = """\
+# GENERATED from envoy-configs/gateway.yaml by e2e/compose.py (through e2e/global_budget_config.py):
+# edit gateway.yaml, then rerun it (a test fails while this file is stale). The docker-compose
+# demo's `global-budget` profile: gateway-global-budget.yaml with the demo's addresses (the mock,
+# the `ratelimit` service). Never publish an admin port in production.
+"""
 
 
 def derive(gateway: dict) -> dict:
+    """Any gateway config (gateway.yaml or one derived from it) with the demo's addresses."""
     cfg = copy.deepcopy(gateway)
     cfg["admin"]["address"]["socket_address"]["address"] = "0.0.0.0"
     for listener in cfg["static_resources"]["listeners"]:
@@ -44,6 +56,11 @@ def derive(gateway: dict) -> dict:
             cluster["dns_lookup_family"] = "V4_ONLY"
             for sa in mocked:
                 sa["address"], sa["port_value"] = MOCK_SERVICE
+        if cluster["name"] == "ratelimit":
+            cluster["type"] = "STRICT_DNS"
+            cluster["dns_lookup_family"] = "V4_ONLY"
+            for sa in envoy_h.endpoints(cluster):
+                sa["address"], sa["port_value"] = RLS_SERVICE
     return cfg
 
 
@@ -51,10 +68,18 @@ def render(gateway: dict) -> str:
     return HEADER + yaml.safe_dump(derive(gateway), sort_keys=False, width=100)
 
 
+def render_global_budget(gateway: dict) -> str:
+    return HEADER_GLOBAL_BUDGET + yaml.safe_dump(
+        derive(global_budget_config.render_config(gateway)), sort_keys=False, width=100)
+
+
 def main() -> int:
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(render(envoy_h.load("gateway.yaml")))
-    print(f"written: {OUT.relative_to(paths.ROOT)}")
+    gateway = envoy_h.load("gateway.yaml")
+    OUT.write_text(render(gateway))
+    OUT_GLOBAL_BUDGET.write_text(render_global_budget(gateway))
+    for out in (OUT, OUT_GLOBAL_BUDGET):
+        print(f"written: {out.relative_to(paths.ROOT)}")
     return 0
 
 

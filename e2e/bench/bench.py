@@ -3,6 +3,7 @@
 Rows — one Envoy each (`--concurrency 2`), all derived from envoy-configs/gateway.yaml by
 variants.py: bare (no wasm), full (the shipped chain: a module and a VM per filter), suite (the
 same chain from portcullis_suite.wasm in one VM per worker), guarded (full + every detector),
+accounted (full + a price table and a token budget covering every request),
 empty (the chain's shape with every filter replaced by one that does nothing: the fixed price of
 four proxy-wasm filters), the router alone and the leave-one-out rows; with BENCH_PEERS=1 also
 LiteLLM's proxy (peers.py). All of them talk to one mock provider
@@ -27,7 +28,7 @@ Environment:
   BENCH_SECONDS=20   saturation time per workload for the main rows; everything else scales from
                      it (single filters 0.4×, 100-rps runs 0.6× / 0.2×). E.g. 4 while developing.
   BENCH_ROWS=a,b     only these rows (bare is always included: ratios need it). Rows: full,
-                     suite, guarded, empty, router, and the leave-one-out rows no-credentials,
+                     suite, guarded, accounted, empty, router, and the leave-one-out rows no-credentials,
                      no-prompt, no-usage (full chain minus it).
   BENCH_PEERS=1      add the LiteLLM row.
   BENCH_ALT_WASM_DIR=dir  add a row "alt": the full chain with the .wasm files from dir (another

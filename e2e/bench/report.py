@@ -11,6 +11,7 @@ ROW_TITLES = {
     "full": "full chain (separate: 4 modules, 4 VMs/worker)",
     "suite": "full chain (suite: 1 module, 1 VM/worker)",
     "guarded": "full chain + guards (16 detectors, mask)",
+    "accounted": "full chain + prices + a token budget",
     "empty": "4 empty wasm filters",
     "alt": "full chain, alt build",
     "router": "router alone",
@@ -106,6 +107,13 @@ def targets(results: dict) -> list[dict]:
             delta = (gt["first_event_us"]["p50"] - ft["first_event_us"]["p50"]) / 1000
             out.append({"name": "guards add ≤ 0.3 ms to a stream's time to first byte (p50)",
                         "measured": f"{delta:+.3f} ms", "ok": delta <= 0.3})
+    accounted = rows.get("accounted")
+    if accounted:
+        f, a = _get(full, "chat", "saturation"), _get(accounted, "chat", "saturation")
+        if f and a and f.get("cpu_us_per_req") and a.get("cpu_us_per_req"):
+            delta = a["cpu_us_per_req"] - f["cpu_us_per_req"]
+            out.append({"name": "prices and a local token budget add ≤ 10 µs CPU per request (chat 1.5 KB)",
+                        "measured": f"{delta:+.0f} µs", "ok": delta <= 10})
     peer = rows.get("litellm")
     if peer:
         ours = rows.get("suite", full)

@@ -132,6 +132,8 @@ def variants(base: dict, noop_wasm: Path | None = None, alt_wasm_dir: Path | Non
         out["suite"] = envoy_h.suite_layout(base)
     if "portcullis.prompt" in present:
         out["guarded"] = guarded(base)
+    if "portcullis.usage" in present:
+        out["accounted"] = accounted(base)
     if alt_wasm_dir is not None:
         out["alt"] = with_wasm_dir(base, alt_wasm_dir)
     if noop_wasm is not None and noop_wasm.exists():
@@ -159,11 +161,19 @@ def accounted(base: dict) -> dict:
     return cfg
 
 
+def counting_off(base: dict) -> dict:
+    """The full chain with the usage filter's tokenizer fallback off: it then never reads or
+    keeps the request body (the share of that copy in the usage filter's cost)."""
+    cfg = copy.deepcopy(base)
+    envoy_h.set_plugin_config(cfg, "portcullis.usage", {"tokenizer": {"estimateMissing": False}})
+    return cfg
+
+
 def chain_variants(base: dict) -> dict[str, dict]:
     """Full-chain variants for an A/B of the chain itself (`ab.py chain …`)."""
     return {"full": copy.deepcopy(base), "suite": envoy_h.suite_layout(base), "guarded": guarded(base),
             "guarded-request": guarded(base, ("request",)), "guarded-response": guarded(base, ("response",)),
-            "accounted": accounted(base)}
+            "accounted": accounted(base), "counting-off": counting_off(base)}
 
 
 def optional(name: str) -> bool:

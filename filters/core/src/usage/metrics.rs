@@ -18,7 +18,7 @@
 //! `gen_ai_token_type`), `portcullis_cost_micros_total`, `portcullis_requests_total` and the
 //! refusal counters are the gateway's own.
 
-use crate::common::metric::labelled;
+use crate::common::metric::{labelled, push_labels};
 use crate::http::host::Host;
 use crate::llm::usage::Usage;
 use serde::Deserialize;
@@ -44,6 +44,14 @@ pub struct Labels {
 }
 
 impl Labels {
+    /// The labels as a metric-name suffix (`;key=value…`), encoded once for all the series of
+    /// a request; `estimated` describes token counts, not latency.
+    fn suffix(&self, with_estimated: bool) -> String {
+        let base = self.base();
+        let pairs = if with_estimated { &base[..] } else { base.get(..6).unwrap_or(&base) };
+        labelled("", pairs)
+    }
+
     fn base(&self) -> [(&str, &str); 7] {
         [
             ("gen_ai_operation_name", self.operation),
@@ -75,12 +83,8 @@ pub fn tokens(
     usage: &Usage,
     cost: Option<(&str, u64)>,
 ) {
-    let base = labels.base();
-    let with = |key: &'static str, value: &'static str| {
-        let mut l = base.to_vec();
-        l.push((key, value));
-        l
-    };
+    let suffix = labels.suffix(true);
+    let series = |metric: &str, extra: &[(&str, &str)]| series(metric, &suffix, extra);
     let types = [
         ("input", usage.input, "gen_ai_client_inference_usage_input_tokens"),
         ("output", usage.output, "gen_ai_client_inference_usage_output_tokens"),
@@ -94,50 +98,57 @@ pub fn tokens(
         if count == 0 && token_type != "input" && token_type != "output" {
             continue;
         }
-        host.increment(&labelled("portcullis_tokens_total", &with("gen_ai_token_type", token_type)), count);
+        host.increment(&series("portcullis_tokens_total", &[("gen_ai_token_type", token_type)]), count);
         if names == MetricNames::Current {
             // The provider does not break counts down by modality.
-            host.increment(&labelled(current, &with("gen_ai_token_modality", "unknown")), count);
+            host.increment(&series(current, &[("gen_ai_token_modality", "unknown")]), count);
         }
     }
     match names {
         MetricNames::Current => {
-            host.record(&labelled("gen_ai_client_inference_operation_input_tokens", &base), usage.input);
-            host.record(&labelled("gen_ai_client_inference_operation_output_tokens", &base), usage.output);
+            host.record(&series("gen_ai_client_inference_operation_input_tokens", &[]), usage.input);
+            host.record(&series("gen_ai_client_inference_operation_output_tokens", &[]), usage.output);
         }
         MetricNames::Previous => {
             for (token_type, count) in [("input", usage.input), ("output", usage.output)] {
                 host.record(
-                    &labelled("gen_ai_client_token_usage", &with("gen_ai_token_type", token_type)),
+                    &series("gen_ai_client_token_usage", &[("gen_ai_token_type", token_type)]),
                     count,
                 );
             }
         }
     }
     if let Some((currency, micros)) = cost {
-        let mut l = base.to_vec();
-        l.push(("currency", currency));
-        host.increment(&labelled("portcullis_cost_micros_total", &l), micros);
+        host.increment(&series("portcullis_cost_micros_total", &[("currency", currency)]), micros);
     }
+}
+
+/// `metric` with a request's encoded labels and `extra` ones after them.
+fn series(metric: &str, suffix: &str, extra: &[(&str, &str)]) -> String {
+    let mut name = String::with_capacity(metric.len().saturating_add(suffix.len()).saturating_add(40));
+    name.push_str(metric);
+    name.push_str(suffix);
+    push_labels(&mut name, extra);
+    name
 }
 
 /// Latency and outcome of a request. `error_type`: `none` for a success.
 pub fn outcome(host: &mut dyn Host, labels: &Labels, status: u16, error_type: &str, timings: &Timings) {
     let status = status.to_string();
-    let base = labels.base();
-    // `estimated` describes token counts, not latency.
-    let Some((_, without_estimated)) = base.split_last() else { return };
-    let mut l = without_estimated.to_vec();
-    l.push(("error_type", error_type));
-    host.record(&labelled("gen_ai_client_operation_duration", &l), timings.duration_ms);
+    let suffix = labels.suffix(false);
+    let series = |metric: &str, extra: &[(&str, &str)]| series(metric, &suffix, extra);
+    let error = [("error_type", error_type)];
+    host.record(&series("gen_ai_client_operation_duration", &error), timings.duration_ms);
     if let Some(ttft) = timings.ttft_ms {
-        host.record(&labelled("gen_ai_server_time_to_first_token", &l), ttft);
+        host.record(&series("gen_ai_server_time_to_first_token", &error), ttft);
     }
     if let Some(tpot) = timings.tpot_ms {
-        host.record(&labelled("gen_ai_server_time_per_output_token", &l), tpot);
+        host.record(&series("gen_ai_server_time_per_output_token", &error), tpot);
     }
-    l.push(("status", &status));
-    host.increment(&labelled("portcullis_requests_total", &l), 1);
+    host.increment(
+        &series("portcullis_requests_total", &[("error_type", error_type), ("status", &status)]),
+        1,
+    );
 }
 
 /// A request refused before any provider was called: `reason` `budget` (with its name) or
