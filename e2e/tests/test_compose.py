@@ -129,10 +129,15 @@ def test_prometheus_scrapes_the_gateway_admin_port():
     assert job["static_configs"][0]["targets"] == [f"envoy:{admin_port}"]
 
 
-def test_mock_image_serves_where_the_clusters_point():
-    build = SERVICES["mock"]["build"]
+def entrypoint(service: str) -> list[str]:
+    """The ENTRYPOINT of the image a service builds."""
+    build = SERVICES[service]["build"]
     dockerfile = (paths.ROOT / build["context"] / build["dockerfile"]).read_text()
-    entry = json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.M).group(1))
+    return json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.M).group(1))
+
+
+def test_mock_image_serves_where_the_clusters_point():
+    entry = entrypoint("mock")
     assert entry[entry.index("--port") + 1] == str(compose.MOCK_SERVICE[1])
     assert entry[entry.index("--host") + 1] == "0.0.0.0"
     assert compose.MOCK_SERVICE[0] == "mock"
@@ -157,9 +162,7 @@ def test_mock_binds_the_address_it_is_given():
 
 
 def test_ratelimit_image_serves_where_the_cluster_points_with_the_shipped_limits():
-    build = SERVICES["ratelimit"]["build"]
-    dockerfile = (paths.ROOT / build["context"] / build["dockerfile"]).read_text()
-    entry = json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.M).group(1))
+    entry = entrypoint("ratelimit")
     assert entry[entry.index("--port") + 1] == str(compose.RLS_SERVICE[1])
     assert entry[entry.index("--host") + 1] == "0.0.0.0"
     assert compose.RLS_SERVICE[0] == "ratelimit"
