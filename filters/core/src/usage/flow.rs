@@ -174,11 +174,8 @@ impl UsageFlow {
             None => body.len().div_ceil(ADMISSION_BYTES_PER_TOKEN) as u64,
         };
         let max_output = max_output_tokens(decision.upstream_api, body);
-        if let Some(g) = &config.global_budget {
-            self.global = global::admit(host, prompt.saturating_add(max_output.unwrap_or(g.reserve)));
-        }
         let price = config.prices.price(&decision.model, &decision.request_model);
-        let now = host::now_seconds(host);
+        let now = if covering.is_empty() { 0 } else { host::now_seconds(host) };
         for index in covering {
             let Some(b) = config.budgets.get(index) else { continue };
             let output = max_output.unwrap_or(b.reserve);
@@ -206,6 +203,11 @@ impl UsageFlow {
                     return Err(());
                 }
             }
+        }
+        // Last: a request a local budget refused never reaches the rate limit filter, and must
+        // leave no addend that a stream-done call could charge.
+        if let Some(g) = &config.global_budget {
+            self.global = global::admit(host, prompt.saturating_add(max_output.unwrap_or(g.reserve)));
         }
         Ok(())
     }

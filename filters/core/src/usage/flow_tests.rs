@@ -333,3 +333,19 @@ fn a_request_with_no_answer_settles_nothing_more() {
     flow.on_log(&mut host);
     assert_eq!(host.envoy_filter_state[crate::usage::global::HITS_ADDEND], "0");
 }
+
+#[test]
+fn a_request_a_local_budget_refuses_sets_no_global_addend() {
+    let config = configured(json!({
+        "globalBudget": {},
+        "budgets": [{"name": "tiny", "tokens": 5, "window": "day"}],
+    }));
+    let mut host = host_for("gpt-4o");
+    let out = host.exchange(
+        config.flow().as_mut(),
+        chat(&json!({"model": "gpt-4o", "messages": []})),
+        Response::json(200, ANSWER),
+    );
+    assert_eq!(out.status, 429);
+    assert!(host.envoy_filter_state.is_empty(), "{:?}", host.envoy_filter_state);
+}
