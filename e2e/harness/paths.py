@@ -1,4 +1,5 @@
 """Where things are in the repository."""
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -7,4 +8,5 @@ MOCK_BIN = ROOT / "target" / "release" / "portcullis-mock"
 RLS_BIN = ROOT / "target" / "release" / "portcullis-rls"
 CONFIGS = ROOT / "envoy-configs"
 VENV_BIN = ROOT / ".venv" / "bin"
-ENVOY_BIN = VENV_BIN / "envoy"
+# PORTCULLIS_ENVOY_BIN runs the tests on another Envoy build (another version, say).
+ENVOY_BIN = Path(os.environ.get("PORTCULLIS_ENVOY_BIN", VENV_BIN / "envoy"))
