@@ -200,7 +200,8 @@ def test_the_shipped_config_is_current_and_its_limits_load():
 
 def test_a_budget_that_cannot_be_checked_refuses_without_calling_the_provider(mock):
     """Redis gone: the service answers UNAVAILABLE and the rate limit filter, failing closed
-    (`failure_mode_deny`), refuses with 500 in the client's shape; the provider is not called."""
+    (`failure_mode_deny`), refuses with 500 in the client's shape; the provider is not called.
+    Redis back: the service reconnects and requests pass again."""
     with RedisServer() as lost, RateLimitService(limits(BUDGET), redis=lost.url) as service, \
             envoy_h.Envoy(gateway_config(mock.port, service.port, reserve=16), env=PROVIDER_KEYS) as gw:
         ok = client(gw, TEAM_B).chat.completions.create(model="gpt-4o-mini", max_tokens=5,
@@ -214,3 +215,7 @@ def test_a_budget_that_cannot_be_checked_refuses_without_calling_the_provider(mo
         assert refused.value.status_code == 500
         assert isinstance(refused.value.body, dict) and "message" in refused.value.body, refused.value.body
         assert mock.requests() == []
+        with RedisServer(port=lost.port):
+            again = client(gw, TEAM_B).chat.completions.create(model="gpt-4o-mini", max_tokens=5,
+                                                               messages=[{"role": "user", "content": "back"}])
+            assert again.choices and len(mock.requests()) == 1

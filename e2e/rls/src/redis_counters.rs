@@ -54,7 +54,9 @@ return out
 ";
 
 pub struct RedisCounters {
-    connection: Mutex<redis::Connection>,
+    client: redis::Client,
+    /// `None` after a failure: the next call reconnects (Redis restarted, a connection dropped).
+    connection: Mutex<Option<redis::Connection>>,
     script: redis::Script,
 }
 
@@ -62,7 +64,7 @@ impl RedisCounters {
     pub fn connect(url: &str) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| e.to_string())?;
         let connection = client.get_connection().map_err(|e| e.to_string())?;
-        Ok(Self { connection: Mutex::new(connection), script: redis::Script::new(SCRIPT) })
+        Ok(Self { client, connection: Mutex::new(Some(connection)), script: redis::Script::new(SCRIPT) })
     }
 
     /// Runs the script over `counters`; annotates each with what was left and when it resets;
@@ -73,8 +75,18 @@ impl RedisCounters {
         for counter in counters.iter() {
             invocation.key(key(counter)).arg(counter.max_value()).arg(counter.window().as_millis() as u64);
         }
-        let mut connection = self.connection.lock().map_err(|_| "poisoned".to_string())?;
-        let out: Vec<i64> = invocation.invoke(&mut *connection).map_err(|e| e.to_string())?;
+        let mut slot = self.connection.lock().map_err(|_| "poisoned".to_string())?;
+        if slot.is_none() {
+            *slot = Some(self.client.get_connection().map_err(|e| e.to_string())?);
+        }
+        let Some(connection) = slot.as_mut() else { return Err("no connection".into()) };
+        let out: Vec<i64> = match invocation.invoke(connection) {
+            Ok(out) => out,
+            Err(e) => {
+                *slot = None;
+                return Err(e.to_string());
+            }
+        };
         let limited = out.first().copied().unwrap_or(0);
         // What was left before this call, as limitador's storages report it (the limiter
         // takes a charge off itself).
