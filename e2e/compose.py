@@ -52,16 +52,18 @@ def derive(gateway: dict) -> dict:
         mocked = [sa for sa in envoy_h.endpoints(cluster)
                   if (sa["address"], sa["port_value"]) == envoy_h.MOCK_DEFAULT]
         if mocked:
-            cluster["type"] = "STRICT_DNS"
-            cluster["dns_lookup_family"] = "V4_ONLY"
-            for sa in mocked:
-                sa["address"], sa["port_value"] = MOCK_SERVICE
+            point(cluster, mocked, MOCK_SERVICE)
         if cluster["name"] == "ratelimit":
-            cluster["type"] = "STRICT_DNS"
-            cluster["dns_lookup_family"] = "V4_ONLY"
-            for sa in envoy_h.endpoints(cluster):
-                sa["address"], sa["port_value"] = RLS_SERVICE
+            point(cluster, list(envoy_h.endpoints(cluster)), RLS_SERVICE)
     return cfg
+
+
+def point(cluster: dict, addresses: list[dict], service: tuple[str, int]) -> None:
+    """Sends `cluster`'s `addresses` to a compose service, found by DNS."""
+    cluster["type"] = "STRICT_DNS"
+    cluster["dns_lookup_family"] = "V4_ONLY"
+    for sa in addresses:
+        sa["address"], sa["port_value"] = service
 
 
 def render(gateway: dict) -> str:

@@ -65,13 +65,6 @@ def version() -> str:
     return next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Version:")), "?")
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_litellm(stack: contextlib.ExitStack, mock_url: str, log) -> tuple[str, int, dict[str, str]]:
     """Starts LiteLLM's proxy in front of the mock; returns (url, pid, headers clients must send).
     Stopped by pid when `stack` closes."""
@@ -89,7 +82,7 @@ def start_litellm(stack: contextlib.ExitStack, mock_url: str, log) -> tuple[str,
         "litellm_settings:\n"
         "  telemetry: false\n")
     master_key = "sk-" + secrets.token_hex(32)
-    port = _free_port()
+    port = process.free_port()
     env = {**os.environ, "LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
            "LITELLM_TELEMETRY": "False", "LITELLM_LOG": "ERROR"}
     log_path = workdir / "litellm.log"

@@ -13,19 +13,13 @@ from pathlib import Path
 from . import process
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self, port: int | None = None, start_timeout: float = 10.0):
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server missing: `make test` installs Debian's redis-server")
         self.dir = Path(tempfile.mkdtemp(prefix="portcullis-redis-"))
-        self.port = port or free_port()
+        self.port = port or process.free_port()
         self.url = f"redis://127.0.0.1:{self.port}"
         self._log = open(self.dir / "redis.log", "wb")
         self._proc = subprocess.Popen(

@@ -3,13 +3,13 @@ first, then Anthropic, then Gemini. Envoy retries a failed attempt on the next p
 router and credentials filters re-do their per-attempt work upstream, so the client gets a
 normal answer in its own API, streaming included."""
 import json
-import socket
 
 import openai
 import pytest
 
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
+from harness.process import free_port
 from helpers import eventually, header
 
 OPENAI_PATH = "/v1/chat/completions"
@@ -119,12 +119,6 @@ def test_failover_is_in_the_access_log(client, failover_gateway, mock):
     assert entry["path"] == OPENAI_PATH
     # Usage is read in the format of the provider that actually answered.
     assert json.loads(entry["usage"])["outputTokens"] > 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_refused_connection_fails_over(mock):

@@ -41,16 +41,16 @@ impl RateLimitService for Service {
         ctx.list_binding("descriptors".to_string(), descriptors.clone());
 
         let delta = u64::from(request.hits_addend);
+        // An admission of 0 counts as 1 (the protocol's default); a settle of 0 charges nothing.
+        let charge = delta.max(1);
         let (code, headers, remaining, body) = if settle {
             if delta > 0 {
                 self.limiter.update_counters(&namespace, &ctx, delta).map_err(unavailable)?;
             }
             (Code::Ok, Vec::new(), None, String::new())
         } else {
-            let mut result = self
-                .limiter
-                .check_rate_limited_and_update(&namespace, &ctx, delta.max(1))
-                .map_err(unavailable)?;
+            let mut result =
+                self.limiter.check_rate_limited_and_update(&namespace, &ctx, charge).map_err(unavailable)?;
             if result.limit_name.as_deref() == Some(crate::redis_counters::UNAVAILABLE) {
                 return Err(tonic::Status::unavailable("the counters' storage (Redis) could not be reached"));
             }
@@ -68,8 +68,7 @@ impl RateLimitService for Service {
                 (Code::Ok, headers, remaining, String::new())
             } else {
                 // The counter that refused is the first with too little left for this call.
-                let refusing =
-                    result.counters.iter().find(|c| c.remaining().is_none_or(|r| r < delta.max(1)));
+                let refusing = result.counters.iter().find(|c| c.remaining().is_none_or(|r| r < charge));
                 let reset = refusing.and_then(|c| c.expires_in()).map_or(1, |d| d.as_secs().max(1));
                 headers.push(HeaderValue {
                     key: "retry-after".into(),
@@ -80,8 +79,7 @@ impl RateLimitService for Service {
                 let left = refusing.and_then(|c| c.remaining()).unwrap_or(0);
                 let max = refusing.map_or(0, |c| c.max_value());
                 let body = format!(
-                    "global budget `{name}` exhausted: {} tokens requested, {left} of {max} left; it resets in {reset}s",
-                    delta.max(1)
+                    "global budget `{name}` exhausted: {charge} tokens requested, {left} of {max} left; it resets in {reset}s"
                 );
                 (Code::OverLimit, headers, remaining, body)
             }

@@ -174,15 +174,19 @@ impl UsageFlow {
             None => body.len().div_ceil(ADMISSION_BYTES_PER_TOKEN) as u64,
         };
         let max_output = max_output_tokens(decision.upstream_api, body);
+        // The estimate every budget admits by: the prompt plus the request's own output cap,
+        // else the budget's reserve.
+        let output = |reserve: u64| max_output.unwrap_or(reserve);
         let price = config.prices.price(&decision.model, &decision.request_model);
         let now = if covering.is_empty() { 0 } else { host::now_seconds(host) };
         for index in covering {
             let Some(b) = config.budgets.get(index) else { continue };
-            let output = max_output.unwrap_or(b.reserve);
             let amount = match b.unit {
-                Unit::Tokens => prompt.saturating_add(output),
+                Unit::Tokens => prompt.saturating_add(output(b.reserve)),
                 Unit::CostMicros => match price {
-                    Some(p) => p.cost_micros(&Usage { input: prompt, output, ..Usage::default() }),
+                    Some(p) => {
+                        p.cost_micros(&Usage { input: prompt, output: output(b.reserve), ..Usage::default() })
+                    }
                     // An unpriced model is not charged to cost budgets.
                     None => continue,
                 },
@@ -207,7 +211,7 @@ impl UsageFlow {
         // Last: a request a local budget refused never reaches the rate limit filter, and must
         // leave no addend that a stream-done call could charge.
         if let Some(g) = &config.global_budget {
-            self.global = global::admit(host, prompt.saturating_add(max_output.unwrap_or(g.reserve)));
+            self.global = global::admit(host, prompt.saturating_add(output(g.reserve)));
         }
         Ok(())
     }
