@@ -71,6 +71,9 @@ pub const USAGE: &str = "portcullis.usage";
 /// What the prompt filter's guards did, as JSON: policy, per phase the guards that fired with
 /// their action and count, and which one blocked. Never a matched value.
 pub const GUARDRAIL: &str = "portcullis.guardrail";
+/// What the prompt filter's retrieval did, as JSON: policy, outcome, the injected documents' ids
+/// and scores, the calls' duration. Never a document's text or the question.
+pub const RAG: &str = "portcullis.rag";
 /// The status of an answer the prompt filter refused (its body is then an error already in the
 /// client's shape): the router answers with it instead of translating.
 pub const ANSWER_STATUS: &str = "portcullis.answer_status";

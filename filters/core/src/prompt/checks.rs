@@ -162,8 +162,7 @@ impl Checks {
 }
 
 fn dispatch(host: &mut dyn Host, remote: Remote, call: &Call, at: &str) -> InFlight {
-    let headers: Vec<(&str, &str)> = call.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    match host.dispatch(&call.cluster, &headers, &call.body, call.timeout_ms) {
+    match call.dispatch(host) {
         Ok(token) => InFlight { remote, token: Some(token), answer: None },
         Err(why) => {
             log::error!("{at}.{}.cluster: {why}", remote.name());

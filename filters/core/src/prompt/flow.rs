@@ -19,6 +19,7 @@ use super::guard::{self as guardrail};
 use super::outcome::Outcome;
 use super::params::{self, ParamError};
 use super::policy::{Policy, Subject};
+use super::retrieve::Retrieving;
 use super::template::Template;
 use super::{decorate, Prompt};
 use crate::common::error::{ClientError, ErrorKind};
@@ -61,6 +62,10 @@ pub struct PromptFlow {
     held: Option<Held>,
     pub(super) answer: Option<Answer>,
     pub(super) outcome: Outcome,
+    /// The request body held while its retrieval runs ([`super::retrieve`]).
+    pub(super) retrieving: Option<Retrieving>,
+    /// The injected documents' ids, for the answer's header (when the policy asks for it).
+    pub(super) rag_documents: Option<String>,
 }
 
 impl PromptFlow {
@@ -75,6 +80,8 @@ impl PromptFlow {
             held: None,
             answer: None,
             outcome: Outcome::default(),
+            retrieving: None,
+            rag_documents: None,
         }
     }
 
@@ -138,8 +145,7 @@ impl PromptFlow {
         }
         if !guards.remote_in(Phase::Request) {
             self.outcome.publish(host, policy);
-            self.send(host, view, size);
-            return Flow::Continue;
+            return self.finish(host, view, size);
         }
         let mut texts: Vec<(TextKind, String)> = Vec::new();
         view.texts(&mut |kind, text| texts.push((kind, text.to_string())));
@@ -180,12 +186,11 @@ impl PromptFlow {
             }
         }
         self.outcome.publish(host, policy);
-        self.send(host, view, size);
-        Flow::Continue
+        self.finish(host, view, size)
     }
 
     /// Writes the body back if anything changed it.
-    fn send(&self, host: &mut dyn Host, view: RequestView, size: usize) {
+    pub(super) fn send(&self, host: &mut dyn Host, view: RequestView, size: usize) {
         let Some(bytes) = view.into_bytes() else { return };
         host.replace_body(Side::Request, size, &bytes);
         if self.work.as_ref().is_some_and(|w| w.failover) {
@@ -318,14 +323,14 @@ impl HttpFlow for PromptFlow {
             Some((policy, guards)) if guards.checks(Phase::Request) => {
                 self.guard_request(host, &policy.name, guards, view, size)
             }
-            _ => {
-                self.send(host, view, size);
-                Flow::Continue
-            }
+            _ => self.finish(host, view, size),
         }
     }
 
     fn on_response_headers(&mut self, host: &mut dyn Host, _end_of_stream: bool) -> Flow {
+        if let Some(ids) = self.rag_documents.take() {
+            host.set_header(Side::Response, super::rag::DOCUMENTS_HEADER, &ids);
+        }
         self.start_answer(host);
         Flow::Continue
     }
@@ -335,6 +340,9 @@ impl HttpFlow for PromptFlow {
     }
 
     fn on_http_call_response(&mut self, host: &mut dyn Host, token: u32, body_size: usize) {
+        if self.on_retrieval_call(host, token, body_size) {
+            return;
+        }
         let Some(mut held) = self.held.take() else {
             self.on_answer_call(host, token, body_size);
             return;

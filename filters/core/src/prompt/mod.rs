@@ -12,6 +12,8 @@ pub mod guard;
 pub mod outcome;
 pub mod params;
 pub mod policy;
+pub mod rag;
+mod retrieve;
 pub mod template;
 
 use crate::common::config::{self, ConfigError};

@@ -8,6 +8,7 @@
 
 use super::decorate::Decorator;
 use super::guard::policy::{GuardsConfig, PolicyGuards};
+use super::rag::{Retrieval, RetrievalConfig};
 pub use crate::common::binding::Subject;
 use crate::common::binding::{most_specific, Selector};
 use crate::common::config::ConfigError;
@@ -35,6 +36,9 @@ pub struct PolicyConfig {
     /// Guardrails on the request and the answer.
     #[serde(default)]
     pub guards: Option<GuardsConfig>,
+    /// Retrieval-augmented generation: context from a vector store ([`super::rag`]).
+    #[serde(default)]
+    pub retrieval: Option<RetrievalConfig>,
 }
 
 fn yes() -> bool {
@@ -85,16 +89,18 @@ pub struct Policy {
     pub max_output_tokens: Option<Ceiling>,
     pub allow_untemplated: bool,
     pub guards: Option<PolicyGuards>,
+    pub retrieval: Option<Retrieval>,
 }
 
 impl Policy {
-    /// Whether the policy changes anything in a body (a required template is checked at the
-    /// headers, before any body is read).
+    /// Whether the policy may change anything in a body (a required template is checked at the
+    /// headers, before any body is read; retrieval adds context).
     pub fn edits_body(&self) -> bool {
         !self.decorators.is_empty()
             || !self.defaults.is_empty()
             || !self.overrides.is_empty()
             || self.max_output_tokens.is_some()
+            || self.retrieval.is_some()
     }
 }
 
@@ -133,9 +139,14 @@ impl Policies {
                 .guards
                 .map(|g| PolicyGuards::compile(g, &format!("policies.{name}.guards"), env))
                 .transpose()?;
+            let retrieval = c
+                .retrieval
+                .map(|r| Retrieval::compile(r, &format!("policies.{name}.retrieval"), env))
+                .transpose()?;
             policies.push(Policy {
                 name,
                 guards,
+                retrieval,
                 decorators: c.decorators,
                 defaults: c.defaults,
                 overrides: c.overrides,

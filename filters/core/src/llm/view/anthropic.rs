@@ -60,7 +60,7 @@ pub(super) fn add_message(
                 }
                 Some(Value::String(existing)) => {
                     *existing = match position {
-                        Position::Prepend => format!("{text}\n\n{existing}"),
+                        Position::Prepend | Position::BeforeLastUser => format!("{text}\n\n{existing}"),
                         Position::Append => format!("{existing}\n\n{text}"),
                     };
                 }

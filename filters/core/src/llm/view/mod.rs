@@ -48,13 +48,16 @@ pub enum Role {
     Assistant,
 }
 
-/// Where a message added by the gateway goes: before or after the client's own.
+/// Where a message added by the gateway goes: before or after the client's own, or right before
+/// the client's last user message (retrieved context next to the question it answers). A
+/// system message always goes where the format keeps system text, first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "camelCase")]
 pub enum Position {
     #[default]
     Prepend,
     Append,
+    BeforeLastUser,
 }
 
 /// How big a prompt is.
@@ -181,6 +184,10 @@ impl View<Request> {
     /// (a system message: OpenAI's message list, Anthropic's `system`, Gemini's
     /// `systemInstruction`). Embeddings have no messages: nothing is added.
     pub fn add_message(&mut self, role: Role, position: Position, text: &str) -> Result<(), ViewError> {
+        let position = match (role, position) {
+            (Role::System, Position::BeforeLastUser) => Position::Prepend,
+            _ => position,
+        };
         let added = match self.api {
             WireApi::OpenAiChat => openai::add_message(&mut self.body, role, position, text)?,
             WireApi::OpenAiEmbeddings => false,
@@ -198,7 +205,9 @@ impl View<Request> {
             Position::Prepend => {
                 messages.iter().rev().try_for_each(|(r, t)| self.add_message(*r, position, t))
             }
-            Position::Append => messages.iter().try_for_each(|(r, t)| self.add_message(*r, position, t)),
+            Position::Append | Position::BeforeLastUser => {
+                messages.iter().try_for_each(|(r, t)| self.add_message(*r, position, t))
+            }
         }
     }
 
@@ -268,7 +277,29 @@ fn insert(list: &mut Vec<Value>, position: Position, item: Value) {
     match position {
         Position::Prepend => list.insert(0, item),
         Position::Append => list.push(item),
+        Position::BeforeLastUser => {
+            // Without a user question, the message goes last.
+            let last = list.iter().rposition(is_user_question);
+            list.insert(last.unwrap_or(list.len()), item);
+        }
     }
+}
+
+/// A user turn that asks something: every format marks user turns `"role": "user"`, and Anthropic
+/// and Gemini also send tool results as user turns — inserting before one of those would split a
+/// tool call from its result, which both refuse.
+fn is_user_question(message: &Value) -> bool {
+    if message.get("role").and_then(Value::as_str) != Some("user") {
+        return false;
+    }
+    let only = |field: &str, is_result: &dyn Fn(&Value) -> bool| {
+        message
+            .get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|items| !items.is_empty() && items.iter().all(is_result))
+    };
+    !only("content", &|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        && !only("parts", &|p| p.get("functionResponse").is_some())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use super::remote::{self, Call, FailureMode, Phase, Verdict};
 use crate::access::secret::Secret;
-use crate::common::config::{is_env_name, ConfigError};
+use crate::common::config::ConfigError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -77,19 +77,7 @@ impl Moderation {
         if !c.path.starts_with('/') || c.path.contains(' ') {
             return Err(ConfigError::new(format!("{at}.path"), "a path starting with `/`"));
         }
-        if !is_env_name(&c.key_env) {
-            // Not echoed: a key pasted here by mistake must not reach the log.
-            return Err(ConfigError::new(
-                format!("{at}.keyEnv"),
-                "not an environment variable name; it names the variable that holds the key",
-            ));
-        }
-        let key = env(&c.key_env).filter(|k| !k.trim().is_empty()).ok_or_else(|| {
-            ConfigError::new(
-                format!("{at}.keyEnv"),
-                format!("environment variable `{}` is not set for the Wasm VM", c.key_env),
-            )
-        })?;
+        let key = remote::env_secret(&c.key_env, &format!("{at}.keyEnv"), env)?;
         for (name, threshold) in &c.categories {
             if !(0.0..=1.0).contains(threshold) {
                 return Err(ConfigError::new(
@@ -105,7 +93,7 @@ impl Moderation {
             cluster: c.cluster,
             authority: c.authority,
             path: c.path,
-            key: Secret::new(key.trim().to_string()),
+            key,
             model: c.model,
             categories: c.categories,
             timeout_ms: c.timeout_ms,

@@ -1,7 +1,9 @@
 //! What the two remote guards share: the phase they run in, what happens when they cannot
 //! answer, and the call they make (through an Envoy cluster, with a timeout).
 
-use crate::common::config::ConfigError;
+use crate::access::secret::Secret;
+use crate::common::config::{is_env_name, ConfigError};
+use crate::http::host::Host;
 use crate::llm::view::TextKind;
 use serde::Deserialize;
 
@@ -73,6 +75,21 @@ pub fn check_header_name(name: &str, at: &str) -> Result<String, ConfigError> {
     Ok(lower)
 }
 
+/// A key or token for a call, from the Wasm VM's environment variable `name` (`at`: the field
+/// naming it). Never echoed: a key pasted into the field by mistake must not reach the log.
+pub fn env_secret(name: &str, at: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret, ConfigError> {
+    if !is_env_name(name) {
+        return Err(ConfigError::new(
+            at,
+            "not an environment variable name; it names the variable that holds the key",
+        ));
+    }
+    let value = env(name).filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+        ConfigError::new(at, format!("environment variable `{name}` is not set for the Wasm VM"))
+    })?;
+    Ok(Secret::new(value.trim().to_string()))
+}
+
 /// One HTTP call to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
@@ -80,6 +97,15 @@ pub struct Call {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub timeout_ms: u32,
+}
+
+impl Call {
+    /// Starts the call; its answer comes to `on_http_call_response` with the returned token.
+    /// `Err`: it could not start (Envoy does not know the cluster).
+    pub fn dispatch(&self, host: &mut dyn Host) -> Result<u32, String> {
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        host.dispatch(&self.cluster, &headers, &self.body, self.timeout_ms)
+    }
 }
 
 /// What a remote guard decided.

@@ -1,0 +1,109 @@
+//! One request's retrieval as calls in flight: embed the question (when the policy embeds),
+//! resolve Chroma's collection id (once per worker), query the store. Each answer starts the
+//! next call; the last one yields the documents. Every failure is a message for the log and the
+//! policy's failure mode, never a panic: no answer, a non-2xx status, a body that is not what the
+//! contract says, a cluster Envoy does not know.
+
+use super::embed;
+use super::store::StoreCall;
+use super::{Document, Retrieval};
+use crate::http::host::Host;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Embed,
+    Resolve,
+    Query,
+}
+
+/// Where a lookup stands after an answer.
+#[derive(Debug)]
+pub enum Progress {
+    /// The answer was to another call.
+    NotMine,
+    /// The next call is on its way.
+    Pending,
+    Done(Result<Vec<Document>, String>),
+}
+
+#[derive(Debug)]
+pub struct Lookup {
+    step: Step,
+    token: u32,
+    question: String,
+    vector: Option<Vec<f32>>,
+}
+
+impl Lookup {
+    /// Starts the first call. `Err`: it could not start.
+    pub fn start(
+        host: &mut dyn Host,
+        retrieval: &Retrieval,
+        policy: &str,
+        question: String,
+    ) -> Result<Self, String> {
+        let mut lookup = Self { step: Step::Embed, token: 0, question, vector: None };
+        match &retrieval.embeddings {
+            Some(embeddings) => {
+                lookup.token = embeddings
+                    .call(&lookup.question)
+                    .dispatch(host)
+                    .map_err(|e| format!("embeddings.cluster: {e}"))?;
+                Ok(lookup)
+            }
+            None => match lookup.next_store_call(host, retrieval, policy) {
+                Progress::Done(Err(why)) => Err(why),
+                _ => Ok(lookup),
+            },
+        }
+    }
+
+    /// Takes the answer to call `token`.
+    pub fn answer(
+        &mut self,
+        host: &mut dyn Host,
+        retrieval: &Retrieval,
+        policy: &str,
+        token: u32,
+        body_size: usize,
+    ) -> Progress {
+        if token != self.token {
+            return Progress::NotMine;
+        }
+        let (status, body) = host.call_response(body_size);
+        match self.step {
+            Step::Embed => match embed::vector(status, &body) {
+                Ok(v) => {
+                    self.vector = Some(v);
+                    self.next_store_call(host, retrieval, policy)
+                }
+                Err(why) => Progress::Done(Err(why)),
+            },
+            Step::Resolve => match retrieval.store.resolved(status, &body) {
+                Ok(()) => self.next_store_call(host, retrieval, policy),
+                Err(why) => Progress::Done(Err(why)),
+            },
+            Step::Query => Progress::Done(retrieval.store.documents(status, &body)),
+        }
+    }
+
+    fn next_store_call(&mut self, host: &mut dyn Host, retrieval: &Retrieval, policy: &str) -> Progress {
+        let (step, call) = match retrieval.store.next_call(
+            &self.question,
+            self.vector.as_deref(),
+            retrieval.top_k,
+            policy,
+        ) {
+            StoreCall::Resolve(call) => (Step::Resolve, call),
+            StoreCall::Query(call) => (Step::Query, call),
+        };
+        match call.dispatch(host) {
+            Ok(token) => {
+                self.step = step;
+                self.token = token;
+                Progress::Pending
+            }
+            Err(why) => Progress::Done(Err(format!("store cluster: {why}"))),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! What a retrieval did, for operators: `portcullis_rag_retrievals_total{policy,outcome}`, the
+//! histogram `portcullis_rag_retrieval_duration_ms{policy}` (the calls' wall time, the latency a
+//! request gains), and the filter state `wasm.portcullis.rag` for the access log — document ids
+//! and scores, never their text or the question.
+
+use super::Document;
+use crate::common::metric::labelled;
+use crate::contract;
+use crate::http::host::Host;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Documents were injected.
+    Hit,
+    /// The store answered, and no document scored high enough.
+    Empty,
+    /// Nothing to ask: the request has no user text.
+    Skipped,
+    /// No usable answer; the failure mode decided.
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Empty => "empty",
+            Outcome::Skipped => "skipped",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// Counts the retrieval, records its duration (when calls were made) and writes the filter state.
+pub fn publish(
+    host: &mut dyn Host,
+    policy: &str,
+    outcome: Outcome,
+    documents: &[&Document],
+    duration_ms: Option<u64>,
+) {
+    let labels = [("policy", policy), ("outcome", outcome.as_str())];
+    host.increment(&labelled("portcullis_rag_retrievals_total", &labels), 1);
+    if let Some(ms) = duration_ms {
+        host.record(&labelled("portcullis_rag_retrieval_duration_ms", &[("policy", policy)]), ms);
+    }
+    let documents: Vec<_> =
+        documents.iter().map(|d| json!({"id": d.id, "score": rounded(d.score)})).collect();
+    let mut state = json!({"policy": policy, "outcome": outcome.as_str(), "documents": documents});
+    if let Some(ms) = duration_ms {
+        state["durationMs"] = json!(ms);
+    }
+    host.set_filter_state(contract::RAG, state.to_string().as_bytes());
+}
+
+/// Scores to 4 decimals: enough to compare, short in a log line.
+fn rounded(score: f64) -> f64 {
+    (score * 10_000.0).round() / 10_000.0
+}
