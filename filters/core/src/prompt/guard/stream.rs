@@ -78,6 +78,26 @@ fn ceil_char_boundary(text: &str, mut at: usize) -> usize {
 /// match is judged as it would be in the whole text.
 const CONTEXT: usize = 16;
 
+/// Where the left context kept before `end` starts: `CONTEXT` bytes back, and further back to the
+/// start of the word there (up to `MAX_CONTEXT`). A context that began inside a word would show
+/// the next scan a word start that is not one — `A6011…` cut to `6011…` — and a pattern could
+/// match there and swallow a real match after it.
+fn context_start(text: &str, end: usize) -> usize {
+    let mut start = ceil_char_boundary(text, end.saturating_sub(CONTEXT));
+    let floor = end.saturating_sub(MAX_CONTEXT);
+    let head = text.get(..start).unwrap_or_default();
+    for (at, c) in head.char_indices().rev() {
+        if at < floor || !token_char(c) {
+            break;
+        }
+        start = at;
+    }
+    start
+}
+
+/// Bound on the left context when it reaches back to a word's start.
+const MAX_CONTEXT: usize = 256;
+
 /// One text stream's masking state (one per choice, content block or candidate).
 #[derive(Debug, Default, Clone)]
 pub struct StreamMasker {
@@ -126,8 +146,7 @@ impl StreamMasker {
             .collect();
         let release = text.get(offset..hold_from).unwrap_or_default().to_string();
         self.held = text.get(hold_from..).unwrap_or_default().to_string();
-        let context_from = ceil_char_boundary(&text, hold_from.saturating_sub(CONTEXT));
-        self.context = text.get(context_from..hold_from).unwrap_or_default().to_string();
+        self.context = text.get(context_start(&text, hold_from)..hold_from).unwrap_or_default().to_string();
         self.emit(guards, &release, &released, report)
     }
 
