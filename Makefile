@@ -9,6 +9,8 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 VENV_OK := $(VENV)/.installed
+CHROMA_VENV := .venv-chroma
+CHROMA_VENV_OK := $(CHROMA_VENV)/.installed
 WASM_TARGET := wasm32-wasip1
 FILTERS := router credentials prompt usage suite
 WASM_DIR := target/$(WASM_TARGET)/release
@@ -63,8 +65,14 @@ test-e2e: build venv noop e2e-servers
 	PORTCULLIS_LAYOUT=$(LAYOUT) $(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
 
 # Servers the e2e tests start themselves (free ports, stopped by pid): Debian's redis-server, for
-# the global budget's rate limit service replicas.
-e2e-servers:
+# the global budget's rate limit service replicas, and Chroma (PyPI chromadb, in its own
+# virtualenv $(CHROMA_VENV)), the vector store of the prompt filter's retrieval tests.
+$(CHROMA_VENV_OK): e2e/requirements-chroma.txt
+	$(PYTHON) -m venv $(CHROMA_VENV)
+	$(CHROMA_VENV)/bin/pip install --quiet --disable-pip-version-check -r e2e/requirements-chroma.txt
+	@touch $@
+
+e2e-servers: $(CHROMA_VENV_OK)
 	@command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
@@ -133,4 +141,4 @@ validate: build venv
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CHROMA_VENV)

@@ -88,3 +88,5 @@ impl Prompt {
 mod flow_tests;
 #[cfg(test)]
 mod guard_flow_tests;
+#[cfg(test)]
+mod retrieve_tests;
