@@ -111,10 +111,16 @@ def layout() -> str:
     return value
 
 
+# The cluster that reaches the gateway's own listener (retrieval's embeddings call goes through it).
+SELF_CLUSTER = "portcullis-self"
+
+
 def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: int = 0,
           suite: bool | None = None) -> dict:
     """`suite` overrides PORTCULLIS_LAYOUT (`layout()`): True turns `cfg` into the suite layout,
-    False leaves its modules as they are (for tests that choose the layout themselves)."""
+    False leaves its modules as they are (for tests that choose the layout themselves). A
+    `portcullis-self` cluster follows the listener to `listener_port`; a config that has one needs
+    a fixed port (with 0, Envoy's pick is known only once it runs)."""
     if suite is None:
         suite = layout() == "suite"
     cfg = suite_layout(cfg) if suite else copy.deepcopy(cfg)
@@ -125,6 +131,8 @@ def adapt(cfg: dict, mock_port: int | None, listener_port: int = 0, admin_port: 
         for sa in endpoints(cluster):
             if mock_port and (sa["address"], sa["port_value"]) == MOCK_DEFAULT:
                 sa["port_value"] = mock_port
+            if cluster["name"] == SELF_CLUSTER and listener_port:
+                sa["port_value"] = listener_port
     for f in http_filters(cfg):
         code = f.get("typed_config", {}).get("config", {}).get("vm_config", {}).get("code", {})
         local = code.get("local")

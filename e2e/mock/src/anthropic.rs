@@ -41,13 +41,13 @@ fn read(body: &Value) -> Option<Conversation> {
     let model = body.get("model").and_then(Value::as_str).unwrap_or_default();
     let mut conv = Conversation::new(model.to_string());
     if let Some(system) = body.get("system") {
-        conv.input_tokens += content_texts(system).iter().map(|t| tokens::text(t)).sum::<u64>();
+        content_texts(system).iter().for_each(|t| conv.add_text(t));
     }
     for msg in messages {
         let role = msg.get("role").and_then(Value::as_str).unwrap_or_default();
         let content = msg.get("content").unwrap_or(&Value::Null);
         let texts = content_texts(content);
-        conv.input_tokens += texts.iter().map(|t| tokens::text(t)).sum::<u64>();
+        texts.iter().for_each(|t| conv.add_text(t));
         let mut tool_result = None;
         for block in content.as_array().into_iter().flatten() {
             match block.get("type").and_then(Value::as_str) {

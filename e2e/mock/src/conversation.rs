@@ -46,6 +46,9 @@ pub struct Conversation {
     pub max_tokens: Option<u64>,
     /// The reply is cut before the first of these (finish reason "stop sequence").
     pub stop: Vec<String>,
+    /// Ids of the `<document id="…">` blocks a gateway's retrieval put in the prompt: the reply
+    /// names them, so a grounded answer is visible.
+    pub documents: Vec<String>,
 }
 
 impl Conversation {
@@ -60,6 +63,19 @@ impl Conversation {
             input_tokens: 0,
             max_tokens: None,
             stop: Vec::new(),
+            documents: Vec::new(),
+        }
+    }
+
+    /// Counts a prompt text's tokens and notes the retrieved documents in it.
+    pub fn add_text(&mut self, text: &str) {
+        self.input_tokens += tokens::text(text);
+        let mut rest = text;
+        while let Some(at) = rest.find("<document id=\"") {
+            rest = &rest[at + "<document id=\"".len()..];
+            let Some(end) = rest.find('"') else { break };
+            self.documents.push(rest[..end].to_string());
+            rest = &rest[end..];
         }
     }
 }
@@ -115,6 +131,11 @@ pub fn answer(conv: &Conversation, provider: &str, ctl: &Controls) -> Answer {
     let full = match (&ctl.reply, &conv.tool_result) {
         (Some(reply), _) => reply.clone(),
         (None, Some(result)) => format!("Tool result received: {}", prefix(result, 60)),
+        (None, None) if !conv.documents.is_empty() => format!(
+            "Mock reply from {provider}, grounded in {}, to: {}",
+            conv.documents.join(", "),
+            prefix(&conv.last_user_text, 60)
+        ),
         (None, None) => format!("Mock reply from {provider} to: {}", prefix(&conv.last_user_text, 60)),
     };
     let (text, finish) = cut(full, &conv.stop, conv.max_tokens);

@@ -61,7 +61,7 @@ fn read(body: &Value, model: &str) -> Option<Conversation> {
     let mut conv = Conversation::new(model.to_string());
     let system = body.pointer("/systemInstruction/parts").and_then(Value::as_array);
     for part in system.into_iter().flatten() {
-        conv.input_tokens += part.get("text").and_then(Value::as_str).map_or(0, tokens::text);
+        conv.add_text(part.get("text").and_then(Value::as_str).unwrap_or_default());
     }
     for content in contents {
         let role = content.get("role").and_then(Value::as_str).unwrap_or("user");
@@ -69,7 +69,7 @@ fn read(body: &Value, model: &str) -> Option<Conversation> {
         let mut tool_result = None;
         for part in content.get("parts").and_then(Value::as_array).into_iter().flatten() {
             if let Some(t) = part.get("text").and_then(Value::as_str) {
-                conv.input_tokens += tokens::text(t);
+                conv.add_text(t);
                 texts.push(t);
             } else if let Some(args) = part.pointer("/functionCall/args") {
                 conv.input_tokens += tokens::json(args);

@@ -44,7 +44,7 @@ fn read(body: &Value, messages: &[Value], model: &str) -> Conversation {
     for msg in messages {
         let role = msg.get("role").and_then(Value::as_str).unwrap_or_default();
         let texts = msg.get("content").map(content_texts).unwrap_or_default();
-        conv.input_tokens += texts.iter().map(|t| tokens::text(t)).sum::<u64>();
+        texts.iter().for_each(|t| conv.add_text(t));
         for call in msg.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             let args = call.pointer("/function/arguments").and_then(Value::as_str);
             conv.input_tokens += tokens::text(args.unwrap_or_default());

@@ -109,5 +109,9 @@ pub const RESPONSE_PROVIDER_HEADER: &str = "x-portcullis-provider";
 /// sending it only makes the router wait for the body; what the router obeys, the refusal
 /// status, is filter state ([`ANSWER_STATUS`]).
 pub const HOLD_ANSWER_HEADER: &str = "x-portcullis-hold-answer";
+/// Response header listing the documents retrieval injected (a policy's `documentsHeader`). The
+/// prompt filter removes a provider's copy and sets its own; the router, which removes every
+/// other `x-portcullis-*` response header, keeps this one only when a retrieval ran ([`RAG`]).
+pub const RAG_DOCUMENTS_HEADER: &str = "x-portcullis-rag-documents";
 /// Response header telling the client how many attempts it took.
 pub const RESPONSE_ATTEMPTS_HEADER: &str = "x-portcullis-attempts";

@@ -64,8 +64,9 @@ pub struct PromptFlow {
     pub(super) outcome: Outcome,
     /// The request body held while its retrieval runs ([`super::retrieve`]).
     pub(super) retrieving: Option<Retrieving>,
-    /// The injected documents' ids, for the answer's header (when the policy asks for it).
-    pub(super) rag_documents: Option<String>,
+    /// After a retrieval: the injected documents' ids for the answer's header (`None` when the
+    /// policy does not ask for it, or nothing was injected).
+    pub(super) rag_documents: Option<Option<String>>,
 }
 
 impl PromptFlow {
@@ -329,7 +330,11 @@ impl HttpFlow for PromptFlow {
 
     fn on_response_headers(&mut self, host: &mut dyn Host, _end_of_stream: bool) -> Flow {
         if let Some(ids) = self.rag_documents.take() {
-            host.set_header(Side::Response, super::rag::DOCUMENTS_HEADER, &ids);
+            // The router lets this header through after a retrieval: never a provider's copy.
+            host.remove_header(Side::Response, contract::RAG_DOCUMENTS_HEADER);
+            if let Some(ids) = ids {
+                host.set_header(Side::Response, contract::RAG_DOCUMENTS_HEADER, &ids);
+            }
         }
         self.start_answer(host);
         Flow::Continue

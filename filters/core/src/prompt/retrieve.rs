@@ -38,6 +38,7 @@ impl PromptFlow {
         }
         let Some(question) = view.last_user_text().filter(|q| !q.trim().is_empty()) else {
             record::publish(host, &policy.name, Outcome::Skipped, &[], None);
+            self.rag_documents = Some(None);
             self.send(host, view, size);
             return Flow::Continue;
         };
@@ -102,6 +103,7 @@ impl PromptFlow {
         started_ns: u64,
     ) -> Flow {
         let duration_ms = Some(host.now_nanos().saturating_sub(started_ns) / 1_000_000);
+        self.rag_documents = Some(None);
         let documents = match result {
             Ok(documents) => Injection::select(documents, retrieval.min_score, retrieval.top_k),
             Err(why) => {
@@ -132,7 +134,7 @@ impl PromptFlow {
         record::publish(host, policy, Outcome::Hit, &used, duration_ms);
         if retrieval.documents_header {
             let ids: Vec<&str> = used.iter().map(|d| d.id.as_str()).collect();
-            self.rag_documents = Some(ids.join(","));
+            self.rag_documents = Some(Some(ids.join(",")));
         }
         self.send(host, view, size);
         Flow::Continue

@@ -99,7 +99,7 @@ fn the_question_is_embedded_the_store_asked_and_the_context_injected() {
     let state: Value = serde_json::from_slice(&h.filter_state[contract::RAG]).unwrap();
     assert_eq!(state["documents"], json!([{"id": "refunds", "score": 0.9}]));
     assert!(!state.to_string().contains("Refunds take"), "ids and scores, never text");
-    assert_eq!(out.header(super::rag::DOCUMENTS_HEADER), Some("refunds"));
+    assert_eq!(out.header(contract::RAG_DOCUMENTS_HEADER), Some("refunds"));
 
     // The collection's id is kept: the next request makes two calls.
     let mut h2 = host();
@@ -207,4 +207,18 @@ fn a_long_question_is_cut_before_it_is_embedded() {
     let p = prompt(chroma(json!({"maxQueryChars": 5})), everything());
     run(&mut h, &p, &anthropic_body("ééééééééé"));
     assert_eq!(h.callouts[0].json()["input"], "ééééé");
+}
+
+#[test]
+fn a_providers_copy_of_the_documents_header_never_passes() {
+    for documents_header in [true, false] {
+        let mut h = host();
+        let p = prompt(chroma(json!({"documentsHeader": documents_header})), everything());
+        let mut flow = p.flow();
+        let answer = Response::json(200, "{}").header(contract::RAG_DOCUMENTS_HEADER, "forged");
+        let out =
+            h.exchange(flow.as_mut(), Request::json("/v1/messages", &anthropic_body("refunds?")), answer);
+        let expected = documents_header.then_some("refunds,shipping");
+        assert_eq!(out.header(contract::RAG_DOCUMENTS_HEADER), expected);
+    }
 }

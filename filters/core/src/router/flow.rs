@@ -354,6 +354,9 @@ impl HttpFlow for RouterFlow {
         // One snapshot serves every read below (each read is a crossing into the VM).
         let headers = host.headers(Side::Response);
         for name in headers.names().filter(|n| n.starts_with("x-portcullis-")) {
+            if name == contract::RAG_DOCUMENTS_HEADER && host.filter_state(contract::RAG).is_some() {
+                continue; // the prompt filter's own (asked only when the header is there)
+            }
             host.remove_header(Side::Response, name);
         }
         let status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(0);

@@ -421,3 +421,23 @@ fn answers_are_asked_for_uncompressed() {
     let (headers, _) = out.upstream.unwrap();
     assert_eq!(headers.get("accept-encoding"), None);
 }
+
+#[test]
+fn internal_headers_from_a_provider_are_removed_but_retrievals_own_stays() {
+    let answer =
+        || openai_answer().header("x-portcullis-anything", "1").header(contract::RAG_DOCUMENTS_HEADER, "a,b");
+    let request = || Request::json("/v1/chat/completions", &chat("gpt-4o", json!({})));
+    let (_, out) = run(request(), answer());
+    assert_eq!(
+        (out.header("x-portcullis-anything"), out.header(contract::RAG_DOCUMENTS_HEADER)),
+        (None, None)
+    );
+    // After a retrieval the prompt filter (before the router on the way back) owns the header.
+    let mut host = FakeHost::new();
+    host.filter_state.insert(contract::RAG.into(), b"{}".to_vec());
+    let out = host.exchange(&mut RouterFlow::new(router()), request(), answer());
+    assert_eq!(
+        (out.header("x-portcullis-anything"), out.header(contract::RAG_DOCUMENTS_HEADER)),
+        (None, Some("a,b"))
+    );
+}

@@ -141,8 +141,5 @@ pub struct Document {
     pub score: f64,
 }
 
-/// The answer header listing the injected documents' ids.
-pub const DOCUMENTS_HEADER: &str = "x-portcullis-rag-documents";
-
 #[cfg(test)]
 mod tests;
