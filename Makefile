@@ -39,7 +39,7 @@ build: toolchain
 	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS_TOKENIZER)
 	cargo build --release -p portcullis-mock -p portcullis-rls
 
-run: build venv
+run: build venv $(CHROMA_VENV_OK)
 	$(VENV)/bin/python e2e/run.py
 
 test: test-core test-e2e

@@ -1,8 +1,12 @@
-"""`make run`: the gateway on 127.0.0.1:10000 (admin 127.0.0.1:9901) with all four filters.
+"""`make run`: the gateway on 127.0.0.1:10000 (admin 127.0.0.1:9901) with all four filters, on
+envoy-configs/gateway-rag.yaml (the shipped gateway.yaml plus retrieval on the route
+`docs-assistant`).
 
 Providers whose key is set in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
 GEMINI_API_KEY) are reached for real over TLS; every other provider is served by the mock, so
-the gateway works offline. Ctrl-C stops Envoy and the mock.
+the gateway works offline. A Chroma server (127.0.0.1:8000, PORTCULLIS_CHROMA_PORT) holds the
+demo documents (e2e/rag/demo-docs.json), embedded through the gateway once it is up
+(e2e/rag_seed.py). Ctrl-C stops Envoy, Chroma and the mock.
 """
 import os
 import signal
@@ -12,7 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import rag_config  # noqa: E402
+import rag_seed  # noqa: E402
 from harness import envoy as envoy_h  # noqa: E402
+from harness.chroma import ChromaServer  # noqa: E402
 from harness.mock import MockServer  # noqa: E402
 
 REAL = {  # cluster → (key variable, host)
@@ -43,8 +50,13 @@ def main() -> int:
     listener = int(os.environ.get("PORTCULLIS_PORT", "10000"))
     admin = int(os.environ.get("PORTCULLIS_ADMIN_PORT", "9901"))
     env = {}
-    with MockServer() as mock:
-        cfg = envoy_h.adapt(envoy_h.load("gateway.yaml"), mock.port, listener, admin)
+    chroma_port = int(os.environ.get("PORTCULLIS_CHROMA_PORT", str(rag_config.CHROMA_PORT)))
+    with MockServer() as mock, ChromaServer(port=chroma_port) as chroma:
+        cfg = envoy_h.adapt(envoy_h.load("gateway-rag.yaml"), mock.port, listener, admin)
+        for cluster in cfg["static_resources"]["clusters"]:
+            if cluster["name"] == "chroma":
+                for sa in envoy_h.endpoints(cluster):
+                    sa["port_value"] = chroma.port
         for cluster, (var, host) in REAL.items():
             if os.environ.get(var):
                 use_real_provider(cfg, cluster, host)
@@ -53,11 +65,16 @@ def main() -> int:
                 env[var] = f"mock-{cluster}-key"
                 print(f"  {cluster:<10} → mock provider on 127.0.0.1:{mock.port}")
         with envoy_h.Envoy(cfg, env=env) as envoy:
+            seeded = rag_seed.seed(envoy.url, chroma.url)
+            print(f"  chroma     → 127.0.0.1:{chroma.port}, {seeded} documents in {rag_config.COLLECTION}")
             print(f"\nPortcullis gateway on {envoy.url}  (admin {envoy.admin}, Envoy log {envoy.log_path})")
             print(f"""Try:
   curl {envoy.url}/v1/chat/completions -H 'authorization: Bearer any-key' \\
        -H 'content-type: application/json' \\
        -d '{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"Hello"}}]}}'
+  curl -i {envoy.url}/v1/chat/completions -H 'content-type: application/json' \\
+       -d '{{"model":"{rag_config.ROUTE}","messages":[{{"role":"user","content":"How long do refunds take?"}}]}}'
+       (retrieval: the answer names the documents it was grounded in; x-portcullis-rag-documents)
   curl {envoy.admin}/stats/prometheus | grep portcullis
 Ctrl-C to stop.""", flush=True)
             stop = {"now": False}
@@ -66,7 +83,8 @@ Ctrl-C to stop.""", flush=True)
                 signal.signal(sig, lambda *_: stop.update(now=True))
             while not stop["now"] and envoy.proc.poll() is None:
                 time.sleep(0.2)
-            if envoy.proc.poll() is not None:
+            # Ctrl-C reaches Envoy too (one process group): its exit then is no failure.
+            if envoy.proc.poll() is not None and not stop["now"]:
                 print(f"envoy exited:\n{envoy.log_tail()}", file=sys.stderr)
                 return 1
     print("stopped")

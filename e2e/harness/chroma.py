@@ -29,41 +29,11 @@ from .paths import CHROMA_BIN
 COLLECTIONS = "/api/v2/tenants/default_tenant/databases/default_database/collections"
 
 
-class ChromaServer:
-    """A running `chroma run` on a free 127.0.0.1 port, its data and log in a temporary directory."""
+class ChromaClient:
+    """Chroma's v2 HTTP API at `url` (any Chroma server: the tests' own, or `make run`'s)."""
 
-    def __init__(self, port: int | None = None, start_timeout: float = 30.0):
-        if not CHROMA_BIN.exists():
-            raise FileNotFoundError(f"{CHROMA_BIN} missing: run `make e2e-servers` (installs Chroma in .venv-chroma)")
-        self.dir = Path(tempfile.mkdtemp(prefix="portcullis-chroma-"))
-        self.port = port or process.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.dir / "chroma.log"
-        self._log = open(self.log_path, "wb")
-        self._stopped = False
-        self._proc = subprocess.Popen(
-            [str(CHROMA_BIN), "run", "--path", str(self.dir / "data"), "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
-            env={**os.environ, "NO_COLOR": "1"})  # plain log lines (the banner keeps its colours)
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            if self.heartbeat():
-                return
-            if self._proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        tail = self.log_tail()
-        code = self._proc.poll()
-        self.stop()
-        state = f"exited with {code}" if code is not None else f"no heartbeat within {start_timeout}s"
-        raise RuntimeError(f"chroma did not start ({state}):\n{tail}")
-
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    # --- HTTP API --------------------------------------------------------------------------
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
 
     def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 10.0):
         data = None if body is None else json.dumps(body).encode()
@@ -103,6 +73,41 @@ class ChromaServer:
 
     def delete_collection(self, name: str, timeout: float = 10.0) -> None:
         self._request("DELETE", f"{COLLECTIONS}/{urllib.parse.quote(name, safe='')}", None, timeout)
+
+
+class ChromaServer(ChromaClient):
+    """A running `chroma run` on a free 127.0.0.1 port, its data and log in a temporary directory."""
+
+    def __init__(self, port: int | None = None, start_timeout: float = 30.0):
+        if not CHROMA_BIN.exists():
+            raise FileNotFoundError(f"{CHROMA_BIN} missing: run `make e2e-servers` (installs Chroma in .venv-chroma)")
+        self.dir = Path(tempfile.mkdtemp(prefix="portcullis-chroma-"))
+        self.port = port or process.free_port()
+        super().__init__(f"http://127.0.0.1:{self.port}")
+        self.log_path = self.dir / "chroma.log"
+        self._log = open(self.log_path, "wb")
+        self._stopped = False
+        self._proc = subprocess.Popen(
+            [str(CHROMA_BIN), "run", "--path", str(self.dir / "data"), "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
+            env={**os.environ, "NO_COLOR": "1"})  # plain log lines (the banner keeps its colours)
+        deadline = time.monotonic() + start_timeout
+        while time.monotonic() < deadline:
+            if self.heartbeat():
+                return
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        tail = self.log_tail()
+        code = self._proc.poll()
+        self.stop()
+        state = f"exited with {code}" if code is not None else f"no heartbeat within {start_timeout}s"
+        raise RuntimeError(f"chroma did not start ({state}):\n{tail}")
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
 
     # --- lifecycle -------------------------------------------------------------------------
 

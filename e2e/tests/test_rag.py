@@ -2,6 +2,7 @@
 free port) seeded with documents whose vectors come from the mock provider's deterministic
 embeddings; the official SDKs ask questions; the mock's record shows the context in each
 provider's native body and the embeddings call with the provider's key."""
+import hashlib
 import json
 import time
 import urllib.request
@@ -200,3 +201,47 @@ def test_an_embeddings_failure_is_the_failure_mode_too(rag_gateway, mock):
 def test_rag_config_is_current():
     assert rag_config.OUT.read_text() == rag_config.render(envoy_h.load("gateway.yaml")), \
         "stale: run `.venv/bin/python e2e/rag_config.py`"
+
+
+RAG_KEY = "vk-retrieval-gateway-key"
+
+
+@pytest.fixture(scope="module")
+def tenant_gateway(mock, chroma):
+    """Clients must bring a virtual key: the retrieval's embeddings call brings its own, from the
+    prompt VM's environment (a gateway key of the tenant `retrieval`, not a provider key)."""
+    cfg = rag_config.render_config(envoy_h.load("gateway.yaml"))
+    digest = lambda key: "sha256:" + hashlib.sha256(key.encode()).hexdigest()  # noqa: E731
+    creds = envoy_h.plugin_config(cfg, "portcullis.credentials")
+    creds["tenants"] = [{"id": "team-a", "keyHashes": [digest(CLIENT_KEY)]},
+                        {"id": "retrieval", "keyHashes": [digest(RAG_KEY)]}]
+    envoy_h.set_plugin_config(cfg, "portcullis.credentials", creds)
+    prompt = envoy_h.plugin_config(cfg, "portcullis.prompt")
+    prompt["policies"]["docs"]["retrieval"]["embeddings"]["keyEnv"] = "PORTCULLIS_RAG_KEY"
+    envoy_h.set_plugin_config(cfg, "portcullis.prompt", prompt)
+    envoy_h.wasm_config(cfg, "portcullis.prompt")["vm_config"]["environment_variables"] = {
+        "host_env_keys": ["PORTCULLIS_RAG_KEY"]}
+    for cluster in cfg["static_resources"]["clusters"]:
+        if cluster["name"] == "chroma":
+            for sa in envoy_h.endpoints(cluster):
+                sa["port_value"] = chroma.port
+    env = {**PROVIDER_KEYS, "PORTCULLIS_RAG_KEY": RAG_KEY}
+    with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, listener_port=process.free_port()), env=env) as envoy:
+        yield envoy
+
+
+def test_the_embeddings_call_is_authenticated_and_accounted_as_its_own_tenant(tenant_gateway, mock):
+    answer = oai(tenant_gateway).chat.completions.create(
+        model=rag_config.ROUTE, messages=[{"role": "user", "content": "How long do refunds take?"}])
+    assert "grounded in refunds" in answer.choices[0].message.content
+    (embedding,) = by_path(mock, "/embeddings")
+    assert header(embedding, "authorization") == f"Bearer {PROVIDER_KEYS['OPENAI_API_KEY']}"
+    assert RAG_KEY not in json.dumps(mock.requests())
+
+    def tenants():
+        return {e.get("request_model"): e.get("tenant") for e in tenant_gateway.access_log()}
+    logged = eventually(lambda: (t := tenants()).get(rag_config.EMBEDDINGS_MODEL) and t.get(rag_config.ROUTE) and t)
+    assert logged[rag_config.EMBEDDINGS_MODEL] == "retrieval"
+    assert logged[rag_config.ROUTE] == "team-a"
+    assert metric_value(tenant_gateway, "portcullis_tokens_total",
+                        {"tenant": "retrieval", "gen_ai_request_model": rag_config.EMBEDDINGS_MODEL}) > 0

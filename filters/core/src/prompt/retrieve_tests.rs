@@ -222,3 +222,27 @@ fn a_providers_copy_of_the_documents_header_never_passes() {
         assert_eq!(out.header(contract::RAG_DOCUMENTS_HEADER), expected);
     }
 }
+
+#[test]
+fn a_recreated_collection_is_found_again_within_the_request() {
+    let p = prompt(chroma(json!({})), everything());
+    run(&mut host(), &p, &anthropic_body("refunds?")); // resolves and keeps the id
+    let mut h = FakeHost::new();
+    h.filter_state.insert(contract::DECISION.into(), super::flow_tests::decision());
+    h.answer_calls(|call| {
+        let path = call.header(":path").unwrap_or_default();
+        let answer = if path == "/v1/embeddings" {
+            json!({"data": [{"embedding": [0.1]}]})
+        } else if path.ends_with("/collections/docs") {
+            json!({"id": "0000aaaa-0000-4000-8000-000000000000"})
+        } else if path.contains(COLLECTION_ID) {
+            return Some((404, br#"{"error":"NotFoundError"}"#.to_vec()));
+        } else {
+            json!({"ids": [["new"]], "documents": [["New text."]], "distances": [[0.0]]})
+        };
+        Some((200, answer.to_string().into_bytes()))
+    });
+    let out = run(&mut h, &p, &anthropic_body("refunds?"));
+    assert_eq!(paths(&h).len(), 4, "embed, stale query, resolve, query: {:?}", paths(&h));
+    assert!(sent(&out)["system"].as_str().unwrap().contains("New text."));
+}

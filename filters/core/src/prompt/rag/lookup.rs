@@ -1,5 +1,6 @@
 //! One request's retrieval as calls in flight: embed the question (when the policy embeds),
-//! resolve Chroma's collection id (once per worker), query the store. Each answer starts the
+//! resolve Chroma's collection id (once per worker, and again when a query finds it gone),
+//! query the store. Each answer starts the
 //! next call; the last one yields the documents. Every failure is a message for the log and the
 //! policy's failure mode, never a panic: no answer, a non-2xx status, a body that is not what the
 //! contract says, a cluster Envoy does not know.
@@ -32,6 +33,8 @@ pub struct Lookup {
     token: u32,
     question: String,
     vector: Option<Vec<f32>>,
+    /// Chroma answered a query 404 once (the collection was re-created): resolved again.
+    resolved_again: bool,
 }
 
 impl Lookup {
@@ -42,7 +45,7 @@ impl Lookup {
         policy: &str,
         question: String,
     ) -> Result<Self, String> {
-        let mut lookup = Self { step: Step::Embed, token: 0, question, vector: None };
+        let mut lookup = Self { step: Step::Embed, token: 0, question, vector: None, resolved_again: false };
         match &retrieval.embeddings {
             Some(embeddings) => {
                 lookup.token = embeddings
@@ -83,7 +86,14 @@ impl Lookup {
                 Ok(()) => self.next_store_call(host, retrieval, policy),
                 Err(why) => Progress::Done(Err(why)),
             },
-            Step::Query => Progress::Done(retrieval.store.documents(status, &body)),
+            Step::Query => match retrieval.store.documents(status, &body) {
+                // The store forgot the collection's id: find the new one, once.
+                Err(_) if status == Some(404) && retrieval.store.resolves_ids() && !self.resolved_again => {
+                    self.resolved_again = true;
+                    self.next_store_call(host, retrieval, policy)
+                }
+                result => Progress::Done(result),
+            },
         }
     }
 

@@ -189,6 +189,11 @@ impl Store {
         }
     }
 
+    /// Whether the store addresses its collection by an id it resolves (Chroma).
+    pub fn resolves_ids(&self) -> bool {
+        matches!(self, Store::Chroma { .. })
+    }
+
     /// Whether the store is queried by vector (the policy must embed).
     pub fn needs_vector(&self) -> bool {
         matches!(self, Store::Chroma { .. })
