@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import rag_config  # noqa: E402
 from harness import envoy as envoy_h  # noqa: E402
 
 FILTERS = ("router", "credentials", "prompt", "usage")
@@ -169,11 +170,17 @@ def counting_off(base: dict) -> dict:
     return cfg
 
 
+def rag_unbound(base: dict) -> dict:
+    """The full chain with gateway-rag.yaml's retrieval policy, bound to a route the bench's
+    requests do not take: what a request pays for retrieval existing elsewhere."""
+    return rag_config.render_config(base)
+
+
 def chain_variants(base: dict) -> dict[str, dict]:
     """Full-chain variants for an A/B of the chain itself (`ab.py chain …`)."""
     return {"full": copy.deepcopy(base), "suite": envoy_h.suite_layout(base), "guarded": guarded(base),
             "guarded-request": guarded(base, ("request",)), "guarded-response": guarded(base, ("response",)),
-            "accounted": accounted(base), "counting-off": counting_off(base)}
+            "accounted": accounted(base), "counting-off": counting_off(base), "rag-unbound": rag_unbound(base)}
 
 
 def optional(name: str) -> bool:

@@ -60,6 +60,9 @@ class ChromaClient:
         body = {"name": name, "configuration": {"hnsw": {"space": space}}}
         return self._request("POST", COLLECTIONS, body, timeout)["id"]
 
+    def collection_id(self, name: str, timeout: float = 10.0) -> str:
+        return self._request("GET", f"{COLLECTIONS}/{urllib.parse.quote(name, safe='')}", None, timeout)["id"]
+
     def add(self, collection_id: str, ids: list[str], embeddings: list[list[float]], documents: list[str],
             timeout: float = 10.0) -> None:
         body = {"ids": ids, "embeddings": embeddings, "documents": documents}

@@ -44,6 +44,11 @@ BAD = [
     ("portcullis.usage", '{"globalBudget":{"reserve":-1}}', "invalid plugin config at `globalBudget.reserve`"),
     ("portcullis.router", '{"providers":{"a":{"kind":"anthropic","streamUsage":true}}}',
      "invalid plugin config at `providers.a.streamUsage`: not a setting of kind `anthropic`"),
+    ("portcullis.prompt", '{"policies":{"kb":{"retrieval":{"store":{"chroma":{"cluster":"chroma","collection":"docs"}}}}}}',
+     "invalid plugin config at `policies.kb.retrieval.embeddings`: required: this store is queried by vector"),
+    ("portcullis.prompt", '{"policies":{"kb":{"retrieval":{"store":{"http":{"cluster":"kb","path":"/q"}},'
+     '"template":"{{contexts}}"}}}}',
+     "invalid plugin config at `policies.kb.retrieval.template`: unknown placeholder `{{contexts}}`"),
     ("portcullis.router", "not json", "invalid plugin config at `.`"),
 ]
 
