@@ -16,6 +16,11 @@ use crate::llm::view::RequestView;
 /// A request held while its retrieval runs.
 pub(super) struct Retrieving {
     lookup: Lookup,
+    request: Asked,
+}
+
+/// The request a retrieval is for.
+struct Asked {
     view: RequestView,
     size: usize,
     question: String,
@@ -43,15 +48,15 @@ impl PromptFlow {
             return Flow::Continue;
         };
         let question = cut(question, retrieval.max_query_chars);
-        let started_ns = host.now_nanos();
-        match Lookup::start(host, retrieval, &policy.name, question.clone()) {
+        let request = Asked { view, size, question, started_ns: host.now_nanos() };
+        match Lookup::start(host, retrieval, &policy.name, request.question.clone()) {
             Ok(lookup) => {
-                self.retrieving = Some(Retrieving { lookup, view, size, question, started_ns });
+                self.retrieving = Some(Retrieving { lookup, request });
                 Flow::Pause
             }
             Err(why) => {
                 log::error!("policies.{}.retrieval.{why}", policy.name);
-                self.retrieved(host, &policy.name, retrieval, Err(why), view, size, &question, started_ns)
+                self.retrieved(host, &policy.name, retrieval, Err(why), request)
             }
         }
     }
@@ -78,9 +83,7 @@ impl PromptFlow {
                 true
             }
             Progress::Done(result) => {
-                let Retrieving { view, size, question, started_ns, .. } = held;
-                let flow =
-                    self.retrieved(host, &policy.name, retrieval, result, view, size, &question, started_ns);
+                let flow = self.retrieved(host, &policy.name, retrieval, result, held.request);
                 if flow == Flow::Continue {
                     host.resume(Side::Request);
                 }
@@ -90,18 +93,15 @@ impl PromptFlow {
     }
 
     /// What the retrieval found, applied: context injected, or the failure mode's answer.
-    #[allow(clippy::too_many_arguments)]
     fn retrieved(
         &mut self,
         host: &mut dyn Host,
         policy: &str,
         retrieval: &Retrieval,
         result: Result<Vec<Document>, String>,
-        mut view: RequestView,
-        size: usize,
-        question: &str,
-        started_ns: u64,
+        request: Asked,
     ) -> Flow {
+        let Asked { mut view, size, question, started_ns } = request;
         let duration_ms = Some(host.now_nanos().saturating_sub(started_ns) / 1_000_000);
         self.rag_documents = Some(None);
         let documents = match result {
@@ -124,7 +124,8 @@ impl PromptFlow {
             self.send(host, view, size);
             return Flow::Continue;
         }
-        if let Err(e) = retrieval.injection.inject(&mut view, &retrieval.injection.render(&context, question))
+        if let Err(e) =
+            retrieval.injection.inject(&mut view, &retrieval.injection.render(&context, &question))
         {
             record::publish(host, policy, Outcome::Error, &[], duration_ms);
             host::send_error(host, &ClientError::new(ErrorKind::InvalidRequest, e.0), self.shape);

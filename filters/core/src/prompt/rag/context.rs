@@ -71,14 +71,14 @@ impl Injection {
     pub fn compile(template: &str, placement: Placement, cap: Cap, at: &str) -> Result<Self, ConfigError> {
         let mut segments = Vec::new();
         let mut rest = template;
-        while let Some(open) = rest.find("{{") {
-            let close = rest[open..].find("}}").map(|c| open + c).ok_or_else(|| {
+        while let Some((text, after)) = rest.split_once("{{") {
+            let (name, tail) = after.split_once("}}").ok_or_else(|| {
                 ConfigError::new(at, "an unclosed `{{`; placeholders are {{context}} and {{question}}")
             })?;
-            if open > 0 {
-                segments.push(Segment::Text(rest[..open].to_string()));
+            if !text.is_empty() {
+                segments.push(Segment::Text(text.to_string()));
             }
-            segments.push(match rest[open + 2..close].trim() {
+            segments.push(match name.trim() {
                 "context" => Segment::Context,
                 "question" => Segment::Question,
                 other => {
@@ -88,7 +88,7 @@ impl Injection {
                     ))
                 }
             });
-            rest = &rest[close + 2..];
+            rest = tail;
         }
         if !rest.is_empty() {
             segments.push(Segment::Text(rest.to_string()));

@@ -80,8 +80,8 @@ impl Embeddings {
 
     pub fn call(&self, question: &str) -> Call {
         let mut body = json!({"model": self.model, "input": question, "encoding_format": "float"});
-        if let Some(d) = self.dimensions {
-            body["dimensions"] = json!(d);
+        if let (Some(d), Some(fields)) = (self.dimensions, body.as_object_mut()) {
+            fields.insert("dimensions".into(), json!(d));
         }
         let mut headers = vec![
             (":method".into(), "POST".into()),

@@ -48,8 +48,8 @@ pub fn publish(
     let documents: Vec<_> =
         documents.iter().map(|d| json!({"id": d.id, "score": rounded(d.score)})).collect();
     let mut state = json!({"policy": policy, "outcome": outcome.as_str(), "documents": documents});
-    if let Some(ms) = duration_ms {
-        state["durationMs"] = json!(ms);
+    if let (Some(ms), Some(fields)) = (duration_ms, state.as_object_mut()) {
+        fields.insert("durationMs".into(), json!(ms));
     }
     host.set_filter_state(contract::RAG, state.to_string().as_bytes());
 }

@@ -218,8 +218,8 @@ impl Store {
             },
             Store::Http { endpoint, path } => {
                 let mut body = json!({"query": question, "topK": top_k, "policy": policy});
-                if let Some(v) = vector {
-                    body["embedding"] = json!(v);
+                if let (Some(v), Some(fields)) = (vector, body.as_object_mut()) {
+                    fields.insert("embedding".into(), json!(v));
                 }
                 StoreCall::Query(endpoint.call("POST", path.clone(), body.to_string().into_bytes()))
             }
