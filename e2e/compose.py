@@ -15,7 +15,6 @@ import copy
 import sys
 from pathlib import Path
 
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -67,22 +66,17 @@ def point(cluster: dict, addresses: list[dict], service: tuple[str, int]) -> Non
 
 
 def render(gateway: dict) -> str:
-    return HEADER + yaml.safe_dump(derive(gateway), sort_keys=False, width=100)
+    return envoy_h.generated(HEADER, derive(gateway))
 
 
 def render_global_budget(gateway: dict) -> str:
-    return HEADER_GLOBAL_BUDGET + yaml.safe_dump(
-        derive(global_budget_config.render_config(gateway)), sort_keys=False, width=100)
+    return envoy_h.generated(HEADER_GLOBAL_BUDGET, derive(global_budget_config.render_config(gateway)))
 
 
 def main() -> int:
     OUT.parent.mkdir(exist_ok=True)
-    gateway = envoy_h.load("gateway.yaml")
-    OUT.write_text(render(gateway))
-    OUT_GLOBAL_BUDGET.write_text(render_global_budget(gateway))
-    for out in (OUT, OUT_GLOBAL_BUDGET):
-        print(f"written: {out.relative_to(paths.ROOT)}")
-    return 0
+    envoy_h.write_generated(OUT, render)
+    return envoy_h.write_generated(OUT_GLOBAL_BUDGET, render_global_budget)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import copy
 import sys
 from pathlib import Path
 
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -80,14 +79,8 @@ def render_config(gateway: dict) -> dict:
 
 
 def render(gateway: dict) -> str:
-    return HEADER + yaml.safe_dump(render_config(gateway), sort_keys=False, width=100)
-
-
-def main() -> int:
-    OUT.write_text(render(envoy_h.load("gateway.yaml")))
-    print(f"written: {OUT.relative_to(paths.ROOT)}")
-    return 0
+    return envoy_h.generated(HEADER, render_config(gateway))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(envoy_h.write_generated(OUT, render))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,14 +31,8 @@ HEADER = """\
 
 def render(gateway: dict) -> str:
     suite = envoy_h.suite_layout(gateway, wasm=envoy_h.SUITE_WASM_RELATIVE)
-    return HEADER + yaml.safe_dump(suite, sort_keys=False, width=100)
-
-
-def main() -> int:
-    OUT.write_text(render(envoy_h.load("gateway.yaml")))
-    print(f"written: {OUT.relative_to(paths.ROOT)}")
-    return 0
+    return envoy_h.generated(HEADER, suite)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(envoy_h.write_generated(OUT, render))

@@ -30,6 +30,18 @@ def load(name: str) -> dict:
     return yaml.safe_load((paths.CONFIGS / name).read_text())
 
 
+def generated(header: str, cfg: dict) -> str:
+    """A generated config file's text: its header comment, then the YAML (keys in order)."""
+    return header + yaml.safe_dump(cfg, sort_keys=False, width=100)
+
+
+def write_generated(out: Path, render) -> int:
+    """`main()` of a script deriving a config from gateway.yaml: writes `render(gateway)` to `out`."""
+    out.write_text(render(load("gateway.yaml")))
+    print(f"written: {out.relative_to(paths.ROOT)}")
+    return 0
+
+
 def http_filters(cfg: dict):
     """Every HTTP filter of every listener and cluster (upstream filters included)."""
     for listener in cfg.get("static_resources", {}).get("listeners", []):
