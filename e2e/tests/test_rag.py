@@ -10,6 +10,8 @@ import urllib.request
 import anthropic
 import openai
 import pytest
+from google import genai
+from google.genai import types as genai_types
 
 import rag_config
 from conftest import CLIENT_KEY, PROVIDER_KEYS
@@ -63,7 +65,8 @@ def rag_gateway(mock, chroma):
     prompt["policies"]["as-user"] = policy(placement="user", topK=1, minScore=0.99)
     prompt["policies"]["closed"] = policy(failureMode="closed")
     prompt["bindings"] += [{"model": "claude-haiku-4-5", "policy": "as-user"},
-                           {"model": "gpt-4.1", "policy": "closed"}]
+                           {"model": "gpt-4.1", "policy": "closed"},
+                           {"model": "gemini-2.5-flash", "policy": "docs"}]
     envoy_h.set_plugin_config(cfg, "portcullis.prompt", prompt)
     for cluster in cfg["static_resources"]["clusters"]:
         if cluster["name"] == "chroma":
@@ -141,6 +144,16 @@ def test_context_as_a_user_message_in_anthropics_native_body(rag_gateway, mock):
                                                        [{"type": "text", "text": "What does the warranty cover?"}])
     context = turns[0]["content"] if isinstance(turns[0]["content"], str) else turns[0]["content"][0]["text"]
     assert '<document id="warranty">' in context and "refunds" not in context
+
+
+def test_google_genai_sdk_gets_the_context_as_system_instruction(rag_gateway, mock):
+    client = genai.Client(api_key=CLIENT_KEY, http_options=genai_types.HttpOptions(base_url=rag_gateway.url))
+    answer = client.models.generate_content(model="gemini-2.5-flash", contents="What does the warranty cover?")
+    assert "grounded in warranty" in answer.text
+    (gen,) = by_path(mock, ":generateContent")
+    parts = gen["json"]["systemInstruction"]["parts"]
+    assert '<document id="warranty">' in parts[0]["text"]
+    assert gen["json"]["contents"][-1]["parts"][0]["text"] == "What does the warranty cover?"
 
 
 def test_streaming_answers_carry_the_context_too(rag_gateway, mock):
