@@ -9,11 +9,16 @@ the resources Portcullis ships, for the parts that matter to the filters:
 - EnvoyFilter EXTENSION_CONFIG ADD + HTTP_FILTER INSERT_BEFORE → that filter config at that place
   (Istio delivers it by ECDS; the config the filter receives is the same).
 - EnvoyFilter BOOTSTRAP MERGE of `stats_config` → the bootstrap's stats tags.
+- EnvoyFilter CLUSTER ADD → that cluster (a real provider host on 443 with TLS points at the mock
+  instead, like the VirtualService clusters); HTTP_ROUTE MERGE (matched by route name) and
+  VIRTUAL_HOST MERGE → merged as protobuf merges (a oneof member set by the patch replaces the
+  other: `cluster_header` replaces `cluster`).
 - VirtualService HTTP routes with header matches → routes to `outbound|<port>||<host>` clusters,
   which here point at the mock provider (TLS origination from the DestinationRules is left out:
   the mock speaks plain HTTP).
 - `oci://…/<filter>:<tag>` module URLs → the locally built portcullis_<filter>.wasm, as
-  istio-agent does after pulling the image.
+  istio-agent does after pulling the image; a module file under /var/lib/portcullis (mounted
+  into the gateway pod) → the locally built file of that name.
 """
 from __future__ import annotations
 
@@ -66,6 +71,44 @@ def wasm_plugin_filter(res: dict) -> dict:
     }}}
 
 
+MOUNTED_WASM = "/var/lib/portcullis/"
+ROUTE_ONEOF = ("cluster", "cluster_header", "weighted_clusters", "cluster_specifier_plugin")
+
+
+def merge(into: dict, patch: dict) -> None:
+    """Protobuf-style MERGE: messages merge field by field, lists append, scalars replace."""
+    for key, value in patch.items():
+        if key in ROUTE_ONEOF:
+            for other in ROUTE_ONEOF:
+                into.pop(other, None)
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        elif isinstance(value, list) and isinstance(into.get(key), list):
+            into[key] = into[key] + value
+        else:
+            into[key] = json.loads(json.dumps(value))
+
+
+def _emulated_cluster(cluster: dict) -> dict:
+    """A cluster added by an EnvoyFilter, runnable here: real provider endpoints → the mock (no
+    TLS), mounted modules → the built ones."""
+    cluster = json.loads(json.dumps(cluster))
+    for ep in cluster.get("load_assignment", {}).get("endpoints", []):
+        for lb in ep.get("lb_endpoints", []):
+            sa = lb["endpoint"]["address"]["socket_address"]
+            if sa.get("port_value") == 443:
+                sa["address"], sa["port_value"] = MOCK_DEFAULT
+                cluster["type"] = "STATIC"
+                cluster.pop("dns_lookup_family", None)
+                cluster.pop("transport_socket", None)
+    options = cluster.get("typed_extension_protocol_options", {}).values()
+    for f in (f for o in options for f in o.get("http_filters", [])):
+        local = f.get("typed_config", {}).get("config", {}).get("vm_config", {}).get("code", {}).get("local")
+        if local and local["filename"].startswith(MOUNTED_WASM):
+            local["filename"] = str(paths.WASM_DIR / local["filename"].removeprefix(MOUNTED_WASM))
+    return cluster
+
+
 def _with_local_code(typed_config: dict) -> dict:
     cfg = json.loads(json.dumps(typed_config))
     code = cfg["config"]["vm_config"]["code"]
@@ -79,7 +122,7 @@ def bootstrap(resources_: list[dict]) -> dict:
     plugins = sorted((r for r in resources_ if r["kind"] == "WasmPlugin"),
                      key=lambda r: (PHASES.index(r["spec"].get("phase", "UNSPECIFIED")), -r["spec"].get("priority", 0)))
     http_filters = [wasm_plugin_filter(r) for r in plugins]
-    extension_configs, stats_tags, buckets = {}, [], []
+    extension_configs, stats_tags, buckets, added_clusters, route_merges, vhost_merges = {}, [], [], [], [], []
     for ef in (r for r in resources_ if r["kind"] == "EnvoyFilter"):
         for patch in ef["spec"]["configPatches"]:
             value = patch["patch"]["value"]
@@ -88,6 +131,13 @@ def bootstrap(resources_: list[dict]) -> dict:
             elif patch["applyTo"] == "BOOTSTRAP":
                 stats_tags += value.get("stats_config", {}).get("stats_tags", [])
                 buckets += value.get("stats_config", {}).get("histogram_bucket_settings", [])
+            elif patch["applyTo"] == "CLUSTER" and patch["patch"]["operation"] == "ADD":
+                added_clusters.append(_emulated_cluster(value))
+            elif patch["applyTo"] == "HTTP_ROUTE" and patch["patch"]["operation"] == "MERGE":
+                name = patch["match"]["routeConfiguration"]["vhost"]["route"]["name"]
+                route_merges.append((name, value))
+            elif patch["applyTo"] == "VIRTUAL_HOST" and patch["patch"]["operation"] == "MERGE":
+                vhost_merges.append(value)
     for ef in (r for r in resources_ if r["kind"] == "EnvoyFilter"):
         for patch in ef["spec"]["configPatches"]:
             if patch["applyTo"] != "HTTP_FILTER":
@@ -105,8 +155,9 @@ def bootstrap(resources_: list[dict]) -> dict:
     for vs in (r for r in resources_ if r["kind"] == "VirtualService"):
         for http in vs["spec"]["http"]:
             match = {"prefix": "/"}
-            headers = [{"name": k, "string_match": {"exact": v["exact"]}}
-                       for m in http.get("match", []) for k, v in m.get("headers", {}).items()]
+            headers = [{"name": k, "string_match": {op: v[op]}}
+                       for m in http.get("match", []) for k, v in m.get("headers", {}).items()
+                       for op in ("exact", "prefix") if op in v]
             if headers:
                 match["headers"] = headers
             route = {"match": match, "name": http.get("name", "")}
@@ -121,8 +172,14 @@ def bootstrap(resources_: list[dict]) -> dict:
                 remove = http.get("headers", {}).get("request", {}).get("remove", [])
                 if remove:
                     route["request_headers_to_remove"] = remove
+            for name, value in route_merges:
+                if route["name"] == name:
+                    merge(route, value)
             routes.append(route)
 
+    vhost = {"name": "*:80", "domains": ["*"], "routes": routes}
+    for value in vhost_merges:
+        merge(vhost, value)
     address = {"socket_address": {"address": MOCK_DEFAULT[0], "port_value": MOCK_DEFAULT[1]}}
     return {
         "node": {"id": "istio-gateway-emulation", "cluster": "istio-ingressgateway"},
@@ -134,12 +191,12 @@ def bootstrap(resources_: list[dict]) -> dict:
                                                            "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                 "stat_prefix": "outbound_0.0.0.0_8080",
-                "route_config": {"name": "http.8080", "virtual_hosts": [{"name": "*:80", "domains": ["*"], "routes": routes}]},
+                "route_config": {"name": "http.8080", "virtual_hosts": [vhost]},
                 "http_filters": http_filters,
             }}]}]}],
             "clusters": [{"name": name, "type": "STATIC", "connect_timeout": "5s",
                           "load_assignment": {"cluster_name": name, "endpoints": [
                               {"lb_endpoints": [{"endpoint": {"address": address}}]}]}}
-                         for name in clusters],
+                         for name in clusters] + added_clusters,
         },
     }

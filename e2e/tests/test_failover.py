@@ -1,7 +1,8 @@
 """Cross-provider failover (envoy-configs/gateway-failover.yaml): model `resilient` is OpenAI
 first, then Anthropic, then Gemini. Envoy retries a failed attempt on the next provider; the
 router and credentials filters re-do their per-attempt work upstream, so the client gets a
-normal answer in its own API, streaming included."""
+normal answer in its own API, streaming included. Every case runs twice: on that bootstrap, and
+on the config Istio would generate from istio/*.yaml (portcullis-failover.envoyfilter.yaml)."""
 import json
 
 import openai
@@ -9,14 +10,15 @@ import pytest
 
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
+from harness import istio
 from harness.process import free_port
 from helpers import eventually, header
 
 OPENAI_PATH = "/v1/chat/completions"
 
 
-def failover_config(mock_port: int, idle_timeout: str = "1s") -> dict:
-    cfg = envoy_h.adapt(envoy_h.load("gateway-failover.yaml"), mock_port)
+def with_idle_timeout(cfg: dict, idle_timeout: str) -> dict:
+    """The retry policy's time to first byte, shortened for the tests."""
     for vh in cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]:
         for route in vh["routes"]:
             if "retry_policy" in route.get("route", {}):
@@ -24,9 +26,19 @@ def failover_config(mock_port: int, idle_timeout: str = "1s") -> dict:
     return cfg
 
 
-@pytest.fixture(scope="module")
-def failover_gateway(mock):
-    with envoy_h.Envoy(failover_config(mock.port), env=PROVIDER_KEYS) as envoy:
+def failover_config(mock_port: int, idle_timeout: str = "1s") -> dict:
+    return with_idle_timeout(envoy_h.adapt(envoy_h.load("gateway-failover.yaml"), mock_port), idle_timeout)
+
+
+def istio_failover_config(mock_port: int, idle_timeout: str = "1s") -> dict:
+    return with_idle_timeout(envoy_h.adapt(istio.bootstrap(istio.resources()), mock_port), idle_timeout)
+
+
+@pytest.fixture(scope="module", params=["bootstrap", "istio"])
+def failover_gateway(request, mock):
+    config = failover_config if request.param == "bootstrap" else istio_failover_config
+    with envoy_h.Envoy(config(mock.port), env=PROVIDER_KEYS) as envoy:
+        envoy.flavour = request.param
         yield envoy
 
 
@@ -107,6 +119,8 @@ def test_timeout_before_first_byte_fails_over(client, mock):
 
 
 def test_failover_is_in_the_access_log(client, failover_gateway, mock):
+    if failover_gateway.flavour == "istio":
+        pytest.skip("the Istio emulation has no access log (Istio configures it through its Telemetry API)")
     mock.add_rule(pathContains=OPENAI_PATH, status=503)
     before = len(failover_gateway.access_log())
     ask(client)

@@ -37,11 +37,18 @@ def test_manifest_matches_istio_crd(resource):
 
 
 def test_router_is_first_and_can_hold_headers():
-    filters = list(envoy_h.http_filters(istio.bootstrap(istio.resources())))
+    cfg = istio.bootstrap(istio.resources())
+    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    filters = hcm["http_filters"]
     names = [f["name"] for f in filters]
     assert names == ["istio-system.portcullis-router", "istio-system.portcullis-credentials",
                      "istio-system.portcullis-prompt", "istio-system.portcullis-usage", "envoy.filters.http.router"]
     assert filters[0]["typed_config"]["config"]["allow_on_headers_stop_iteration"] is True
+    # Failover's per-attempt filters sit on the aggregate cluster, not in the listener's chain.
+    (aggregate,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "failover-resilient"]
+    upstream = aggregate["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+    assert [f["name"] for f in upstream["http_filters"]] == [
+        "portcullis.router.upstream", "portcullis.credentials.upstream", "envoy.filters.http.upstream_codec"]
 
 
 def test_generated_config_validates(tmp_path):

@@ -114,6 +114,13 @@ def istio_suite_resources() -> list[dict]:
                 if vm:
                     vm["code"]["remote"]["http_uri"]["uri"] = "oci://ghcr.io/portcullis/suite:0.1.0"
                     vm["environment_variables"] = {"host_env_keys": list(PROVIDER_KEYS)}
+                # Failover's upstream filters (on a cluster): the mounted suite module.
+                options = patch["patch"]["value"].get("typed_extension_protocol_options", {}).values()
+                for f in (f for o in options for f in o.get("http_filters", [])):
+                    vm = f["typed_config"].get("config", {}).get("vm_config")
+                    if vm:
+                        vm["code"] = {"local": {"filename": istio.MOUNTED_WASM + "portcullis_suite.wasm"}}
+                        vm["environment_variables"] = {"host_env_keys": list(PROVIDER_KEYS)}
     return resources
 
 
