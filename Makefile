@@ -48,8 +48,10 @@ build: toolchain
 	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS_TOKENIZER)
 	cargo build --release -p portcullis-mock -p portcullis-rls
 
+# CONFIG: another bootstrap (a name in envoy-configs/ or a path), e.g. CONFIG=gateway-failover.yaml.
+CONFIG ?=
 run: build venv $(CHROMA_VENV_OK)
-	$(VENV)/bin/python e2e/run.py
+	$(VENV)/bin/python e2e/run.py $(CONFIG)
 
 test: test-core test-e2e
 

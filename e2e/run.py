@@ -1,13 +1,15 @@
 """`make run`: the gateway on 127.0.0.1:10000 (admin 127.0.0.1:9901) with all four filters, on
 envoy-configs/gateway-rag.yaml (the shipped gateway.yaml plus retrieval on the route
-`docs-assistant`).
+`docs-assistant`) — or on any bootstrap: `make run CONFIG=gateway-failover.yaml` (a name in
+envoy-configs/ or a path), `e2e/run.py <config>`.
 
 Providers whose key is set in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
 GEMINI_API_KEY) are reached for real over TLS; every other provider is served by the mock, so
-the gateway works offline. A Chroma server (127.0.0.1:8000, PORTCULLIS_CHROMA_PORT) holds the
-demo documents (e2e/rag/demo-docs.json), embedded through the gateway once it is up
-(e2e/rag_seed.py). Ctrl-C stops Envoy, Chroma and the mock.
+the gateway works offline. When the config has a `chroma` cluster, a Chroma server
+(127.0.0.1:8000, PORTCULLIS_CHROMA_PORT) holds the demo documents (e2e/rag/demo-docs.json),
+embedded through the gateway once it is up (e2e/rag_seed.py). Ctrl-C stops everything.
 """
+import contextlib
 import os
 import signal
 import sys
@@ -18,7 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import rag_config  # noqa: E402
 import rag_seed  # noqa: E402
+import yaml  # noqa: E402
+
 from harness import envoy as envoy_h  # noqa: E402
+from harness import paths  # noqa: E402
 from harness.chroma import ChromaServer  # noqa: E402
 from harness.mock import MockServer  # noqa: E402
 
@@ -46,47 +51,67 @@ def use_real_provider(cfg: dict, cluster_name: str, host: str) -> None:
         }
 
 
+def load(config: str) -> dict:
+    """A bootstrap by path, or by name in envoy-configs/."""
+    path = Path(config)
+    if not path.exists():
+        path = paths.CONFIGS / config
+    return yaml.safe_load(path.read_text())
+
+
+def cluster_named(cfg: dict, name: str) -> dict | None:
+    return next((c for c in cfg["static_resources"]["clusters"] if c["name"] == name), None)
+
+
 def main() -> int:
+    config = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else "gateway-rag.yaml"
     listener = int(os.environ.get("PORTCULLIS_PORT", "10000"))
     admin = int(os.environ.get("PORTCULLIS_ADMIN_PORT", "9901"))
     env = {}
-    chroma_port = int(os.environ.get("PORTCULLIS_CHROMA_PORT", str(rag_config.CHROMA_PORT)))
-    with MockServer() as mock, ChromaServer(port=chroma_port) as chroma:
-        cfg = envoy_h.adapt(envoy_h.load("gateway-rag.yaml"), mock.port, listener, admin)
-        for cluster in cfg["static_resources"]["clusters"]:
-            if cluster["name"] == "chroma":
-                for sa in envoy_h.endpoints(cluster):
-                    sa["port_value"] = chroma.port
+    with contextlib.ExitStack() as stack:
+        mock = stack.enter_context(MockServer())
+        cfg = envoy_h.adapt(load(config), mock.port, listener, admin)
+        print(f"  config     {config}")
+        chroma = None
+        if store := cluster_named(cfg, "chroma"):
+            chroma_port = int(os.environ.get("PORTCULLIS_CHROMA_PORT", str(rag_config.CHROMA_PORT)))
+            chroma = stack.enter_context(ChromaServer(port=chroma_port))
+            for sa in envoy_h.endpoints(store):
+                sa["port_value"] = chroma.port
         for cluster, (var, host) in REAL.items():
+            if not cluster_named(cfg, cluster):
+                continue
             if os.environ.get(var):
                 use_real_provider(cfg, cluster, host)
                 print(f"  {cluster:<10} → https://{host} (key from ${var})")
             else:
                 env[var] = f"mock-{cluster}-key"
                 print(f"  {cluster:<10} → mock provider on 127.0.0.1:{mock.port}")
-        with envoy_h.Envoy(cfg, env=env) as envoy:
+        envoy = stack.enter_context(envoy_h.Envoy(cfg, env=env))
+        if chroma:
             seeded = rag_seed.seed(envoy.url, chroma.url)
             print(f"  chroma     → 127.0.0.1:{chroma.port}, {seeded} documents in {rag_config.COLLECTION}")
-            print(f"\nPortcullis gateway on {envoy.url}  (admin {envoy.admin}, Envoy log {envoy.log_path})")
-            print(f"""Try:
+        print(f"\nPortcullis gateway on {envoy.url}  (admin {envoy.admin}, Envoy log {envoy.log_path})")
+        print(f"""Try:
   curl {envoy.url}/v1/chat/completions -H 'authorization: Bearer any-key' \\
        -H 'content-type: application/json' \\
-       -d '{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"Hello"}}]}}'
-  curl -i {envoy.url}/v1/chat/completions -H 'content-type: application/json' \\
+       -d '{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"Hello"}}]}}'""")
+        if chroma:
+            print(f"""  curl -i {envoy.url}/v1/chat/completions -H 'content-type: application/json' \\
        -d '{{"model":"{rag_config.ROUTE}","messages":[{{"role":"user","content":"How long do refunds take?"}}]}}'
-       (retrieval: the answer names the documents it was grounded in; x-portcullis-rag-documents)
-  curl {envoy.admin}/stats/prometheus | grep portcullis
+       (retrieval: the answer names the documents it was grounded in; x-portcullis-rag-documents)""")
+        print(f"""  curl {envoy.admin}/stats/prometheus | grep portcullis
 Ctrl-C to stop.""", flush=True)
-            stop = {"now": False}
-            # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.update(now=True))
-            while not stop["now"] and envoy.proc.poll() is None:
-                time.sleep(0.2)
-            # Ctrl-C reaches Envoy too (one process group): its exit then is no failure.
-            if envoy.proc.poll() is not None and not stop["now"]:
-                print(f"envoy exited:\n{envoy.log_tail()}", file=sys.stderr)
-                return 1
+        stop = {"now": False}
+        # Explicit handlers: a shell may start us with SIGINT ignored (e.g. in the background).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.update(now=True))
+        while not stop["now"] and envoy.proc.poll() is None:
+            time.sleep(0.2)
+        # Ctrl-C reaches Envoy too (one process group): its exit then is no failure.
+        if envoy.proc.poll() is not None and not stop["now"]:
+            print(f"envoy exited:\n{envoy.log_tail()}", file=sys.stderr)
+            return 1
     print("stopped")
     return 0
 

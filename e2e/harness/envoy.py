@@ -176,7 +176,7 @@ class Envoy:
             self.admin = self._wait_for_admin(admin_path, timeout)
             self._wait_ready(timeout)
             self.port = self._listener_port()
-        except Exception:
+        except BaseException:  # Ctrl-C while it starts, too: never leave an Envoy behind
             self.stop()
             raise
         self.url = f"http://127.0.0.1:{self.port}"
