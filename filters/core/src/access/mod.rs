@@ -8,6 +8,7 @@ pub mod flow;
 pub mod key_config;
 pub mod keypool;
 pub mod secret;
+pub mod sigv4;
 pub mod tenant;
 
 #[cfg(test)]
