@@ -84,7 +84,8 @@ fn suite_signatures() {
 /// model id's `:` is sent as `%3A` and signed encoded once more.
 #[test]
 fn bedrock_converse_with_a_session_token_as_botocore_signs_it() {
-    let body = br#"{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"inferenceConfig":{"maxTokens":64}}"#;
+    let body =
+        br#"{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"inferenceConfig":{"maxTokens":64}}"#;
     let headers = [("Content-Type", "application/json"), ("host", "bedrock-runtime.us-east-1.amazonaws.com")];
     let request = Request {
         method: "POST",
@@ -99,7 +100,9 @@ fn bedrock_converse_with_a_session_token_as_botocore_signs_it() {
         Scope { region: "us-east-1", service: "bedrock" },
         "20261201T204325Z",
     );
-    assert!(signed.canonical_request.starts_with("POST\n/model/anthropic.claude-3-5-haiku-20241022-v1%253A0/converse\n\n"));
+    assert!(signed
+        .canonical_request
+        .starts_with("POST\n/model/anthropic.claude-3-5-haiku-20241022-v1%253A0/converse\n\n"));
     assert_eq!(
         authorization(&signed),
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/bedrock/aws4_request, \
