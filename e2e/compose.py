@@ -7,7 +7,8 @@ must listen on 0.0.0.0 for its published ports to reach it, and the mock provide
 `mock` service, found by DNS, instead of 127.0.0.1:18080. Deriving the file (and a test that
 fails when it is stale) keeps the demo from drifting from the gateway that the e2e tests prove.
 The demo's `global-budget` profile runs gateway-global-budget.yaml the same way, its rate limit
-service being the `ratelimit` service.
+service being the `ratelimit` service, and its `rag` profile gateway-rag.yaml, its vector store
+being the `chroma` service.
 """
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import global_budget_config  # noqa: E402
+import rag_config  # noqa: E402
 from harness import envoy as envoy_h  # noqa: E402
 from harness import paths  # noqa: E402
 
 OUT = paths.CONFIGS / "compose" / "gateway.yaml"
 OUT_GLOBAL_BUDGET = paths.CONFIGS / "compose" / "gateway-global-budget.yaml"
+OUT_RAG = paths.CONFIGS / "compose" / "gateway-rag.yaml"
 MOCK_SERVICE = ("mock", envoy_h.MOCK_DEFAULT[1])
 RLS_SERVICE = ("ratelimit", global_budget_config.RLS_PORT)
+CHROMA_SERVICE = ("chroma", rag_config.CHROMA_PORT)
 HEADER = """\
 # GENERATED from envoy-configs/gateway.yaml by e2e/compose.py: edit gateway.yaml, then rerun it
 # (a test fails while this file is stale). The docker-compose demo's Envoy: the shipped gateway,
@@ -38,6 +42,13 @@ HEADER_GLOBAL_BUDGET = """\
 # edit gateway.yaml, then rerun it (a test fails while this file is stale). The docker-compose
 # demo's `global-budget` profile: gateway-global-budget.yaml with the demo's addresses (the mock,
 # the `ratelimit` service). Never publish an admin port in production.
+"""
+HEADER_RAG = """\
+# GENERATED from envoy-configs/gateway.yaml by e2e/compose.py (through e2e/rag_config.py): edit
+# gateway.yaml, then rerun it (a test fails while this file is stale). The docker-compose demo's
+# `rag` profile: gateway-rag.yaml with the demo's addresses (the mock, the `chroma` service; the
+# embeddings call still goes to this Envoy's own listener). Never publish an admin port in
+# production.
 """
 
 
@@ -54,6 +65,8 @@ def derive(gateway: dict) -> dict:
             point(cluster, mocked, MOCK_SERVICE)
         if cluster["name"] == "ratelimit":
             point(cluster, list(envoy_h.endpoints(cluster)), RLS_SERVICE)
+        if cluster["name"] == "chroma":
+            point(cluster, list(envoy_h.endpoints(cluster)), CHROMA_SERVICE)
     return cfg
 
 
@@ -73,10 +86,15 @@ def render_global_budget(gateway: dict) -> str:
     return envoy_h.generated(HEADER_GLOBAL_BUDGET, derive(global_budget_config.render_config(gateway)))
 
 
+def render_rag(gateway: dict) -> str:
+    return envoy_h.generated(HEADER_RAG, derive(rag_config.render_config(gateway)))
+
+
 def main() -> int:
     OUT.parent.mkdir(exist_ok=True)
     envoy_h.write_generated(OUT, render)
-    return envoy_h.write_generated(OUT_GLOBAL_BUDGET, render_global_budget)
+    envoy_h.write_generated(OUT_GLOBAL_BUDGET, render_global_budget)
+    return envoy_h.write_generated(OUT_RAG, render_rag)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import envoy as envoy_h  # noqa: E402
 from harness import paths  # noqa: E402
+from rag_seed import CHROMA_PORT, COLLECTION, EMBEDDINGS_MODEL  # noqa: E402,F401
 
 OUT = paths.CONFIGS / "gateway-rag.yaml"
 ROUTE = "docs-assistant"
-COLLECTION = "portcullis-docs"
-EMBEDDINGS_MODEL = "text-embedding-3-small"
-CHROMA_PORT = 8000
 HEADER = """\
 # GENERATED from envoy-configs/gateway.yaml by e2e/rag_config.py: edit gateway.yaml, then rerun
 # it (a test fails while this file is stale). The shipped gateway plus retrieval-augmented

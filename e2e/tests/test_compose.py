@@ -21,12 +21,12 @@ COMPOSE = yaml.safe_load((paths.ROOT / "docker-compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 
 
+CONFIGS = {"envoy": compose.OUT, "envoy-global-budget": compose.OUT_GLOBAL_BUDGET, "envoy-rag": compose.OUT_RAG}
+ENVOYS = list(CONFIGS)
+
+
 def envoy_config(service: str = "envoy") -> dict:
-    out = compose.OUT_GLOBAL_BUDGET if service == "envoy-global-budget" else compose.OUT
-    return yaml.safe_load(out.read_text())
-
-
-ENVOYS = ["envoy", "envoy-global-budget"]
+    return yaml.safe_load(CONFIGS[service].read_text())
 
 
 def published(service: str) -> set[int]:
@@ -48,7 +48,8 @@ def test_the_compose_file_follows_the_compose_specification():
     text = (paths.ROOT / "docker-compose.yaml").read_text()
     parsed = PyCompose.from_yaml(text)
     parsed.validate()
-    assert parsed.service_names() == ["mock", "envoy", "prometheus", "redis", "ratelimit", "envoy-global-budget"]
+    assert parsed.service_names() == ["mock", "envoy", "prometheus", "redis", "ratelimit", "envoy-global-budget",
+                                      "chroma", "envoy-rag", "rag-seed"]
     # The parser is strict: a misspelt key is an error, not ignored.
     with pytest.raises(ValueError, match="imagee"):
         PyCompose.from_yaml(text.replace("    image: envoyproxy", "    imagee: envoyproxy"))
@@ -59,10 +60,17 @@ def test_the_demo_configs_are_gateway_yaml_derived_and_current():
     assert compose.OUT.read_text() == compose.render(gateway), "stale: run `.venv/bin/python e2e/compose.py`"
     assert compose.OUT_GLOBAL_BUDGET.read_text() == compose.render_global_budget(gateway), \
         "stale: run `.venv/bin/python e2e/compose.py`"
+    assert compose.OUT_RAG.read_text() == compose.render_rag(gateway), "stale: run `.venv/bin/python e2e/compose.py`"
     for service in ENVOYS:
-        for cluster in envoy_config(service)["static_resources"]["clusters"]:
+        cfg = envoy_config(service)
+        listener_port = cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
+        for cluster in cfg["static_resources"]["clusters"]:
             addresses = [(sa["address"], sa["port_value"]) for sa in envoy_h.endpoints(cluster)]
-            want = compose.RLS_SERVICE if cluster["name"] == "ratelimit" else compose.MOCK_SERVICE
+            if cluster["name"] == envoy_h.SELF_CLUSTER:
+                # Retrieval's embeddings call: this Envoy's own listener, inside its container.
+                assert addresses == [("127.0.0.1", listener_port)] and cluster["type"] == "STATIC"
+                continue
+            want = {"ratelimit": compose.RLS_SERVICE, "chroma": compose.CHROMA_SERVICE}.get(cluster["name"], compose.MOCK_SERVICE)
             assert addresses and set(addresses) == {want}, cluster["name"]
             assert cluster["type"] == "STRICT_DNS"
 
@@ -82,7 +90,7 @@ def test_envoy_service_runs_the_tested_envoy_on_the_demo_config(service):
     cmd = SERVICES[service]["command"]
     workdir = SERVICES[service]["working_dir"]
     config = cmd[cmd.index("-c") + 1]
-    assert paths.ROOT / config == (compose.OUT_GLOBAL_BUDGET if service == "envoy-global-budget" else compose.OUT)
+    assert paths.ROOT / config == CONFIGS[service]
     # The config and the .wasm files it names must be mounted where Envoy (cwd) looks for them.
     mounted = mounts(service)
     needed = [config] + [wasm["vm_config"]["code"]["local"]["filename"] for wasm in wasm_configs(envoy_config(service))]
@@ -170,3 +178,20 @@ def test_ratelimit_image_serves_where_the_cluster_points_with_the_shipped_limits
     assert mounts("ratelimit")[cmd[cmd.index("--limits") + 1]] == "envoy-configs/ratelimit-limits.json"
     assert cmd[cmd.index("--redis") + 1] == "redis://redis:6379" and "redis" in SERVICES
     assert all(SERVICES[s].get("profiles") == ["global-budget"] for s in ("redis", "ratelimit", "envoy-global-budget"))
+
+
+def test_rag_profile_seeds_chroma_through_its_envoy():
+    assert all(SERVICES[s].get("profiles") == ["rag"] for s in ("chroma", "envoy-rag", "rag-seed"))
+    pinned = re.search(r"^chromadb==([\d.]+)$", (paths.ROOT / "e2e/requirements-chroma.txt").read_text(), re.M)
+    assert SERVICES["chroma"]["image"] == f"chromadb/chroma:{pinned.group(1)}"
+    listener = envoy_config("envoy-rag")["static_resources"]["listeners"][0]["address"]["socket_address"]
+    cmd = SERVICES["rag-seed"]["command"]
+    assert cmd[cmd.index("--gateway") + 1] == f"http://envoy-rag:{listener['port_value']}"
+    assert cmd[cmd.index("--chroma") + 1] == "http://{}:{}".format(*compose.CHROMA_SERVICE)
+    assert mounts("rag-seed")[SERVICES["rag-seed"]["working_dir"] + "/e2e"] == "e2e"
+    # The seeding job runs in a plain Python image: the script needs nothing beyond the standard
+    # library (no PyYAML, which the rest of the harness uses).
+    probe = ("import sys; sys.modules['yaml'] = None; sys.path.insert(0, 'e2e'); "
+             "import rag_seed; print(rag_seed.COLLECTION)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=paths.ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.strip() == "portcullis-docs", out.stderr
