@@ -1,7 +1,6 @@
 //! One request's retrieval as calls in flight: embed the question (when the policy embeds),
 //! resolve Chroma's collection id (once per worker, and again when a query finds it gone),
-//! query the store. Each answer starts the
-//! next call; the last one yields the documents. Every failure is a message for the log and the
+//! query the store. Each answer starts the next call; the last one yields the documents. Every failure is a message for the log and the
 //! policy's failure mode, never a panic: no answer, a non-2xx status, a body that is not what the
 //! contract says, a cluster Envoy does not know.
 
@@ -113,7 +112,7 @@ impl Lookup {
                 self.token = token;
                 Progress::Pending
             }
-            Err(why) => Progress::Done(Err(format!("store cluster: {why}"))),
+            Err(why) => Progress::Done(Err(format!("{}: {why}", retrieval.store.cluster_field()))),
         }
     }
 }

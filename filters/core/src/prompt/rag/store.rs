@@ -189,6 +189,14 @@ impl Store {
         }
     }
 
+    /// The config field naming the store's cluster, for log lines about a call Envoy refused.
+    pub fn cluster_field(&self) -> &'static str {
+        match self {
+            Store::Chroma { .. } => "store.chroma.cluster",
+            Store::Http { .. } => "store.http.cluster",
+        }
+    }
+
     /// Whether the store addresses its collection by an id it resolves (Chroma).
     pub fn resolves_ids(&self) -> bool {
         matches!(self, Store::Chroma { .. })
