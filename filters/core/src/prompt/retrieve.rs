@@ -134,8 +134,7 @@ impl PromptFlow {
         log::debug!("policy {policy}: retrieval: {} documents injected", used.len());
         record::publish(host, policy, Outcome::Hit, &used, duration_ms);
         if retrieval.documents_header {
-            let ids: Vec<&str> = used.iter().map(|d| d.id.as_str()).collect();
-            self.rag_documents = Some(Some(ids.join(",")));
+            self.rag_documents = Some(Some(record::header_value(&used)));
         }
         self.send(host, view, size);
         Flow::Continue

@@ -54,6 +54,28 @@ pub fn publish(
     host.set_filter_state(contract::RAG, state.to_string().as_bytes());
 }
 
+/// Bound on the documents header's value.
+const MAX_HEADER: usize = 1024;
+
+/// The injected documents' ids for `x-portcullis-rag-documents`, comma-separated. Ids come from
+/// the store: anything that is not visible ASCII, and the separator, become `_`, so a value is
+/// always a valid header; ids past [`MAX_HEADER`] bytes are left out.
+pub fn header_value(documents: &[&Document]) -> String {
+    let mut out = String::new();
+    for doc in documents {
+        let id: String =
+            doc.id.chars().map(|c| if c.is_ascii_graphic() && c != ',' { c } else { '_' }).collect();
+        if out.len().saturating_add(id.len()).saturating_add(1) > MAX_HEADER {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&id);
+    }
+    out
+}
+
 /// Scores to 4 decimals: enough to compare, short in a log line.
 fn rounded(score: f64) -> f64 {
     (score * 10_000.0).round() / 10_000.0

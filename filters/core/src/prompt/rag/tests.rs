@@ -309,3 +309,12 @@ fn the_generic_store_contract() {
     assert!(store.documents(Some(500), b"").is_err());
     assert!(store.documents(None, b"").is_err());
 }
+
+#[test]
+fn the_documents_header_is_always_a_valid_bounded_value() {
+    let docs = [doc("a", "t", 1.0), doc("b,c\r\nX-Evil: 1", "t", 0.9), doc("é", "t", 0.8)];
+    let used: Vec<&Document> = docs.iter().collect();
+    assert_eq!(super::record::header_value(&used), "a,b_c__X-Evil:_1,_");
+    let long = doc(&"x".repeat(600), "t", 1.0);
+    assert_eq!(super::record::header_value(&[&long, &long]).len(), 600, "the second would pass the bound");
+}
