@@ -41,12 +41,15 @@ impl PromptFlow {
             self.send(host, view, size);
             return Flow::Continue;
         }
-        let Some(question) = view.last_user_text().filter(|q| !q.trim().is_empty()) else {
+        let turns = view.user_turns();
+        let recent = turns.get(turns.len().saturating_sub(retrieval.query_turns)..).unwrap_or_default();
+        let question = recent.join("\n");
+        if question.trim().is_empty() {
             record::publish(host, &policy.name, Outcome::Skipped, &[], None);
             self.rag_documents = Some(None);
             self.send(host, view, size);
             return Flow::Continue;
-        };
+        }
         let question = cut(question, retrieval.max_query_chars);
         let request = Asked { view, size, question, started_ns: host.now_nanos() };
         match Lookup::start(host, retrieval, &policy.name, request.question.clone()) {

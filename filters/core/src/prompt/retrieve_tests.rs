@@ -246,3 +246,30 @@ fn a_recreated_collection_is_found_again_within_the_request() {
     assert_eq!(paths(&h).len(), 4, "embed, stale query, resolve, query: {:?}", paths(&h));
     assert!(sent(&out)["system"].as_str().unwrap().contains("New text."));
 }
+
+#[test]
+fn the_query_can_span_the_last_user_turns() {
+    let body = json!({"model": "claude-x", "max_tokens": 5, "messages": [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "What about refunds?"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": [{"type": "text", "text": "and"}, {"type": "text", "text": "shipping?"}]}]})
+    .to_string();
+    let mut h = host();
+    run(&mut h, &prompt(chroma(json!({"queryTurns": 2})), everything()), &body);
+    assert_eq!(h.callouts[0].json()["input"], "What about refunds?\nand\nshipping?");
+    let mut h = host();
+    run(&mut h, &prompt(chroma(json!({})), everything()), &body);
+    assert_eq!(h.callouts[0].json()["input"], "and\nshipping?", "default: the last turn");
+    let err = Prompt::configure_with_env(
+        Some(
+            json!({"policies": {"kb": {"retrieval": chroma(json!({"queryTurns": 0}))}}})
+                .to_string()
+                .as_bytes(),
+        ),
+        &|k| (k == "RAG_KEY").then(|| "vk-rag".into()),
+    )
+    .unwrap_err();
+    assert_eq!(err.path, "policies.kb.retrieval.queryTurns");
+}

@@ -226,24 +226,29 @@ impl View<Request> {
 
     /// The text of the last user turn (a retrieval query, a template's default input).
     pub fn last_user_text(&mut self) -> Option<String> {
-        let mut last: Option<String> = None;
+        self.user_turns().pop()
+    }
+
+    /// The text of each user turn, in order: consecutive user texts (the parts of one message,
+    /// or user messages with nothing between them) make one turn, joined by newlines.
+    pub fn user_turns(&mut self) -> Vec<String> {
+        let mut turns: Vec<String> = Vec::new();
         let mut previous_was_user = false;
         self.texts(&mut |kind, text| {
             if kind == TextKind::User || kind == TextKind::EmbeddingsInput {
-                // Consecutive user parts of one turn are joined.
-                match (&mut last, previous_was_user) {
-                    (Some(l), true) => {
-                        l.push('\n');
-                        l.push_str(text);
+                match (turns.last_mut(), previous_was_user) {
+                    (Some(last), true) => {
+                        last.push('\n');
+                        last.push_str(text);
                     }
-                    _ => last = Some(text.to_string()),
+                    _ => turns.push(text.to_string()),
                 }
                 previous_was_user = true;
             } else {
                 previous_was_user = false;
             }
         });
-        last
+        turns
     }
 }
 

@@ -52,7 +52,11 @@ pub struct RetrievalConfig {
     /// `system` (default) or `user` (a user message right before the question).
     #[serde(default)]
     pub placement: Placement,
-    /// Questions longer than this are cut (at a character boundary) before they are embedded.
+    /// How many of the last user turns make the query (a follow-up question often means little
+    /// without the one before it); joined by newlines.
+    #[serde(default = "one")]
+    pub query_turns: usize,
+    /// Queries longer than this are cut (at a character boundary) before they are embedded.
     #[serde(default = "default_max_query_chars")]
     pub max_query_chars: usize,
     /// `open` (default): answer without context when retrieval fails; `closed`: 503.
@@ -66,6 +70,13 @@ pub struct RetrievalConfig {
 fn default_top_k() -> u32 {
     3
 }
+
+fn one() -> usize {
+    1
+}
+
+/// Bound on `queryTurns`.
+const MAX_QUERY_TURNS: usize = 20;
 
 fn default_max_query_chars() -> usize {
     4096
@@ -87,6 +98,7 @@ pub struct Retrieval {
     pub top_k: u32,
     pub min_score: Option<f64>,
     pub injection: Injection,
+    pub query_turns: usize,
     pub max_query_chars: usize,
     pub failure_mode: FailureMode,
     pub documents_header: bool,
@@ -105,6 +117,9 @@ impl Retrieval {
             if !score.is_finite() || !(-1.0..=1.0).contains(&score) {
                 return Err(ConfigError::new(format!("{at}.minScore"), "a score from -1 to 1"));
             }
+        }
+        if c.query_turns == 0 || c.query_turns > MAX_QUERY_TURNS {
+            return Err(ConfigError::new(format!("{at}.queryTurns"), format!("1 to {MAX_QUERY_TURNS}")));
         }
         if c.max_query_chars == 0 {
             return Err(ConfigError::new(format!("{at}.maxQueryChars"), "must be at least 1"));
@@ -126,6 +141,7 @@ impl Retrieval {
             top_k: c.top_k,
             min_score: c.min_score,
             injection,
+            query_turns: c.query_turns,
             max_query_chars: c.max_query_chars,
             failure_mode: c.failure_mode,
             documents_header: c.documents_header,
