@@ -59,10 +59,6 @@ def load(config: str) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def cluster_named(cfg: dict, name: str) -> dict | None:
-    return next((c for c in cfg["static_resources"]["clusters"] if c["name"] == name), None)
-
-
 def main() -> int:
     config = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else "gateway-rag.yaml"
     listener = int(os.environ.get("PORTCULLIS_PORT", "10000"))
@@ -73,13 +69,12 @@ def main() -> int:
         cfg = envoy_h.adapt(load(config), mock.port, listener, admin)
         print(f"  config     {config}")
         chroma = None
-        if store := cluster_named(cfg, "chroma"):
+        if envoy_h.cluster(cfg, "chroma"):
             chroma_port = int(os.environ.get("PORTCULLIS_CHROMA_PORT", str(rag_config.CHROMA_PORT)))
             chroma = stack.enter_context(ChromaServer(port=chroma_port))
-            for sa in envoy_h.endpoints(store):
-                sa["port_value"] = chroma.port
+            envoy_h.point_cluster(cfg, "chroma", chroma.port)
         for cluster, (var, host) in REAL.items():
-            if not cluster_named(cfg, cluster):
+            if not envoy_h.cluster(cfg, cluster):
                 continue
             if os.environ.get(var):
                 use_real_provider(cfg, cluster, host)

@@ -48,10 +48,7 @@ def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     with MockServer("--no-record") as mock, ChromaServer() as chroma:
         cfg = envoy_h.adapt(envoy_h.load("gateway-rag.yaml"), mock.port, listener_port=process.free_port())
-        for cluster in cfg["static_resources"]["clusters"]:
-            if cluster["name"] == "chroma":
-                for sa in envoy_h.endpoints(cluster):
-                    sa["port_value"] = chroma.port
+        envoy_h.point_cluster(cfg, "chroma", chroma.port)
         with envoy_h.Envoy(cfg, env={"OPENAI_API_KEY": "sk-bench"}, log_level="warning") as envoy:
             rag_seed.seed(envoy.url, chroma.url)
             conn = http.client.HTTPConnection("127.0.0.1", envoy.port, timeout=10)

@@ -71,6 +71,17 @@ def plugin_config(cfg: dict, name: str) -> dict:
     return json.loads(wasm_config(cfg, name)["configuration"]["value"])
 
 
+def cluster(cfg: dict, name: str) -> dict | None:
+    """The static cluster named `name`, mutable in place, or None."""
+    return next((c for c in cfg["static_resources"]["clusters"] if c["name"] == name), None)
+
+
+def point_cluster(cfg: dict, name: str, port: int) -> None:
+    """Sends cluster `name` to `port` on its address(es): a server a test started on a free port."""
+    for sa in endpoints(cluster(cfg, name)):
+        sa["port_value"] = port
+
+
 def endpoints(cluster: dict):
     """The `socket_address` of every endpoint of a cluster, mutable in place."""
     for group in cluster.get("load_assignment", {}).get("endpoints", []):

@@ -49,8 +49,7 @@ def chroma(mock):
 
 
 def policy(**extra) -> dict:
-    r = rag_config.prompt_config()["policies"]["docs"]["retrieval"]
-    r = json.loads(json.dumps(r))
+    r = rag_config.prompt_config()["policies"]["docs"]["retrieval"]  # a fresh dict each call
     r["store"]["chroma"]["timeoutMs"] = STORE_TIMEOUT_MS
     r.update(extra)
     return {"retrieval": r}
@@ -68,10 +67,7 @@ def rag_gateway(mock, chroma):
                            {"model": "gpt-4.1", "policy": "closed"},
                            {"model": "gemini-2.5-flash", "policy": "docs"}]
     envoy_h.set_plugin_config(cfg, "portcullis.prompt", prompt)
-    for cluster in cfg["static_resources"]["clusters"]:
-        if cluster["name"] == "chroma":
-            for sa in envoy_h.endpoints(cluster):
-                sa["port_value"] = chroma.port
+    envoy_h.point_cluster(cfg, "chroma", chroma.port)
     listener = process.free_port()
     with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, listener_port=listener), env=PROVIDER_KEYS) as envoy:
         yield envoy
@@ -234,10 +230,7 @@ def tenant_gateway(mock, chroma):
     envoy_h.set_plugin_config(cfg, "portcullis.prompt", prompt)
     envoy_h.wasm_config(cfg, "portcullis.prompt")["vm_config"]["environment_variables"] = {
         "host_env_keys": ["PORTCULLIS_RAG_KEY"]}
-    for cluster in cfg["static_resources"]["clusters"]:
-        if cluster["name"] == "chroma":
-            for sa in envoy_h.endpoints(cluster):
-                sa["port_value"] = chroma.port
+    envoy_h.point_cluster(cfg, "chroma", chroma.port)
     env = {**PROVIDER_KEYS, "PORTCULLIS_RAG_KEY": RAG_KEY}
     with envoy_h.Envoy(envoy_h.adapt(cfg, mock.port, listener_port=process.free_port()), env=env) as envoy:
         yield envoy

@@ -10,6 +10,7 @@
 
 use super::secret::{hex, Secret};
 use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -139,19 +140,10 @@ fn canonical_header_value(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters (and `/` when asked).
-fn uri_encode(bytes: &[u8], keep_slash: bool, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0')));
-        }
-    }
-}
+/// Everything but RFC 3986's unreserved characters is encoded (`%XX`, upper case).
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// The same, `/` kept: path segments.
+const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// The path as sent, encoded once more (every service but S3 signs the path encoded twice: a
 /// `:` sent as `%3A` is signed as `%253A`). An empty path is `/`.
@@ -159,48 +151,23 @@ fn canonical_uri(path: &str) -> String {
     if path.is_empty() {
         return "/".into();
     }
-    let mut out = String::with_capacity(path.len());
-    uri_encode(path.as_bytes(), true, &mut out);
-    out
+    percent_encode(path.as_bytes(), UNRESERVED_AND_SLASH).to_string()
 }
 
 /// Query parameters decoded, encoded strictly, sorted by name then value, `&`-joined.
 fn canonical_query(query: &str) -> String {
+    let strict =
+        |text: &str| percent_encode(&percent_decode_str(text).collect::<Vec<u8>>(), UNRESERVED).to_string();
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let mut key = String::new();
-            let mut value = String::new();
-            uri_encode(&percent_decode(k), false, &mut key);
-            uri_encode(&percent_decode(v), false, &mut value);
-            (key, value)
+            (strict(k), strict(v))
         })
         .collect();
     pairs.sort();
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0usize;
-    while let Some(&b) = bytes.get(i) {
-        let pair =
-            bytes.get(i.saturating_add(1)..i.saturating_add(3)).and_then(|h| std::str::from_utf8(h).ok());
-        match pair.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(decoded) if b == b'%' => {
-                out.push(decoded);
-                i = i.saturating_add(3);
-            }
-            _ => {
-                out.push(b);
-                i = i.saturating_add(1);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

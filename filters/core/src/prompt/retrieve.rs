@@ -52,7 +52,7 @@ impl PromptFlow {
         }
         let question = cut(question, retrieval.max_query_chars);
         let request = Asked { view, size, question, started_ns: host.now_nanos() };
-        match Lookup::start(host, retrieval, &policy.name, request.question.clone()) {
+        match Lookup::start(host, retrieval, &policy.name, &request.question) {
             Ok(lookup) => {
                 self.retrieving = Some(Retrieving { lookup, request });
                 Flow::Pause
@@ -76,7 +76,7 @@ impl PromptFlow {
         else {
             return false;
         };
-        match held.lookup.answer(host, retrieval, &policy.name, token, body_size) {
+        match held.lookup.answer(host, retrieval, &policy.name, &held.request.question, token, body_size) {
             Progress::NotMine => {
                 self.retrieving = Some(held);
                 false

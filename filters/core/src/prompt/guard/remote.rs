@@ -65,6 +65,30 @@ pub fn check_cluster(cluster: &str, at: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `:path` of a call: absolute, no spaces or control characters.
+pub fn check_path(path: &str, at: &str) -> Result<(), ConfigError> {
+    if !path.starts_with('/') || path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+        return Err(ConfigError::new(at, "a path starting with `/`, without spaces"));
+    }
+    Ok(())
+}
+
+/// `:authority` of a call: as configured, or the cluster's name.
+pub fn authority(configured: Option<String>, cluster: &str, at: &str) -> Result<String, ConfigError> {
+    match configured {
+        None => Ok(cluster.to_string()),
+        Some(a)
+            if !a.is_empty()
+                && !a.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/') =>
+        {
+            Ok(a)
+        }
+        Some(_) => {
+            Err(ConfigError::new(format!("{at}.authority"), "a host name (and port), no spaces or `/`"))
+        }
+    }
+}
+
 /// A header name for a call (lower-cased; pseudo-headers and hop-by-hop headers refused).
 pub fn check_header_name(name: &str, at: &str) -> Result<String, ConfigError> {
     let lower = name.to_ascii_lowercase();
@@ -135,9 +159,14 @@ pub fn role(kind: TextKind) -> &'static str {
 pub const MAX_MESSAGE: usize = 1024;
 
 pub fn bounded(text: &str) -> String {
-    let mut end = text.len().min(MAX_MESSAGE);
+    prefix(text, MAX_MESSAGE).to_string()
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+pub fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end = end.saturating_sub(1);
     }
-    text.get(..end).unwrap_or_default().to_string()
+    text.get(..end).unwrap_or_default()
 }

@@ -57,7 +57,7 @@ impl Embeddings {
     ) -> Result<Self, ConfigError> {
         remote::check_cluster(&c.cluster, at)?;
         remote::check_timeout(c.timeout_ms, at)?;
-        check_path(&c.path, &format!("{at}.path"))?;
+        remote::check_path(&c.path, &format!("{at}.path"))?;
         if c.model.trim().is_empty() {
             return Err(ConfigError::new(format!("{at}.model"), "the embeddings model's name"));
         }
@@ -66,7 +66,7 @@ impl Embeddings {
         }
         let key =
             c.key_env.map(|name| remote::env_secret(&name, &format!("{at}.keyEnv"), env)).transpose()?;
-        let authority = authority(c.authority, &c.cluster, at)?;
+        let authority = remote::authority(c.authority, &c.cluster, at)?;
         Ok(Self {
             authority,
             cluster: c.cluster,
@@ -122,28 +122,4 @@ pub fn vector(status: Option<u16>, body: &[u8]) -> Result<Vec<f32>, String> {
         return Err("embeddings: the vector is empty, too long or not finite".into());
     }
     Ok(v.into_iter().map(|x| x as f32).collect())
-}
-
-/// `:path` of a call: absolute, no spaces or control characters.
-pub fn check_path(path: &str, at: &str) -> Result<(), ConfigError> {
-    if !path.starts_with('/') || path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
-        return Err(ConfigError::new(at, "a path starting with `/`, without spaces"));
-    }
-    Ok(())
-}
-
-/// `:authority` of a call: as configured, or the cluster's name.
-pub fn authority(configured: Option<String>, cluster: &str, at: &str) -> Result<String, ConfigError> {
-    match configured {
-        None => Ok(cluster.to_string()),
-        Some(a)
-            if !a.is_empty()
-                && !a.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/') =>
-        {
-            Ok(a)
-        }
-        Some(_) => {
-            Err(ConfigError::new(format!("{at}.authority"), "a host name (and port), no spaces or `/`"))
-        }
-    }
 }

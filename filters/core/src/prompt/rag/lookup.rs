@@ -30,7 +30,6 @@ pub enum Progress {
 pub struct Lookup {
     step: Step,
     token: u32,
-    question: String,
     vector: Option<Vec<f32>>,
     /// Chroma answered a query 404 once (the collection was re-created): resolved again.
     resolved_again: bool,
@@ -42,30 +41,31 @@ impl Lookup {
         host: &mut dyn Host,
         retrieval: &Retrieval,
         policy: &str,
-        question: String,
+        question: &str,
     ) -> Result<Self, String> {
-        let mut lookup = Self { step: Step::Embed, token: 0, question, vector: None, resolved_again: false };
+        let mut lookup = Self { step: Step::Embed, token: 0, vector: None, resolved_again: false };
         match &retrieval.embeddings {
             Some(embeddings) => {
                 lookup.token = embeddings
-                    .call(&lookup.question)
+                    .call(question)
                     .dispatch(host)
                     .map_err(|e| format!("embeddings.cluster: {e}"))?;
                 Ok(lookup)
             }
-            None => match lookup.next_store_call(host, retrieval, policy) {
+            None => match lookup.next_store_call(host, retrieval, policy, question) {
                 Progress::Done(Err(why)) => Err(why),
                 _ => Ok(lookup),
             },
         }
     }
 
-    /// Takes the answer to call `token`.
+    /// Takes the answer to call `token` (`question`: the one the lookup started with).
     pub fn answer(
         &mut self,
         host: &mut dyn Host,
         retrieval: &Retrieval,
         policy: &str,
+        question: &str,
         token: u32,
         body_size: usize,
     ) -> Progress {
@@ -77,35 +77,37 @@ impl Lookup {
             Step::Embed => match embed::vector(status, &body) {
                 Ok(v) => {
                     self.vector = Some(v);
-                    self.next_store_call(host, retrieval, policy)
+                    self.next_store_call(host, retrieval, policy, question)
                 }
                 Err(why) => Progress::Done(Err(why)),
             },
             Step::Resolve => match retrieval.store.resolved(status, &body) {
-                Ok(()) => self.next_store_call(host, retrieval, policy),
+                Ok(()) => self.next_store_call(host, retrieval, policy, question),
                 Err(why) => Progress::Done(Err(why)),
             },
             Step::Query => match retrieval.store.documents(status, &body) {
                 // The store forgot the collection's id: find the new one, once.
                 Err(_) if status == Some(404) && retrieval.store.resolves_ids() && !self.resolved_again => {
                     self.resolved_again = true;
-                    self.next_store_call(host, retrieval, policy)
+                    self.next_store_call(host, retrieval, policy, question)
                 }
                 result => Progress::Done(result),
             },
         }
     }
 
-    fn next_store_call(&mut self, host: &mut dyn Host, retrieval: &Retrieval, policy: &str) -> Progress {
-        let (step, call) = match retrieval.store.next_call(
-            &self.question,
-            self.vector.as_deref(),
-            retrieval.top_k,
-            policy,
-        ) {
-            StoreCall::Resolve(call) => (Step::Resolve, call),
-            StoreCall::Query(call) => (Step::Query, call),
-        };
+    fn next_store_call(
+        &mut self,
+        host: &mut dyn Host,
+        retrieval: &Retrieval,
+        policy: &str,
+        question: &str,
+    ) -> Progress {
+        let (step, call) =
+            match retrieval.store.next_call(question, self.vector.as_deref(), retrieval.top_k, policy) {
+                StoreCall::Resolve(call) => (Step::Resolve, call),
+                StoreCall::Query(call) => (Step::Query, call),
+            };
         match call.dispatch(host) {
             Ok(token) => {
                 self.step = step;

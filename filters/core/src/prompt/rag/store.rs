@@ -12,7 +12,6 @@
 //! embeds), "topK": k, "policy": "…"}`; the answer is `{"documents": [{"id": "…", "text": "…",
 //! "score": 0.83}, …]}` (higher is nearer; other fields are ignored).
 
-use super::embed::{authority, check_path};
 use super::Document;
 use crate::access::secret::Secret;
 use crate::common::config::ConfigError;
@@ -149,7 +148,7 @@ fn endpoint(
 ) -> Result<Endpoint, ConfigError> {
     remote::check_cluster(&cluster, at)?;
     remote::check_timeout(timeout_ms, at)?;
-    let authority = authority(configured_authority, &cluster, at)?;
+    let authority = remote::authority(configured_authority, &cluster, at)?;
     let token = match token {
         Some((header, Some(name))) => {
             Some((header, remote::env_secret(&name, &format!("{at}.tokenEnv"), env)?))
@@ -181,7 +180,7 @@ impl Store {
             }
             StoreConfig::Http(c) => {
                 let at = format!("{at}.http");
-                check_path(&c.path, &format!("{at}.path"))?;
+                remote::check_path(&c.path, &format!("{at}.path"))?;
                 let token = Some(("authorization", c.token_env));
                 let endpoint = endpoint(c.cluster, c.authority, token, c.timeout_ms, &at, env)?;
                 Ok(Store::Http { endpoint, path: c.path })
@@ -274,14 +273,6 @@ impl Store {
     }
 }
 
-fn bounded_id(id: &str) -> String {
-    let mut end = id.len().min(MAX_ID);
-    while !id.is_char_boundary(end) {
-        end = end.saturating_sub(1);
-    }
-    id.get(..end).unwrap_or_default().to_string()
-}
-
 /// Chroma answers one list per query embedding; there is one.
 fn chroma_documents(body: &[u8]) -> Result<Vec<Document>, String> {
     #[derive(Deserialize)]
@@ -300,7 +291,11 @@ fn chroma_documents(body: &[u8]) -> Result<Vec<Document>, String> {
         .zip(texts)
         .zip(distances)
         .filter_map(|((id, text), distance)| {
-            Some(Document { id: bounded_id(&id), text: text?, score: 1.0 - distance? })
+            Some(Document {
+                id: remote::prefix(&id, MAX_ID).to_string(),
+                text: text?,
+                score: 1.0 - distance?,
+            })
         })
         .collect())
 }
@@ -327,6 +322,6 @@ fn http_documents(body: &[u8]) -> Result<Vec<Document>, String> {
     Ok(answer
         .documents
         .into_iter()
-        .map(|d| Document { id: bounded_id(&d.id), text: d.text, score: d.score })
+        .map(|d| Document { id: remote::prefix(&d.id, MAX_ID).to_string(), text: d.text, score: d.score })
         .collect())
 }
