@@ -30,7 +30,7 @@ ENVOY_VENV = .venv-envoy-$(ENVOY_VERSION)
 SMOKE_TESTS := e2e/tests/test_gateway_openai.py e2e/tests/test_gateway_native.py \
   e2e/tests/test_translation.py e2e/tests/test_failover.py e2e/tests/test_credentials.py
 
-.PHONY: build toolchain venv run test test-core test-e2e test-oldest envoy-version e2e-servers noop bench fuzz soak lint size validate images clean hash-key
+.PHONY: configs build toolchain venv run test test-core test-e2e test-oldest envoy-version e2e-servers noop bench fuzz soak lint size validate images clean hash-key
 
 toolchain:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -46,7 +46,18 @@ venv: $(VENV_OK)
 build: toolchain
 	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS_LEAN)
 	cargo build --release --target $(WASM_TARGET) $(CARGO_FILTERS_TOKENIZER)
-	cargo build --release -p portcullis-mock -p portcullis-rls
+	cargo build --release -p portcullis-mock -p portcullis-rls -p portcullis-cli
+
+# The checked-in configs, rendered from the example gateway configs in examples/ by the CLI
+# (target/release/portcullis), then the bootstraps derived from gateway.yaml. A test fails while
+# any of them is stale.
+PORTCULLIS := target/release/portcullis
+configs: venv
+	cargo build --release -p portcullis-cli
+	$(PORTCULLIS) render envoy examples/gateway.yaml -o envoy-configs/gateway.yaml
+	$(PORTCULLIS) render envoy examples/gateway-failover.yaml -o envoy-configs/gateway-failover.yaml
+	$(PORTCULLIS) render istio examples/istio.yaml -o istio
+	for s in suite_config rag_config global_budget_config compose; do $(VENV)/bin/python e2e/$$s.py; done
 
 # CONFIG: another bootstrap (a name in envoy-configs/ or a path), e.g. CONFIG=gateway-failover.yaml.
 CONFIG ?=

@@ -1,0 +1,295 @@
+//! `render envoy`: a complete Envoy bootstrap for a gateway config.
+//!
+//! The listener runs the four filters in chain order (router → credentials → prompt → usage →
+//! Envoy's router), routes on the router's cluster header, answers Envoy's own local replies in
+//! the client's API shape and writes the JSON access log with the filters' filter state. Each
+//! provider is a cluster (TLS and SNI for an https endpoint); a route with fallbacks gets an
+//! aggregate cluster, whose per-attempt router and credentials filters re-translate and re-key
+//! each attempt, and a retry policy that fails over on 429, 5xx, reset, refused connection and a
+//! first byte that does not come.
+
+use crate::config::Object;
+use crate::gateway::{upstream_credentials, upstream_router, FailoverCluster, Gateway, Upstream};
+use crate::stats;
+use serde_json::{json, Value};
+
+pub const WASM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+pub const CLUSTER_HEADER: &str = "x-portcullis-cluster";
+/// LLM answers take long; streams can idle between tokens.
+const ROUTE_TIMEOUT: &str = "600s";
+const STREAM_IDLE_TIMEOUT: &str = "300s";
+
+pub fn render(g: &Gateway) -> Value {
+    let c = &g.config;
+    let mut clusters: Vec<Value> = g.upstreams.iter().map(|u| cluster(u, c.listener.buffer_limit_bytes)).collect();
+    clusters.extend(g.failovers.iter().map(|f| aggregate_cluster(g, f, &local_module(g, "router"), &local_module(g, "credentials"))));
+    json!({
+        "node": {"id": "portcullis-gateway", "cluster": "portcullis"},
+        "admin": {"address": {"socket_address": {"address": c.admin.address, "port_value": c.admin.port}}},
+        "stats_config": stats::stats_config(),
+        "static_resources": {
+            "listeners": [{
+                "name": "llm",
+                "per_connection_buffer_limit_bytes": c.listener.buffer_limit_bytes,
+                "address": {"socket_address": {"address": c.listener.address, "port_value": c.listener.port}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "llm",
+                        "stream_idle_timeout": STREAM_IDLE_TIMEOUT,
+                        "request_timeout": "0s",
+                        "local_reply_config": {"mappers": local_reply_mappers()},
+                        "access_log": [access_log()],
+                        "route_config": route_config(g),
+                        "http_filters": http_filters(g),
+                    },
+                }]}],
+            }],
+            "clusters": clusters,
+        },
+    })
+}
+
+fn local_module(g: &Gateway, filter: &str) -> Value {
+    json!({"local": {"filename": format!("{}/portcullis_{filter}.wasm", g.config.modules.trim_end_matches('/'))}})
+}
+
+fn http_filters(g: &Gateway) -> Vec<Value> {
+    let env = |vars: &[String]| (!vars.is_empty()).then(|| vars.to_vec());
+    vec![
+        // The model is in the body: headers wait for it.
+        wasm_filter("portcullis.router", "portcullis.router", local_module(g, "router"), &g.router, None, true),
+        wasm_filter("portcullis.credentials", "portcullis.credentials", local_module(g, "credentials"), &g.credentials, env(&g.credential_env), false),
+        wasm_filter("portcullis.prompt", "portcullis.prompt", local_module(g, "prompt"), &g.prompt, env(&g.prompt_env), false),
+        wasm_filter("portcullis.usage", "portcullis.usage", local_module(g, "usage"), &g.usage, None, false),
+        json!({"name": "envoy.filters.http.router",
+               "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}),
+    ]
+}
+
+/// A Portcullis filter: its module, its VM (shared by every filter with the same `vm_id` and
+/// code), its config as JSON. A trapped VM is replaced (FAIL_RELOAD) rather than leaving the
+/// filter silently off.
+pub fn wasm_filter(name: &str, root_id: &str, code: Value, config: &Object, env: Option<Vec<String>>, hold_headers: bool) -> Value {
+    let mut vm = json!({"vm_id": root_id, "runtime": "envoy.wasm.runtime.v8", "code": code});
+    if let Some(vars) = env {
+        vm["environment_variables"] = json!({"host_env_keys": vars});
+    }
+    let mut plugin = json!({"name": name, "root_id": root_id});
+    if hold_headers {
+        plugin["allow_on_headers_stop_iteration"] = Value::Bool(true);
+    }
+    plugin["failure_policy"] = Value::from("FAIL_RELOAD");
+    plugin["vm_config"] = vm;
+    plugin["configuration"] = json!({"@type": "type.googleapis.com/google.protobuf.StringValue", "value": plugin_json(config)});
+    json!({"name": name, "typed_config": {"@type": WASM_TYPE, "config": plugin}})
+}
+
+/// A plugin config as the filter reads it, laid out for a reader: one line when short, else
+/// one line per top-level field and per entry of a top-level map or list.
+pub fn plugin_json(config: &Object) -> String {
+    let compact = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+    let line = compact(&Value::Object(config.clone()));
+    if line.len() <= 80 {
+        return line;
+    }
+    let entries: Vec<String> = config
+        .iter()
+        .map(|(key, value)| {
+            let key = compact(&Value::from(key.as_str()));
+            let inner: Option<(Vec<String>, char, char)> = match value {
+                Value::Object(map) if !map.is_empty() => Some((
+                    map.iter().map(|(k, v)| format!("{}: {}", compact(&Value::from(k.as_str())), compact(v))).collect(),
+                    '{',
+                    '}',
+                )),
+                Value::Array(items) if !items.is_empty() => Some((items.iter().map(compact).collect(), '[', ']')),
+                _ => None,
+            };
+            match inner {
+                Some((items, open, close)) => format!("  {key}: {open}\n    {}\n  {close}", items.join(",\n    ")),
+                None => format!("  {key}: {}", compact(value)),
+            }
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", entries.join(",\n"))
+}
+
+fn route_config(g: &Gateway) -> Value {
+    let mut routes: Vec<Value> = g
+        .failovers
+        .iter()
+        .map(|f| {
+            json!({
+                "match": {"prefix": "/", "headers": [{"name": CLUSTER_HEADER, "string_match": {"exact": f.name}}]},
+                "route": {"cluster": f.name, "timeout": ROUTE_TIMEOUT, "retry_policy": retry_policy(g, f)},
+                "request_headers_to_remove": [CLUSTER_HEADER],
+            })
+        })
+        .collect();
+    // The router sets the cluster header (and removes any copy a client sent).
+    routes.push(json!({
+        "match": {"prefix": "/", "headers": [{"name": CLUSTER_HEADER, "present_match": true}]},
+        "route": {"cluster_header": CLUSTER_HEADER, "timeout": ROUTE_TIMEOUT},
+        "request_headers_to_remove": [CLUSTER_HEADER],
+    }));
+    routes.push(json!({
+        "match": {"prefix": "/"},
+        "direct_response": {"status": 404, "body": {"inline_string": NOT_FOUND}},
+        "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"},
+                                      "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+    }));
+    let mut vhost = json!({"name": "llm", "domains": ["*"]});
+    if !g.failovers.is_empty() {
+        // The router reports the attempt count (`x-portcullis-attempts`).
+        vhost["include_attempt_count_in_response"] = Value::Bool(true);
+    }
+    vhost["routes"] = Value::Array(routes);
+    json!({"name": "llm", "virtual_hosts": [vhost]})
+}
+
+pub const NOT_FOUND: &str =
+    r#"{"error":{"message":"no LLM API at this path","type":"invalid_request_error","param":null,"code":"not_found"}}"#;
+
+/// Each retry goes to the next priority, that is the next provider of the chain.
+pub fn retry_policy(g: &Gateway, f: &FailoverCluster) -> Value {
+    json!({
+        "retry_on": "5xx,reset,connect-failure,retriable-status-codes",
+        "retriable_status_codes": [429],
+        "num_retries": f.retries,
+        "per_try_idle_timeout": g.config.failover.per_try_idle_timeout,
+        "retry_back_off": {"base_interval": "0.02s", "max_interval": "0.1s"},
+        "retry_priority": {
+            "name": "envoy.retry_priorities.previous_priorities",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
+                "update_frequency": 1,
+            },
+        },
+    })
+}
+
+/// A provider's or service's cluster. Provider endpoints say which provider they are: the
+/// per-attempt filters of a failover read it.
+pub fn cluster(u: &Upstream, buffer: u64) -> Value {
+    let mut endpoint = json!({"endpoint": {"address": {"socket_address": {"address": u.endpoint.host, "port_value": u.endpoint.port}}}});
+    if let Some(provider) = &u.provider {
+        endpoint["metadata"] = json!({"filter_metadata": {"portcullis": {"provider": provider}}});
+    }
+    let mut c = json!({"name": u.cluster});
+    if u.endpoint.is_ip() {
+        c["type"] = Value::from("STATIC");
+    } else {
+        c["type"] = Value::from("LOGICAL_DNS");
+        c["dns_lookup_family"] = Value::from("V4_ONLY");
+    }
+    c["connect_timeout"] = Value::from("5s");
+    c["per_connection_buffer_limit_bytes"] = Value::from(buffer);
+    c["load_assignment"] = json!({"cluster_name": u.cluster, "endpoints": [{"lb_endpoints": [endpoint]}]});
+    if u.endpoint.tls {
+        c["transport_socket"] = json!({
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                "sni": u.endpoint.host,
+            },
+        });
+    }
+    c
+}
+
+/// The failover chain: its children's priorities are the providers' order; the router and
+/// credentials filters run once per attempt against the provider Envoy picked.
+pub fn aggregate_cluster(g: &Gateway, f: &FailoverCluster, router_code: &Value, credentials_code: &Value) -> Value {
+    let env = (!g.credential_env.is_empty()).then(|| g.credential_env.clone());
+    json!({
+        "name": f.name,
+        "connect_timeout": "5s",
+        "per_connection_buffer_limit_bytes": g.config.listener.buffer_limit_bytes,
+        "lb_policy": "CLUSTER_PROVIDED",
+        "cluster_type": {
+            "name": "envoy.clusters.aggregate",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig",
+                "clusters": f.clusters,
+            },
+        },
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http_protocol_options": {}},
+                "http_filters": [
+                    wasm_filter("portcullis.router.upstream", "portcullis.router", router_code.clone(), &upstream_router(), None, false),
+                    wasm_filter("portcullis.credentials.upstream", "portcullis.credentials", credentials_code.clone(),
+                                &upstream_credentials(&g.credentials), env, false),
+                    {"name": "envoy.filters.http.upstream_codec",
+                     "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},
+                ],
+            },
+        },
+    })
+}
+
+fn access_log() -> Value {
+    let mut format = json!({
+        "time": "%START_TIME%",
+        "method": "%REQ(:METHOD)%",
+        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "status": "%RESPONSE_CODE%",
+        "duration_ms": "%DURATION%",
+        "upstream_cluster": "%UPSTREAM_CLUSTER%",
+        "request_id": "%REQ(X-REQUEST-ID)%",
+    });
+    for field in ["provider", "model", "request_model", "route", "tenant", "usage", "guardrail", "rag"] {
+        format[field] = Value::from(format!("%FILTER_STATE(wasm.portcullis.{field}:PLAIN)%"));
+    }
+    json!({
+        "name": "envoy.access_loggers.stdout",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+            "log_format": {"json_format": format},
+        },
+    })
+}
+
+/// Envoy's own local replies (413, 431, 503 upstream connect error, 504 …) as JSON in the shape
+/// of the API the client called, told by its path (the client's own, kept in
+/// x-envoy-original-path when the router rewrote it). The gateway's own replies (`portcullis`)
+/// are already in shape; direct_response routes have their own body. An answer larger than the
+/// buffer limit is the provider's fault: 502.
+fn local_reply_mappers() -> Vec<Value> {
+    const PATH: &str = "('x-envoy-original-path' in request.headers ? request.headers['x-envoy-original-path'] : request.path)";
+    const TOO_LARGE: &str = "response.code_details == 'response_payload_too_large'";
+    const NOT_OURS: &str = "!(response.code_details in ['portcullis', 'direct_response'])";
+    const TOO_LARGE_MESSAGE: &str =
+        "the provider's answer is larger than the gateway's buffer limit (per_connection_buffer_limit_bytes)";
+    let anthropic = format!("{PATH}.startsWith('/v1/messages')");
+    let gemini = format!("{PATH}.matches('^/v1(beta)?/models/[^/?]+:')");
+    let anthropic_body = |message: &str| json!({"type": "error", "error": {"type": "api_error", "message": message}});
+    let gemini_body =
+        |message: &str, status: &str| json!({"error": {"code": "%RESPONSE_CODE%", "message": message, "status": status}});
+    let openai_body = |message: &str| json!({"error": {"message": message, "type": "api_error", "param": null, "code": null}});
+    let mapper = |expression: String, status: Option<u16>, body: Value| {
+        let mut m = json!({"filter": {"extension_filter": {
+            "name": "envoy.access_loggers.extension_filters.cel",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                "expression": expression,
+            },
+        }}});
+        if let Some(status) = status {
+            m["status_code"] = Value::from(status);
+        }
+        m["body_format_override"] = json!({"json_format": body});
+        m
+    };
+    vec![
+        mapper(format!("{TOO_LARGE} && {anthropic}"), Some(502), anthropic_body(TOO_LARGE_MESSAGE)),
+        mapper(format!("{TOO_LARGE} && {gemini}"), Some(502), gemini_body(TOO_LARGE_MESSAGE, "INTERNAL")),
+        mapper(TOO_LARGE.to_owned(), Some(502), openai_body(TOO_LARGE_MESSAGE)),
+        mapper(format!("{NOT_OURS} && {anthropic}"), None, anthropic_body("%LOCAL_REPLY_BODY%")),
+        mapper(format!("{NOT_OURS} && {gemini}"), None, gemini_body("%LOCAL_REPLY_BODY%", "UNAVAILABLE")),
+        mapper(NOT_OURS.to_owned(), None, openai_body("%LOCAL_REPLY_BODY%")),
+    ]
+}
