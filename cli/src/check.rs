@@ -24,7 +24,8 @@ pub fn router(config: &Object) -> Result<(), ConfigError> {
 }
 
 pub fn credentials(config: &Object) -> Result<(), ConfigError> {
-    let parsed: CredentialsConfig = config::parse(Some(&bytes(config))).map_err(|e| in_section(e, "credentials"))?;
+    let parsed: CredentialsConfig =
+        config::parse(Some(&bytes(config))).map_err(|e| in_section(e, "credentials"))?;
     CredentialStore::compile(parsed, any_key).map(drop).map_err(|e| in_section(e, "credentials"))
 }
 
@@ -75,9 +76,12 @@ mod tests {
         let err = router(&object(json!({"providers": {"a": {"kind": "openai"}},
                                         "routes": [{"model": "x", "provider": "b"}]})))
         .unwrap_err();
-        assert_eq!((err.path.as_str(), err.message.contains("unknown provider")), ("routes[0].provider", true));
+        assert_eq!(
+            (err.path.as_str(), err.message.contains("unknown provider")),
+            ("routes[0].provider", true)
+        );
         let err = router(&object(json!({"providers": {}, "clusterHeadr": "x"}))).unwrap_err();
-        assert_eq!(err.path, "router");
+        assert_eq!(err.path, "router.clusterHeadr");
     }
 
     #[test]

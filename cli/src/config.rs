@@ -17,7 +17,7 @@ pub type Object = Map<String, Value>;
 /// directory (the repository root for `make run`).
 pub const DEFAULT_MODULES: &str = "target/wasm32-wasip1/release";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GatewayConfig {
     #[serde(default)]
@@ -58,7 +58,7 @@ fn default_modules() -> String {
     DEFAULT_MODULES.to_owned()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Listener {
     #[serde(default = "any_address")]
@@ -77,7 +77,7 @@ impl Default for Listener {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Admin {
     #[serde(default = "loopback")]
@@ -92,7 +92,7 @@ impl Default for Admin {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Failover {
     /// No first byte from a provider for this long: the next one is tried.
@@ -106,7 +106,7 @@ impl Default for Failover {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Istio {
     #[serde(default = "default_namespace")]
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_errors_with_their_path() {
         let err = parse("providers: {}\nlistener: {prot: 1}").unwrap_err();
-        assert_eq!(err.path, "listener");
+        assert_eq!(err.path, "listener.prot");
         assert!(err.message.contains("unknown field `prot`"), "{}", err.message);
         let err = parse("providers: {}\nlistener: {port: 70000}").unwrap_err();
         assert_eq!(err.path, "listener.port");

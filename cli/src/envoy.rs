@@ -21,8 +21,13 @@ const STREAM_IDLE_TIMEOUT: &str = "300s";
 
 pub fn render(g: &Gateway) -> Value {
     let c = &g.config;
-    let mut clusters: Vec<Value> = g.upstreams.iter().map(|u| cluster(u, c.listener.buffer_limit_bytes)).collect();
-    clusters.extend(g.failovers.iter().map(|f| aggregate_cluster(g, f, &local_module(g, "router"), &local_module(g, "credentials"))));
+    let mut clusters: Vec<Value> =
+        g.upstreams.iter().map(|u| cluster(u, c.listener.buffer_limit_bytes)).collect();
+    clusters.extend(
+        g.failovers
+            .iter()
+            .map(|f| aggregate_cluster(g, f, &local_module(g, "router"), &local_module(g, "credentials"))),
+    );
     json!({
         "node": {"id": "portcullis-gateway", "cluster": "portcullis"},
         "admin": {"address": {"socket_address": {"address": c.admin.address, "port_value": c.admin.port}}},
@@ -59,9 +64,30 @@ fn http_filters(g: &Gateway) -> Vec<Value> {
     let env = |vars: &[String]| (!vars.is_empty()).then(|| vars.to_vec());
     vec![
         // The model is in the body: headers wait for it.
-        wasm_filter("portcullis.router", "portcullis.router", local_module(g, "router"), &g.router, None, true),
-        wasm_filter("portcullis.credentials", "portcullis.credentials", local_module(g, "credentials"), &g.credentials, env(&g.credential_env), false),
-        wasm_filter("portcullis.prompt", "portcullis.prompt", local_module(g, "prompt"), &g.prompt, env(&g.prompt_env), false),
+        wasm_filter(
+            "portcullis.router",
+            "portcullis.router",
+            local_module(g, "router"),
+            &g.router,
+            None,
+            true,
+        ),
+        wasm_filter(
+            "portcullis.credentials",
+            "portcullis.credentials",
+            local_module(g, "credentials"),
+            &g.credentials,
+            env(&g.credential_env),
+            false,
+        ),
+        wasm_filter(
+            "portcullis.prompt",
+            "portcullis.prompt",
+            local_module(g, "prompt"),
+            &g.prompt,
+            env(&g.prompt_env),
+            false,
+        ),
         wasm_filter("portcullis.usage", "portcullis.usage", local_module(g, "usage"), &g.usage, None, false),
         json!({"name": "envoy.filters.http.router",
                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}),
@@ -71,18 +97,29 @@ fn http_filters(g: &Gateway) -> Vec<Value> {
 /// A Portcullis filter: its module, its VM (shared by every filter with the same `vm_id` and
 /// code), its config as JSON. A trapped VM is replaced (FAIL_RELOAD) rather than leaving the
 /// filter silently off.
-pub fn wasm_filter(name: &str, root_id: &str, code: Value, config: &Object, env: Option<Vec<String>>, hold_headers: bool) -> Value {
+pub fn wasm_filter(
+    name: &str,
+    root_id: &str,
+    code: Value,
+    config: &Object,
+    env: Option<Vec<String>>,
+    hold_headers: bool,
+) -> Value {
     let mut vm = json!({"vm_id": root_id, "runtime": "envoy.wasm.runtime.v8", "code": code});
     if let Some(vars) = env {
-        vm["environment_variables"] = json!({"host_env_keys": vars});
+        put(&mut vm, "environment_variables", json!({"host_env_keys": vars}));
     }
     let mut plugin = json!({"name": name, "root_id": root_id});
     if hold_headers {
-        plugin["allow_on_headers_stop_iteration"] = Value::Bool(true);
+        put(&mut plugin, "allow_on_headers_stop_iteration", Value::Bool(true));
     }
-    plugin["failure_policy"] = Value::from("FAIL_RELOAD");
-    plugin["vm_config"] = vm;
-    plugin["configuration"] = json!({"@type": "type.googleapis.com/google.protobuf.StringValue", "value": plugin_json(config)});
+    put(&mut plugin, "failure_policy", Value::from("FAIL_RELOAD"));
+    put(&mut plugin, "vm_config", vm);
+    put(
+        &mut plugin,
+        "configuration",
+        json!({"@type": "type.googleapis.com/google.protobuf.StringValue", "value": plugin_json(config)}),
+    );
     json!({"name": name, "typed_config": {"@type": WASM_TYPE, "config": plugin}})
 }
 
@@ -100,15 +137,21 @@ pub fn plugin_json(config: &Object) -> String {
             let key = compact(&Value::from(key.as_str()));
             let inner: Option<(Vec<String>, char, char)> = match value {
                 Value::Object(map) if !map.is_empty() => Some((
-                    map.iter().map(|(k, v)| format!("{}: {}", compact(&Value::from(k.as_str())), compact(v))).collect(),
+                    map.iter()
+                        .map(|(k, v)| format!("{}: {}", compact(&Value::from(k.as_str())), compact(v)))
+                        .collect(),
                     '{',
                     '}',
                 )),
-                Value::Array(items) if !items.is_empty() => Some((items.iter().map(compact).collect(), '[', ']')),
+                Value::Array(items) if !items.is_empty() => {
+                    Some((items.iter().map(compact).collect(), '[', ']'))
+                }
                 _ => None,
             };
             match inner {
-                Some((items, open, close)) => format!("  {key}: {open}\n    {}\n  {close}", items.join(",\n    ")),
+                Some((items, open, close)) => {
+                    format!("  {key}: {open}\n    {}\n  {close}", items.join(",\n    "))
+                }
                 None => format!("  {key}: {}", compact(value)),
             }
         })
@@ -143,14 +186,20 @@ fn route_config(g: &Gateway) -> Value {
     let mut vhost = json!({"name": "llm", "domains": ["*"]});
     if !g.failovers.is_empty() {
         // The router reports the attempt count (`x-portcullis-attempts`).
-        vhost["include_attempt_count_in_response"] = Value::Bool(true);
+        put(&mut vhost, "include_attempt_count_in_response", Value::Bool(true));
     }
-    vhost["routes"] = Value::Array(routes);
+    put(&mut vhost, "routes", Value::Array(routes));
     json!({"name": "llm", "virtual_hosts": [vhost]})
 }
 
-pub const NOT_FOUND: &str =
-    r#"{"error":{"message":"no LLM API at this path","type":"invalid_request_error","param":null,"code":"not_found"}}"#;
+/// Sets a field of a JSON object built just above (a no-op on anything else).
+pub fn put(object: &mut Value, key: &str, value: impl Into<Value>) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert(key.to_owned(), value.into());
+    }
+}
+
+pub const NOT_FOUND: &str = r#"{"error":{"message":"no LLM API at this path","type":"invalid_request_error","param":null,"code":"not_found"}}"#;
 
 /// Each retry goes to the next priority, that is the next provider of the chain.
 pub fn retry_policy(g: &Gateway, f: &FailoverCluster) -> Value {
@@ -175,33 +224,43 @@ pub fn retry_policy(g: &Gateway, f: &FailoverCluster) -> Value {
 pub fn cluster(u: &Upstream, buffer: u64) -> Value {
     let mut endpoint = json!({"endpoint": {"address": {"socket_address": {"address": u.endpoint.host, "port_value": u.endpoint.port}}}});
     if let Some(provider) = &u.provider {
-        endpoint["metadata"] = json!({"filter_metadata": {"portcullis": {"provider": provider}}});
+        put(&mut endpoint, "metadata", json!({"filter_metadata": {"portcullis": {"provider": provider}}}));
     }
     let mut c = json!({"name": u.cluster});
     if u.endpoint.is_ip() {
-        c["type"] = Value::from("STATIC");
+        put(&mut c, "type", Value::from("STATIC"));
     } else {
-        c["type"] = Value::from("LOGICAL_DNS");
-        c["dns_lookup_family"] = Value::from("V4_ONLY");
+        put(&mut c, "type", Value::from("LOGICAL_DNS"));
+        put(&mut c, "dns_lookup_family", Value::from("V4_ONLY"));
     }
-    c["connect_timeout"] = Value::from("5s");
-    c["per_connection_buffer_limit_bytes"] = Value::from(buffer);
-    c["load_assignment"] = json!({"cluster_name": u.cluster, "endpoints": [{"lb_endpoints": [endpoint]}]});
+    put(&mut c, "connect_timeout", Value::from("5s"));
+    put(&mut c, "per_connection_buffer_limit_bytes", Value::from(buffer));
+    put(
+        &mut c,
+        "load_assignment",
+        json!({"cluster_name": u.cluster, "endpoints": [{"lb_endpoints": [endpoint]}]}),
+    );
     if u.endpoint.tls {
-        c["transport_socket"] = json!({
+        let tls = json!({
             "name": "envoy.transport_sockets.tls",
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
                 "sni": u.endpoint.host,
             },
         });
+        put(&mut c, "transport_socket", tls);
     }
     c
 }
 
 /// The failover chain: its children's priorities are the providers' order; the router and
 /// credentials filters run once per attempt against the provider Envoy picked.
-pub fn aggregate_cluster(g: &Gateway, f: &FailoverCluster, router_code: &Value, credentials_code: &Value) -> Value {
+pub fn aggregate_cluster(
+    g: &Gateway,
+    f: &FailoverCluster,
+    router_code: &Value,
+    credentials_code: &Value,
+) -> Value {
     let env = (!g.credential_env.is_empty()).then(|| g.credential_env.clone());
     json!({
         "name": f.name,
@@ -242,7 +301,7 @@ fn access_log() -> Value {
         "request_id": "%REQ(X-REQUEST-ID)%",
     });
     for field in ["provider", "model", "request_model", "route", "tenant", "usage", "guardrail", "rag"] {
-        format[field] = Value::from(format!("%FILTER_STATE(wasm.portcullis.{field}:PLAIN)%"));
+        put(&mut format, field, format!("%FILTER_STATE(wasm.portcullis.{field}:PLAIN)%"));
     }
     json!({
         "name": "envoy.access_loggers.stdout",
@@ -266,9 +325,9 @@ fn local_reply_mappers() -> Vec<Value> {
         "the provider's answer is larger than the gateway's buffer limit (per_connection_buffer_limit_bytes)";
     let anthropic = format!("{PATH}.startsWith('/v1/messages')");
     let gemini = format!("{PATH}.matches('^/v1(beta)?/models/[^/?]+:')");
-    let anthropic_body = |message: &str| json!({"type": "error", "error": {"type": "api_error", "message": message}});
-    let gemini_body =
-        |message: &str, status: &str| json!({"error": {"code": "%RESPONSE_CODE%", "message": message, "status": status}});
+    let anthropic_body =
+        |message: &str| json!({"type": "error", "error": {"type": "api_error", "message": message}});
+    let gemini_body = |message: &str, status: &str| json!({"error": {"code": "%RESPONSE_CODE%", "message": message, "status": status}});
     let openai_body = |message: &str| json!({"error": {"message": message, "type": "api_error", "param": null, "code": null}});
     let mapper = |expression: String, status: Option<u16>, body: Value| {
         let mut m = json!({"filter": {"extension_filter": {
@@ -279,9 +338,9 @@ fn local_reply_mappers() -> Vec<Value> {
             },
         }}});
         if let Some(status) = status {
-            m["status_code"] = Value::from(status);
+            put(&mut m, "status_code", Value::from(status));
         }
-        m["body_format_override"] = json!({"json_format": body});
+        put(&mut m, "body_format_override", json!({"json_format": body}));
         m
     };
     vec![

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 /// The provider fields the credentials filter owns; every other provider field is the router's.
 const CREDENTIAL_FIELDS: [&str; 5] = ["keyEnv", "key", "keys", "headers", "cooldownSeconds"];
 
+#[derive(Debug, Clone)]
 pub struct Gateway {
     pub config: GatewayConfig,
     pub router: Object,
@@ -29,6 +30,7 @@ pub struct Gateway {
 }
 
 /// An Envoy cluster for a provider or a service.
+#[derive(Debug, Clone)]
 pub struct Upstream {
     pub cluster: String,
     /// The provider it reaches (endpoint metadata the per-attempt filters read), if one.
@@ -56,11 +58,17 @@ impl Endpoint {
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains(['/', '?', '#', '@']) {
-            return Err(format!("`{url}`: only scheme, host and port (a path prefix is the provider's `basePath`)"));
+            return Err(format!(
+                "`{url}`: only scheme, host and port (a path prefix is the provider's `basePath`)"
+            ));
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => {
-                let port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("`{url}`: bad port"))?;
+                let port = port
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("`{url}`: bad port"))?;
                 (host, port)
             }
             None => (rest, if tls { 443 } else { 80 }),
@@ -78,6 +86,7 @@ impl Endpoint {
 }
 
 /// An aggregate cluster: its children in failover order, and how many retries reach the last.
+#[derive(Debug, Clone)]
 pub struct FailoverCluster {
     pub name: String,
     pub clusters: Vec<String>,
@@ -90,15 +99,32 @@ impl Gateway {
         let mut credential_providers = Object::new();
         for (name, value) in &config.providers {
             let Value::Object(fields) = value else {
-                return Err(ConfigError::new(format!("providers.{name}"), "expected a map of provider fields"));
+                return Err(ConfigError::new(
+                    format!("providers.{name}"),
+                    "expected a map of provider fields",
+                ));
             };
             let (mut router_fields, mut credential_fields) = (Object::new(), Object::new());
             for (field, v) in fields {
                 if field == "endpoint" {
                     continue;
                 }
-                let side = if CREDENTIAL_FIELDS.contains(&field.as_str()) { &mut credential_fields } else { &mut router_fields };
+                let side = if CREDENTIAL_FIELDS.contains(&field.as_str()) {
+                    &mut credential_fields
+                } else {
+                    &mut router_fields
+                };
                 side.insert(field.clone(), v.clone());
+            }
+            // A kind without a public host needs `host` (the :authority): the endpoint's host is it.
+            let kind: Option<ProviderKind> =
+                router_fields.get("kind").cloned().and_then(|k| serde_json::from_value(k).ok());
+            let endpoint_host =
+                fields.get("endpoint").and_then(Value::as_str).and_then(|url| Endpoint::parse(url).ok());
+            if let (Some(kind), Some(endpoint)) = (kind, endpoint_host) {
+                if kind.default_host().is_none() && !router_fields.contains_key("host") && !endpoint.is_ip() {
+                    router_fields.insert("host".into(), Value::from(endpoint.host));
+                }
             }
             router_providers.insert(name.clone(), Value::Object(router_fields));
             credential_providers.insert(name.clone(), Value::Object(credential_fields));
@@ -121,15 +147,24 @@ impl Gateway {
         check::prompt(&prompt)?;
         check::usage(&usage)?;
 
-        let mut upstreams = provider_upstreams(&config, &mut router)?;
+        let mut upstreams = provider_upstreams(&config, &router)?;
         for (name, value) in &config.services {
             let at = format!("services.{name}.endpoint");
-            let url = value.get("endpoint").and_then(Value::as_str).ok_or_else(|| ConfigError::new(&at, "required: the service's URL"))?;
+            let url = value
+                .get("endpoint")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ConfigError::new(&at, "required: the service's URL"))?;
             if value.as_object().is_some_and(|o| o.len() != 1) {
-                return Err(ConfigError::new(format!("services.{name}"), "a service has one field, `endpoint`"));
+                return Err(ConfigError::new(
+                    format!("services.{name}"),
+                    "a service has one field, `endpoint`",
+                ));
             }
             if upstreams.iter().any(|u| &u.cluster == name) {
-                return Err(ConfigError::new(format!("services.{name}"), "a provider's cluster has this name"));
+                return Err(ConfigError::new(
+                    format!("services.{name}"),
+                    "a provider's cluster has this name",
+                ));
             }
             let endpoint = Endpoint::parse(url).map_err(|m| ConfigError::new(&at, m))?;
             upstreams.push(Upstream { cluster: name.clone(), provider: None, endpoint });
@@ -137,7 +172,17 @@ impl Gateway {
         let failovers = failover_clusters(&router, &failover_names);
         let credential_env = key_variables(&Value::Object(credentials.clone()));
         let prompt_env = key_variables(&Value::Object(prompt.clone()));
-        Ok(Gateway { config, router, credentials, prompt, usage, upstreams, failovers, credential_env, prompt_env })
+        Ok(Gateway {
+            config,
+            router,
+            credentials,
+            prompt,
+            usage,
+            upstreams,
+            failovers,
+            credential_env,
+            prompt_env,
+        })
     }
 }
 
@@ -148,16 +193,20 @@ fn name_failover_clusters(routes: &mut [Value]) -> Vec<Option<String>> {
         .iter_mut()
         .map(|route| {
             let route = route.as_object_mut()?;
-            let has_fallbacks = route.get("fallbacks").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+            let has_fallbacks =
+                route.get("fallbacks").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
             if !has_fallbacks {
                 return None;
             }
             if let Some(name) = route.get("failoverCluster").and_then(Value::as_str) {
                 return Some(name.to_owned());
             }
-            let label = route.get("name").or_else(|| route.get("model")).and_then(Value::as_str).unwrap_or("route");
-            let slug: String =
-                label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' }).collect();
+            let label =
+                route.get("name").or_else(|| route.get("model")).and_then(Value::as_str).unwrap_or("route");
+            let slug: String = label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' })
+                .collect();
             let name = format!("failover-{slug}");
             route.insert("failoverCluster".into(), Value::from(name.as_str()));
             Some(name)
@@ -165,15 +214,16 @@ fn name_failover_clusters(routes: &mut [Value]) -> Vec<Option<String>> {
         .collect()
 }
 
-fn provider_upstreams(config: &GatewayConfig, router: &mut Object) -> Result<Vec<Upstream>, ConfigError> {
+fn provider_upstreams(config: &GatewayConfig, router: &Object) -> Result<Vec<Upstream>, ConfigError> {
     let mut upstreams: Vec<Upstream> = Vec::new();
-    let Some(Value::Object(providers)) = router.get_mut("providers") else {
+    let Some(Value::Object(providers)) = router.get("providers") else {
         return Ok(upstreams);
     };
-    for (name, fields) in providers.iter_mut() {
+    for (name, fields) in providers {
         let Value::Object(fields) = fields else { continue };
         let at = format!("providers.{name}.endpoint");
-        let kind: Option<ProviderKind> = fields.get("kind").cloned().and_then(|k| serde_json::from_value(k).ok());
+        let kind: Option<ProviderKind> =
+            fields.get("kind").cloned().and_then(|k| serde_json::from_value(k).ok());
         let host = fields.get("host").and_then(Value::as_str).map(str::to_owned);
         let endpoint = match config.providers.get(name).and_then(|p| p.get("endpoint")) {
             Some(Value::String(url)) => Endpoint::parse(url).map_err(|m| ConfigError::new(&at, m))?,
@@ -181,15 +231,14 @@ fn provider_upstreams(config: &GatewayConfig, router: &mut Object) -> Result<Vec
             None => {
                 let public = host.clone().or_else(|| kind.and_then(|k| k.default_host()).map(str::to_owned));
                 let public = public.ok_or_else(|| {
-                    ConfigError::new(&at, "required: this kind has no public endpoint (or set the provider's `host`)")
+                    ConfigError::new(
+                        &at,
+                        "required: this kind has no public endpoint (or set the provider's `host`)",
+                    )
                 })?;
                 Endpoint { tls: true, host: public, port: 443 }
             }
         };
-        // A kind without a public host needs `host` (the :authority): the endpoint's host is it.
-        if host.is_none() && kind.is_some_and(|k| k.default_host().is_none()) && !endpoint.is_ip() {
-            fields.insert("host".into(), Value::from(endpoint.host.as_str()));
-        }
         let cluster = fields.get("cluster").and_then(Value::as_str).unwrap_or(name).to_owned();
         if let Some(other) = upstreams.iter().find(|u| u.cluster == cluster) {
             let owner = other.provider.as_deref().unwrap_or_default();
@@ -220,7 +269,8 @@ fn failover_clusters(router: &Object, names: &[Option<String>]) -> Vec<FailoverC
         if out.iter().any(|f| &f.name == name) {
             continue;
         }
-        let fallbacks = route.get("fallbacks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let fallbacks =
+            route.get("fallbacks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         let first = route.get("provider").and_then(Value::as_str);
         let clusters: Vec<String> = first
             .into_iter()
@@ -293,34 +343,41 @@ mod tests {
 
     #[test]
     fn a_self_hosted_kind_takes_its_host_from_the_endpoint() {
-        let g = gateway("providers: {local: {kind: vllm, endpoint: 'http://vllm.internal:8000'}}").unwrap();
+        let g = gateway("providers: {local: {kind: vllm, endpoint: 'http://vllm.internal:8000', keyEnv: K}}")
+            .unwrap();
         assert_eq!(g.router["providers"]["local"]["host"], "vllm.internal");
         assert!(!g.upstreams[0].endpoint.tls);
-        let err = gateway("providers: {az: {kind: azure}}").unwrap_err();
-        assert_eq!(err.path, "providers.az.endpoint");
+        let err = gateway("providers: {az: {kind: azure, keyEnv: K}}").unwrap_err();
+        // The router says so first: `host` (or an endpoint with a host name) is required.
+        assert_eq!(err.path, "providers.az.host");
     }
 
     #[test]
     fn fallbacks_get_an_aggregate_cluster_in_order() {
         let g = gateway(
-            "providers: {a: {kind: openai}, b: {kind: anthropic}, c: {kind: gemini, cluster: gem}}\n\
+            "providers: {a: {kind: openai, keyEnv: A}, b: {kind: anthropic, keyEnv: B}, c: {kind: gemini, cluster: gem, keyEnv: C}}\n\
              routes: [{model: resilient, provider: a, fallbacks: [{provider: b, model: m}, {provider: c, model: n}]}]",
         )
         .unwrap();
         assert_eq!(g.router["routes"][0]["failoverCluster"], "failover-resilient");
         let f = &g.failovers[0];
-        assert_eq!((f.name.as_str(), f.clusters.as_slice(), f.retries), ("failover-resilient", &["a", "b", "gem"][..], 2));
+        assert_eq!((f.name.as_str(), f.retries), ("failover-resilient", 2));
+        assert_eq!(f.clusters, ["a", "b", "gem"]);
     }
 
     #[test]
     fn bad_endpoints_and_shared_clusters_are_refused_with_their_path() {
         for url in ["ftp://x", "https://x/v1", "http://x:0", "http://a b", "https://"] {
-            let err = gateway(&format!("providers: {{a: {{kind: openai, endpoint: '{url}'}}}}")).unwrap_err();
+            let err = gateway(&format!("providers: {{a: {{kind: openai, keyEnv: A, endpoint: '{url}'}}}}"))
+                .unwrap_err();
             assert_eq!(err.path, "providers.a.endpoint", "{url}");
         }
-        let err = gateway("providers: {a: {kind: openai}, b: {kind: openai, cluster: a}}").unwrap_err();
+        let err =
+            gateway("providers: {a: {kind: openai, keyEnv: A}, b: {kind: openai, cluster: a, keyEnv: B}}")
+                .unwrap_err();
         assert_eq!(err.path, "providers.b.cluster");
-        let err = gateway("providers: {}\nservices: {store: {endpoint: 'http://x:1', tls: true}}").unwrap_err();
+        let err =
+            gateway("providers: {}\nservices: {store: {endpoint: 'http://x:1', tls: true}}").unwrap_err();
         assert_eq!(err.path, "services.store");
     }
 
@@ -328,7 +385,8 @@ mod tests {
     fn the_filters_own_errors_come_through() {
         let err = gateway("providers: {a: {kind: openai, keyEnv: 'sk-live'}}").unwrap_err();
         assert_eq!(err.path, "providers.a.keyEnv");
-        let err = gateway("providers: {a: {kind: openai}}\nroutes: [{model: x, provider: z}]").unwrap_err();
+        let err = gateway("providers: {a: {kind: openai, keyEnv: A}}\nroutes: [{model: x, provider: z}]")
+            .unwrap_err();
         assert_eq!(err.path, "routes[0].provider");
     }
 

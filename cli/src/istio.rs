@@ -11,7 +11,7 @@
 //!   retry policy merged into the VirtualService's failover route;
 //! - the stats tags are a BOOTSTRAP EnvoyFilter.
 
-use crate::envoy::{self, CLUSTER_HEADER, NOT_FOUND, WASM_TYPE};
+use crate::envoy::{self, put, CLUSTER_HEADER, NOT_FOUND, WASM_TYPE};
 use crate::gateway::{FailoverCluster, Gateway, Upstream};
 use crate::output::Manifest;
 use crate::stats;
@@ -29,12 +29,31 @@ pub fn render(g: &Gateway) -> Result<Vec<Manifest>, ConfigError> {
         ));
     }
     let mut out = vec![
-        Manifest { file: "providers.yaml", about: PROVIDERS_ABOUT.into(), documents: provider_resources(g, &providers) },
+        Manifest {
+            file: "providers.yaml",
+            about: PROVIDERS_ABOUT.into(),
+            documents: provider_resources(g, &providers),
+        },
         wasm_plugin(g, "credentials", 30, &g.credentials, &g.credential_env, CREDENTIALS_ABOUT),
-        wasm_plugin(g, "prompt", 20, &g.prompt, &g.prompt_env, "Templates, decorators, guardrails and retrieval."),
+        wasm_plugin(
+            g,
+            "prompt",
+            20,
+            &g.prompt,
+            &g.prompt_env,
+            "Templates, decorators, guardrails and retrieval.",
+        ),
         wasm_plugin(g, "usage", 10, &g.usage, &[], "Usage, cost, metrics, limits and budgets."),
-        Manifest { file: "portcullis-router.envoyfilter.yaml", about: ROUTER_ABOUT.into(), documents: vec![router_filter(g)] },
-        Manifest { file: "stats.envoyfilter.yaml", about: STATS_ABOUT.into(), documents: vec![stats_filter(g)] },
+        Manifest {
+            file: "portcullis-router.envoyfilter.yaml",
+            about: ROUTER_ABOUT.into(),
+            documents: vec![router_filter(g)],
+        },
+        Manifest {
+            file: "stats.envoyfilter.yaml",
+            about: STATS_ABOUT.into(),
+            documents: vec![stats_filter(g)],
+        },
     ];
     if !g.failovers.is_empty() {
         out.push(Manifest {
@@ -121,7 +140,9 @@ fn provider_resources(g: &Gateway, providers: &[&Upstream]) -> Vec<Value> {
             "route": route, "timeout": ROUTE_TIMEOUT,
         }));
     }
-    http.push(json!({"name": "not-an-llm-call", "directResponse": {"status": 404, "body": {"string": NOT_FOUND}}}));
+    http.push(
+        json!({"name": "not-an-llm-call", "directResponse": {"status": 404, "body": {"string": NOT_FOUND}}}),
+    );
     docs.push(json!({
         "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": metadata(g, "llm-routes"),
         "spec": {"hosts": ["*"], "gateways": ["llm-gateway"], "http": http},
@@ -129,11 +150,19 @@ fn provider_resources(g: &Gateway, providers: &[&Upstream]) -> Vec<Value> {
     docs
 }
 
-const CREDENTIALS_ABOUT: &str = "Credentials: strips client credentials and injects the provider's key. Keys come from the
+const CREDENTIALS_ABOUT: &str =
+    "Credentials: strips client credentials and injects the provider's key. Keys come from the
 gateway pod's environment (e.g. a Kubernetes Secret mapped to env vars in the gateway
 Deployment), passed to the VM with `valueFrom: HOST`; they never appear in this resource.";
 
-fn wasm_plugin(g: &Gateway, filter: &'static str, priority: u32, config: &crate::config::Object, env: &[String], about: &str) -> Manifest {
+fn wasm_plugin(
+    g: &Gateway,
+    filter: &'static str,
+    priority: u32,
+    config: &crate::config::Object,
+    env: &[String],
+    about: &str,
+) -> Manifest {
     let name = format!("portcullis-{filter}");
     let mut spec = json!({
         "selector": {"matchLabels": selector(g)},
@@ -147,9 +176,9 @@ fn wasm_plugin(g: &Gateway, filter: &'static str, priority: u32, config: &crate:
     });
     if !env.is_empty() {
         let env: Vec<Value> = env.iter().map(|name| json!({"name": name, "valueFrom": "HOST"})).collect();
-        spec["vmConfig"] = json!({"env": env});
+        put(&mut spec, "vmConfig", json!({"env": env}));
     }
-    spec["pluginConfig"] = Value::Object(config.clone());
+    put(&mut spec, "pluginConfig", Value::Object(config.clone()));
     let file = match filter {
         "credentials" => "portcullis-credentials.wasmplugin.yaml",
         "prompt" => "portcullis-prompt.wasmplugin.yaml",
@@ -203,7 +232,8 @@ fn router_filter(g: &Gateway) -> Value {
     })
 }
 
-const STATS_ABOUT: &str = "Metrics under Istio. Portcullis metrics carry labels in their names (`name;key=value`); the
+const STATS_ABOUT: &str =
+    "Metrics under Istio. Portcullis metrics carry labels in their names (`name;key=value`); the
 gateway's bootstrap needs the tag regexes that turn them into Prometheus labels, and Istio's
 stats inclusion list must let the `wasmcustom.` metrics through. Annotate the gateway pods with:
   proxy.istio.io/config: |
@@ -245,14 +275,24 @@ fn failover_filter(g: &Gateway, providers: &[&Upstream]) -> Value {
     let mut patches = Vec::new();
     let used = |u: &&&Upstream| g.failovers.iter().any(|f| f.clusters.contains(&u.cluster));
     for u in providers.iter().filter(used) {
-        let copy = Upstream { cluster: own(&u.cluster), provider: u.provider.clone(), endpoint: u.endpoint.clone() };
+        let copy =
+            Upstream { cluster: own(&u.cluster), provider: u.provider.clone(), endpoint: u.endpoint.clone() };
         patches.push(cluster_patch(envoy::cluster(&copy, g.config.listener.buffer_limit_bytes)));
     }
     let modules = g.config.istio.modules.trim_end_matches('/');
     let code = |filter: &str| json!({"local": {"filename": format!("{modules}/portcullis_{filter}.wasm")}});
     for f in &g.failovers {
-        let renamed = FailoverCluster { name: f.name.clone(), clusters: f.clusters.iter().map(|c| own(c)).collect(), retries: f.retries };
-        patches.push(cluster_patch(envoy::aggregate_cluster(g, &renamed, &code("router"), &code("credentials"))));
+        let renamed = FailoverCluster {
+            name: f.name.clone(),
+            clusters: f.clusters.iter().map(|c| own(c)).collect(),
+            retries: f.retries,
+        };
+        patches.push(cluster_patch(envoy::aggregate_cluster(
+            g,
+            &renamed,
+            &code("router"),
+            &code("credentials"),
+        )));
     }
     for f in &g.failovers {
         patches.push(json!({

@@ -4,10 +4,12 @@
 //! portcullis validate gateway.yaml            # the filters' own checks, then `envoy --mode validate`
 //! portcullis render envoy gateway.yaml -o envoy.yaml
 //! portcullis render istio gateway.yaml -o istio/
+//! portcullis render compose gateway.yaml -o compose.yaml
 //! ```
 //! The config format is documented in docs/gateway-config.md.
 
 mod check;
+mod compose;
 mod config;
 mod envoy;
 mod gateway;
@@ -21,7 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "portcullis", version, about = "Portcullis gateway config: validate it, render Envoy and Istio configs from it")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Portcullis gateway config: validate it, render Envoy and Istio configs from it"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +47,7 @@ enum Command {
     Render {
         target: Target,
         config: PathBuf,
-        /// Output: a file for `envoy`, a directory for `istio` (default: stdout).
+        /// Output: a file for `envoy` and `compose`, a directory for `istio` (default: stdout).
         #[arg(short, long)]
         out: Option<PathBuf>,
     },
@@ -53,6 +59,8 @@ enum Target {
     Envoy,
     /// WasmPlugins, EnvoyFilters, ServiceEntry, DestinationRules, Gateway and VirtualService.
     Istio,
+    /// A docker-compose file: Envoy with the filters, the mock provider if used, Prometheus.
+    Compose,
 }
 
 fn main() -> ExitCode {
@@ -79,7 +87,9 @@ fn run(cli: Cli) -> Result<(), String> {
             match envoy.or_else(|| find_on_path("envoy")) {
                 Some(bin) => output::envoy_validate(&bin, &envoy::render(&gateway)),
                 None => {
-                    println!("(no envoy on PATH: the rendered bootstrap was not checked by Envoy; --envoy <bin>)");
+                    println!(
+                        "(no envoy on PATH: the rendered bootstrap was not checked by Envoy; --envoy <bin>)"
+                    );
                     Ok(())
                 }
             }
@@ -88,10 +98,15 @@ fn run(cli: Cli) -> Result<(), String> {
             let gateway = load(&config)?;
             let source = config.display().to_string();
             match target {
-                Target::Envoy => output::write(out.as_deref(), &output::bootstrap(&source, &envoy::render(&gateway))?),
+                Target::Envoy => {
+                    output::write(out.as_deref(), &output::bootstrap(&source, &envoy::render(&gateway))?)
+                }
                 Target::Istio => {
                     let manifests = istio::render(&gateway).map_err(|e| format!("{source}: {e}"))?;
                     output::write_manifests(out.as_deref(), &source, &manifests)
+                }
+                Target::Compose => {
+                    output::write(out.as_deref(), &output::compose(&source, &compose::render(&gateway)?)?)
                 }
             }
         }

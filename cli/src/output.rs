@@ -24,6 +24,12 @@ pub fn bootstrap(source: &str, config: &Value) -> Result<String, String> {
     Ok(header("envoy", source) + &yaml(config)?)
 }
 
+pub fn compose(source: &str, file: &Value) -> Result<String, String> {
+    Ok(header("compose", source)
+        + "# Run from the repository root: docker compose -f <this file> up\n"
+        + &yaml(file)?)
+}
+
 pub fn manifest(source: &str, m: &Manifest) -> Result<String, String> {
     let mut text = header("istio", source);
     for line in m.about.lines() {
@@ -72,7 +78,8 @@ pub fn write_manifests(out: Option<&Path>, source: &str, manifests: &[Manifest])
 pub fn envoy_validate(envoy: &Path, bootstrap: &Value) -> Result<(), String> {
     let path = std::env::temp_dir().join(format!("portcullis-validate-{}.yaml", std::process::id()));
     std::fs::write(&path, yaml(bootstrap)?).map_err(|e| format!("{}: {e}", path.display()))?;
-    let result = Command::new(envoy).args(["--mode", "validate", "--log-level", "error", "-c"]).arg(&path).output();
+    let result =
+        Command::new(envoy).args(["--mode", "validate", "--log-level", "error", "-c"]).arg(&path).output();
     let _ = std::fs::remove_file(&path);
     let result = result.map_err(|e| format!("{}: {e}", envoy.display()))?;
     if result.status.success() {

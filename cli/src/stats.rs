@@ -33,7 +33,8 @@ pub const TAGS: [&str; 22] = [
 ];
 
 pub fn stats_config() -> Value {
-    let tokens = json!([1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]);
+    let tokens =
+        json!([1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]);
     let tags: Vec<Value> =
         TAGS.iter().map(|t| json!({"tag_name": t, "regex": format!("(;{t}=([^;]*))")})).collect();
     json!({
