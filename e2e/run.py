@@ -1,18 +1,22 @@
 """`make run`: the gateway on 127.0.0.1:10000 (admin 127.0.0.1:9901) with all four filters, on
 envoy-configs/gateway-rag.yaml (the shipped gateway.yaml plus retrieval on the route
-`docs-assistant`) — or on any bootstrap: `make run CONFIG=gateway-failover.yaml` (a name in
-envoy-configs/ or a path), `e2e/run.py <config>`.
+`docs-assistant`) — or on any gateway config (`make run CONFIG=examples/quickstart.yaml`,
+rendered by the CLI) or Envoy bootstrap (`make run CONFIG=gateway-failover.yaml`, a name in
+envoy-configs/ or a path); `e2e/run.py <config>`.
 
-Providers whose key is set in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
-GEMINI_API_KEY) are reached for real over TLS; every other provider is served by the mock, so
-the gateway works offline. When the config has a `chroma` cluster, a Chroma server
+A provider cluster on the mock's default address (127.0.0.1:18080) is reached for real over
+TLS when its key is set in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
+GEMINI_API_KEY), and served by the mock otherwise, so the shipped gateway works offline; a
+provider with an endpoint of its own is left as configured. When the config has a `chroma` cluster, a Chroma server
 (127.0.0.1:8000, PORTCULLIS_CHROMA_PORT) holds the demo documents (e2e/rag/demo-docs.json),
 embedded through the gateway once it is up (e2e/rag_seed.py). Ctrl-C stops everything.
 """
 import contextlib
 import os
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,12 +55,31 @@ def use_real_provider(cfg: dict, cluster_name: str, host: str) -> None:
         }
 
 
+CLI = paths.ROOT / "target" / "release" / "portcullis"
+
+
 def load(config: str) -> dict:
-    """A bootstrap by path, or by name in envoy-configs/."""
+    """A bootstrap by path or by name in envoy-configs/, or a gateway config (rendered)."""
     path = Path(config)
     if not path.exists():
         path = paths.CONFIGS / config
-    return yaml.safe_load(path.read_text())
+    cfg = yaml.safe_load(path.read_text())
+    if isinstance(cfg, dict) and "static_resources" not in cfg and "providers" in cfg:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "envoy.yaml"
+            result = subprocess.run([str(CLI), "render", "envoy", str(path), "-o", str(out)],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                raise SystemExit(result.stderr.strip())
+            cfg = yaml.safe_load(out.read_text())
+    return cfg
+
+
+def on_mock(cfg: dict, cluster_name: str) -> bool:
+    """Whether a cluster points at the mock's default address (before adapt())."""
+    cluster = envoy_h.cluster(cfg, cluster_name)
+    return bool(cluster) and all((sa["address"], sa["port_value"]) == envoy_h.MOCK_DEFAULT
+                                 for sa in envoy_h.endpoints(cluster))
 
 
 def main() -> int:
@@ -66,7 +89,9 @@ def main() -> int:
     env = {}
     with contextlib.ExitStack() as stack:
         mock = stack.enter_context(MockServer())
-        cfg = envoy_h.adapt(load(config), mock.port, listener, admin)
+        raw = load(config)
+        mocked = {name for name in REAL if on_mock(raw, name)}
+        cfg = envoy_h.adapt(raw, mock.port, listener, admin)
         print(f"  config     {config}")
         chroma = None
         if envoy_h.cluster(cfg, "chroma"):
@@ -74,7 +99,7 @@ def main() -> int:
             chroma = stack.enter_context(ChromaServer(port=chroma_port))
             envoy_h.point_cluster(cfg, "chroma", chroma.port)
         for cluster, (var, host) in REAL.items():
-            if not envoy_h.cluster(cfg, cluster):
+            if cluster not in mocked:
                 continue
             if os.environ.get(var):
                 use_real_provider(cfg, cluster, host)
@@ -82,6 +107,12 @@ def main() -> int:
             else:
                 env[var] = f"mock-{cluster}-key"
                 print(f"  {cluster:<10} → mock provider on 127.0.0.1:{mock.port}")
+        for cluster in cfg["static_resources"]["clusters"]:
+            if cluster["name"] in mocked or cluster["name"] in ("chroma", envoy_h.SELF_CLUSTER):
+                continue
+            for sa in envoy_h.endpoints(cluster):
+                scheme = "https" if "transport_socket" in cluster else "http"
+                print(f"  {cluster['name']:<10} → {scheme}://{sa['address']}:{sa['port_value']}")
         envoy = stack.enter_context(envoy_h.Envoy(cfg, env=env))
         if chroma:
             seeded = rag_seed.seed(envoy.url, chroma.url)

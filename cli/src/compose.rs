@@ -54,7 +54,7 @@ pub fn render(g: &Gateway) -> Result<Value, String> {
         "command": ["envoy", "-c", BOOTSTRAP, "--log-level", "info"],
         "configs": [{"source": "envoy", "target": BOOTSTRAP}],
         "environment": environment,
-        "volumes": [format!("${{PORTCULLIS_MODULES:-./target/wasm32-wasip1/release}}:{MODULES}:ro")],
+        "volumes": [format!("./target/wasm32-wasip1/release:{MODULES}:ro")],
         // The admin port is published for Prometheus and for you; never publish it in production.
         "ports": [format!("127.0.0.1:{port}:{port}"), format!("127.0.0.1:{admin}:{admin}")],
     });
