@@ -101,11 +101,11 @@ def render_config(gateway: dict) -> dict:
     envoy_h.set_plugin_config(cfg, "portcullis.usage", {"globalBudget": {"reserve": 1024}})
     usage_at = next(i for i, f in enumerate(filters) if f["name"] == "portcullis.usage")
     wasm = envoy_h.wasm_config(cfg, "portcullis.usage")
-    # Rebuilt so the flag sits next to root_id, as on the router.
+    # Rebuilt so the flag sits next to the name, as on the router.
     rebuilt = {}
     for k, v in wasm.items():
         rebuilt[k] = v
-        if k == "root_id":
+        if k == "name":
             rebuilt["allow_on_headers_stop_iteration"] = True
     wasm.clear()
     wasm.update(rebuilt)

@@ -64,52 +64,38 @@ fn http_filters(g: &Gateway) -> Vec<Value> {
     let env = |vars: &[String]| (!vars.is_empty()).then(|| vars.to_vec());
     vec![
         // The model is in the body: headers wait for it.
+        wasm_filter("portcullis.router", local_module(g, "router"), &g.router, None, true),
         wasm_filter(
-            "portcullis.router",
-            "portcullis.router",
-            local_module(g, "router"),
-            &g.router,
-            None,
-            true,
-        ),
-        wasm_filter(
-            "portcullis.credentials",
             "portcullis.credentials",
             local_module(g, "credentials"),
             &g.credentials,
             env(&g.credential_env),
             false,
         ),
-        wasm_filter(
-            "portcullis.prompt",
-            "portcullis.prompt",
-            local_module(g, "prompt"),
-            &g.prompt,
-            env(&g.prompt_env),
-            false,
-        ),
-        wasm_filter("portcullis.usage", "portcullis.usage", local_module(g, "usage"), &g.usage, None, false),
+        wasm_filter("portcullis.prompt", local_module(g, "prompt"), &g.prompt, env(&g.prompt_env), false),
+        wasm_filter("portcullis.usage", local_module(g, "usage"), &g.usage, None, false),
         json!({"name": "envoy.filters.http.router",
                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}),
     ]
 }
 
-/// A Portcullis filter: its module, its VM (shared by every filter with the same `vm_id` and
-/// code), its config as JSON. A trapped VM is replaced (FAIL_RELOAD) rather than leaving the
-/// filter silently off.
+/// A Portcullis filter: its module, its config as JSON. A trapped VM is replaced (FAIL_RELOAD)
+/// rather than leaving the filter silently off. Only the name is set: a filter's own module has
+/// one role whatever the `root_id`, Envoy shares a VM between plugins of the same code and
+/// `vm_config` without a `vm_id`, and Envoy prefixes each log line with name, `root_id` and
+/// `vm_id` — so a line reads `wasm log portcullis.router: …`, the name once.
 pub fn wasm_filter(
     name: &str,
-    root_id: &str,
     code: Value,
     config: &Object,
     env: Option<Vec<String>>,
     hold_headers: bool,
 ) -> Value {
-    let mut vm = json!({"vm_id": root_id, "runtime": "envoy.wasm.runtime.v8", "code": code});
+    let mut vm = json!({"runtime": "envoy.wasm.runtime.v8", "code": code});
     if let Some(vars) = env {
         put(&mut vm, "environment_variables", json!({"host_env_keys": vars}));
     }
-    let mut plugin = json!({"name": name, "root_id": root_id});
+    let mut plugin = json!({"name": name});
     if hold_headers {
         put(&mut plugin, "allow_on_headers_stop_iteration", Value::Bool(true));
     }
@@ -279,8 +265,8 @@ pub fn aggregate_cluster(
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                 "explicit_http_config": {"http_protocol_options": {}},
                 "http_filters": [
-                    wasm_filter("portcullis.router.upstream", "portcullis.router", router_code.clone(), &upstream_router(), None, false),
-                    wasm_filter("portcullis.credentials.upstream", "portcullis.credentials", credentials_code.clone(),
+                    wasm_filter("portcullis.router.upstream", router_code.clone(), &upstream_router(), None, false),
+                    wasm_filter("portcullis.credentials.upstream", credentials_code.clone(),
                                 &upstream_credentials(&g.credentials), env, false),
                     {"name": "envoy.filters.http.upstream_codec",
                      "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},

@@ -65,6 +65,19 @@ pub fn render(g: &Gateway) -> Result<Vec<Manifest>, ConfigError> {
     Ok(out)
 }
 
+/// Gives a Portcullis filter its role in `root_id`, as Istio does for a WasmPlugin
+/// (`pluginName`): the role picks the filter inside the suite module, which an Istio install
+/// may use instead of the four (one image, one VM).
+fn set_role(filter: &mut Value, role: &str) {
+    if let Some(plugin) = filter.pointer_mut("/typed_config/config").and_then(Value::as_object_mut) {
+        let rest = std::mem::take(plugin);
+        let name = rest.get("name").cloned().unwrap_or_default();
+        plugin.insert("name".into(), name);
+        plugin.insert("root_id".into(), Value::from(role));
+        plugin.extend(rest.into_iter().filter(|(k, _)| k != "name"));
+    }
+}
+
 fn metadata(g: &Gateway, name: &str) -> Value {
     json!({"name": name, "namespace": g.config.istio.namespace})
 }
@@ -207,11 +220,9 @@ fn router_filter(g: &Gateway) -> Value {
     let ns = &g.config.istio.namespace;
     let name = format!("{ns}.portcullis-router");
     let code = json!({"remote": {"http_uri": {"uri": image(g, "router"), "cluster": "", "timeout": "30s"}}});
-    let mut filter = envoy::wasm_filter(&name, "portcullis.router", code, &g.router, None, true);
-    // Istio gives each plugin its own VM; the module is fetched by istio-agent.
-    if let Some(vm) = filter.pointer_mut("/typed_config/config/vm_config").and_then(Value::as_object_mut) {
-        vm.remove("vm_id");
-    }
+    // Named as Istio names a WasmPlugin's filter: `<namespace>.<name>`.
+    let mut filter = envoy::wasm_filter(&name, code, &g.router, None, true);
+    set_role(&mut filter, "portcullis.router");
     let typed_config = filter.get("typed_config").cloned().unwrap_or_default();
     json!({
         "apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter", "metadata": metadata(g, "portcullis-router"),
@@ -287,12 +298,16 @@ fn failover_filter(g: &Gateway, providers: &[&Upstream]) -> Value {
             clusters: f.clusters.iter().map(|c| own(c)).collect(),
             retries: f.retries,
         };
-        patches.push(cluster_patch(envoy::aggregate_cluster(
-            g,
-            &renamed,
-            &code("router"),
-            &code("credentials"),
-        )));
+        let mut aggregate = envoy::aggregate_cluster(g, &renamed, &code("router"), &code("credentials"));
+        let filters = aggregate
+            .pointer_mut("/typed_extension_protocol_options/envoy.extensions.upstreams.http.v3.HttpProtocolOptions/http_filters")
+            .and_then(Value::as_array_mut);
+        for (filter, role) in
+            filters.into_iter().flatten().zip(["portcullis.router", "portcullis.credentials"])
+        {
+            set_role(filter, role);
+        }
+        patches.push(cluster_patch(aggregate));
     }
     for f in &g.failovers {
         patches.push(json!({

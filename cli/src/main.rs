@@ -76,7 +76,8 @@ fn main() -> ExitCode {
 
 fn load(path: &Path) -> Result<Gateway, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let invalid = |e: ConfigError| format!("{}: invalid gateway config at `{}`: {}", path.display(), e.path, e.message);
+    let invalid =
+        |e: ConfigError| format!("{}: invalid gateway config at `{}`: {}", path.display(), e.path, e.message);
     Gateway::from_config(config::parse(&text).map_err(invalid)?).map_err(invalid)
 }
 
@@ -103,8 +104,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     output::write(out.as_deref(), &output::bootstrap(&source, &envoy::render(&gateway))?)
                 }
                 Target::Istio => {
-                    let manifests = istio::render(&gateway)
-                        .map_err(|e| format!("{source}: invalid gateway config at `{}`: {}", e.path, e.message))?;
+                    let manifests = istio::render(&gateway).map_err(|e| {
+                        format!("{source}: invalid gateway config at `{}`: {}", e.path, e.message)
+                    })?;
                     output::write_manifests(out.as_deref(), &source, &manifests)
                 }
                 Target::Compose => {

@@ -78,8 +78,10 @@ pub fn write_manifests(out: Option<&Path>, source: &str, manifests: &[Manifest])
 pub fn envoy_validate(envoy: &Path, bootstrap: &Value) -> Result<(), String> {
     let path = std::env::temp_dir().join(format!("portcullis-validate-{}.yaml", std::process::id()));
     std::fs::write(&path, yaml(bootstrap)?).map_err(|e| format!("{}: {e}", path.display()))?;
-    let result =
-        Command::new(envoy).args(["--mode", "validate", "--disable-hot-restart", "--log-level", "error", "-c"]).arg(&path).output();
+    let result = Command::new(envoy)
+        .args(["--mode", "validate", "--disable-hot-restart", "--log-level", "error", "-c"])
+        .arg(&path)
+        .output();
     let _ = std::fs::remove_file(&path);
     let result = result.map_err(|e| format!("{}: {e}", envoy.display()))?;
     if result.status.success() {

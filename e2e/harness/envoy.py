@@ -98,12 +98,21 @@ SUITE_VM_ID = "portcullis"
 def suite_layout(cfg: dict, wasm: str = SUITE_WASM) -> dict:
     """A copy in the suite layout: every Portcullis filter (listener and upstream) loads
     portcullis_suite.wasm with one `vm_id` and one `vm_config` (environment variables merged), so
-    the chain runs in one VM per worker. Each filter keeps its name, `root_id` (which picks its
-    role), config, place and failure policy."""
+    the chain runs in one VM per worker. Each filter keeps its name, config, place and failure
+    policy; its `root_id` picks its role (named after the filter when the config has none)."""
     cfg = copy.deepcopy(cfg)
-    vms = [f["typed_config"]["config"]["vm_config"] for f in http_filters(cfg)
-           if f.get("typed_config", {}).get("@type") == WASM_FILTER_TYPE
-           and f["typed_config"]["config"].get("root_id", "").startswith("portcullis.")]
+    plugins = [f["typed_config"]["config"] for f in http_filters(cfg)
+               if f.get("typed_config", {}).get("@type") == WASM_FILTER_TYPE
+               and f["typed_config"]["config"].get("root_id", f["name"]).startswith("portcullis.")]
+    for plugin in plugins:
+        if "root_id" not in plugin:
+            # A filter's own module needs no root_id; in the suite it picks the role, and a
+            # per-attempt filter (`portcullis.router.upstream`) has its listener filter's role.
+            role = plugin["name"].removesuffix(".upstream")
+            rebuilt = {"name": plugin.pop("name"), "root_id": role, **plugin}
+            plugin.clear()
+            plugin.update(rebuilt)
+    vms = [plugin["vm_config"] for plugin in plugins]
     host_keys: list[str] = []
     key_values: dict = {}
     for vm in vms:

@@ -36,6 +36,10 @@ def test_debug_lines_follow_the_admin_log_level(mock):
         time.sleep(1.5)  # each root context asks for the level once a second
         chat(envoy)
         assert eventually(lambda: ROUTER_DEBUG in envoy.log_text()), envoy.log_tail()
+        # Envoy prefixes a filter's lines with its name, root_id and vm_id: the rendered
+        # bootstrap sets only the name, so it appears once.
+        line = next(l for l in envoy.log_text().splitlines() if ROUTER_DEBUG in l)
+        assert f"wasm log portcullis.router: {ROUTER_DEBUG}" in line, line
 
         set_wasm_level(envoy, "info")
         time.sleep(1.5)
