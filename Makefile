@@ -49,14 +49,15 @@ build: toolchain
 	cargo build --release -p portcullis-mock -p portcullis-rls -p portcullis-cli
 
 # The checked-in configs, rendered from the example gateway configs in examples/ by the CLI
-# (target/release/portcullis), then the bootstraps derived from gateway.yaml. A test fails while
-# any of them is stale.
+# (target/release/portcullis), the config's JSON Schema, then the bootstraps derived from
+# gateway.yaml. A test fails while any of them is stale.
 PORTCULLIS := target/release/portcullis
 configs: venv
 	cargo build --release -p portcullis-cli
 	$(PORTCULLIS) render envoy examples/gateway.yaml -o envoy-configs/gateway.yaml
 	$(PORTCULLIS) render envoy examples/gateway-failover.yaml -o envoy-configs/gateway-failover.yaml
 	$(PORTCULLIS) render istio examples/istio.yaml -o istio
+	$(PORTCULLIS) schema > cli/gateway.schema.json
 	for s in suite_config rag_config global_budget_config compose; do $(VENV)/bin/python e2e/$$s.py; done
 
 # CONFIG: another bootstrap (a name in envoy-configs/ or a path), e.g. CONFIG=gateway-failover.yaml.

@@ -338,3 +338,131 @@ fn local_reply_mappers() -> Vec<Value> {
         mapper(NOT_OURS.to_owned(), None, openai_body("%LOCAL_REPLY_BODY%")),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    fn bootstrap(yaml: &str) -> Value {
+        render(&Gateway::from_config(config::parse(yaml).unwrap()).unwrap())
+    }
+
+    fn clusters(b: &Value) -> &Vec<Value> {
+        b.pointer("/static_resources/clusters").and_then(Value::as_array).unwrap()
+    }
+
+    fn hcm(b: &Value) -> &Value {
+        b.pointer("/static_resources/listeners/0/filter_chains/0/filters/0/typed_config").unwrap()
+    }
+
+    #[test]
+    fn a_public_provider_is_reached_over_tls_and_a_local_one_in_plain_http() {
+        let b = bootstrap(
+            "providers: {openai: {kind: openai, keyEnv: A}, local: {kind: ollama, endpoint: 'http://127.0.0.1:11434', host: ollama, keyEnv: B}}",
+        );
+        let [openai, local] = clusters(&b).as_slice() else { panic!("two clusters") };
+        assert_eq!(openai["type"], "LOGICAL_DNS");
+        assert_eq!(openai["transport_socket"]["typed_config"]["sni"], "api.openai.com");
+        assert_eq!(
+            openai.pointer(
+                "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/port_value"
+            ),
+            Some(&json!(443))
+        );
+        assert_eq!(local["type"], "STATIC");
+        assert!(local.get("transport_socket").is_none());
+        assert_eq!(
+            local.pointer(
+                "/load_assignment/endpoints/0/lb_endpoints/0/metadata/filter_metadata/portcullis/provider"
+            ),
+            Some(&json!("local"))
+        );
+    }
+
+    #[test]
+    fn filters_run_in_chain_order_with_their_keys_and_nothing_else() {
+        let b = bootstrap(
+            "providers: {openai: {kind: openai, keyEnv: OPENAI_API_KEY}}\n\
+             prompt: {policies: {m: {guards: {moderation: {cluster: openai, keyEnv: MODERATION_KEY}}}}}",
+        );
+        let filters = hcm(&b)["http_filters"].as_array().unwrap();
+        let names: Vec<&str> = filters.iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "portcullis.router",
+                "portcullis.credentials",
+                "portcullis.prompt",
+                "portcullis.usage",
+                "envoy.filters.http.router"
+            ]
+        );
+        let plugin = |i: usize| &filters[i]["typed_config"]["config"];
+        assert_eq!(plugin(0)["allow_on_headers_stop_iteration"], true);
+        assert_eq!(
+            plugin(1)["vm_config"]["environment_variables"]["host_env_keys"],
+            json!(["OPENAI_API_KEY"])
+        );
+        assert_eq!(
+            plugin(2)["vm_config"]["environment_variables"]["host_env_keys"],
+            json!(["MODERATION_KEY"])
+        );
+        assert!(plugin(3)["vm_config"].get("environment_variables").is_none());
+        for i in 0..4 {
+            assert!(
+                plugin(i).get("root_id").is_none() && plugin(i)["vm_config"].get("vm_id").is_none(),
+                "the name once in a log line"
+            );
+        }
+    }
+
+    #[test]
+    fn fallbacks_get_an_aggregate_cluster_and_a_retry_route_of_their_own() {
+        let b = bootstrap(
+            "providers: {a: {kind: openai, keyEnv: A}, b: {kind: anthropic, keyEnv: B}}\n\
+             routes: [{model: r, provider: a, fallbacks: [{provider: b, model: m}]}]\n\
+             failover: {perTryIdleTimeout: 2.5s}",
+        );
+        let vhost = &hcm(&b)["route_config"]["virtual_hosts"][0];
+        assert_eq!(vhost["include_attempt_count_in_response"], true);
+        let route = &vhost["routes"][0];
+        assert_eq!(route["match"]["headers"][0]["string_match"]["exact"], "failover-r");
+        assert_eq!(route["route"]["cluster"], "failover-r");
+        assert_eq!(route["route"]["retry_policy"]["num_retries"], 1);
+        assert_eq!(route["route"]["retry_policy"]["per_try_idle_timeout"], "2.5s");
+        let aggregate = clusters(&b).iter().find(|c| c["name"] == "failover-r").unwrap();
+        assert_eq!(aggregate["cluster_type"]["typed_config"]["clusters"], json!(["a", "b"]));
+        let upstream = &aggregate["typed_extension_protocol_options"]
+            ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["http_filters"];
+        let config = upstream[1]["typed_config"]["config"]["configuration"]["value"].as_str().unwrap();
+        let config: Value = serde_json::from_str(config).unwrap();
+        assert_eq!(config["placement"], "upstream");
+        assert_eq!(config["providers"]["b"]["keyEnv"], "B");
+    }
+
+    #[test]
+    fn without_fallbacks_there_is_no_failover_machinery() {
+        let b = bootstrap("providers: {a: {kind: openai, keyEnv: A}}\nroutes: [{model: x, provider: a}]");
+        let vhost = &hcm(&b)["route_config"]["virtual_hosts"][0];
+        assert!(vhost.get("include_attempt_count_in_response").is_none());
+        assert_eq!(vhost["routes"].as_array().unwrap().len(), 2);
+        assert_eq!(clusters(&b).len(), 1);
+    }
+
+    #[test]
+    fn plugin_configs_read_one_entry_per_line_and_parse_back() {
+        let short: Object = serde_json::from_str(r#"{"placement":"upstream"}"#).unwrap();
+        assert_eq!(plugin_json(&short), r#"{"placement":"upstream"}"#);
+        let long: Object = serde_json::from_str(
+            r#"{"providers":{"openai":{"kind":"openai"},"anthropic":{"kind":"anthropic"}},"routes":[{"model":"gpt-*","provider":"openai"},{"model":"claude-*","provider":"anthropic"}],"clusterHeader":"x-c"}"#,
+        )
+        .unwrap();
+        let text = plugin_json(&long);
+        assert_eq!(
+            text,
+            "{\n  \"providers\": {\n    \"openai\": {\"kind\":\"openai\"},\n    \"anthropic\": {\"kind\":\"anthropic\"}\n  },\n  \"routes\": [\n    {\"model\":\"gpt-*\",\"provider\":\"openai\"},\n    {\"model\":\"claude-*\",\"provider\":\"anthropic\"}\n  ],\n  \"clusterHeader\": \"x-c\"\n}\n"
+        );
+        assert_eq!(serde_json::from_str::<Object>(&text).unwrap(), long);
+    }
+}

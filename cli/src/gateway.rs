@@ -142,6 +142,12 @@ impl Gateway {
         credentials.extend(config.credentials.clone());
         let (prompt, usage) = (config.prompt.clone(), config.usage.clone());
 
+        if !is_duration(&config.failover.per_try_idle_timeout) {
+            return Err(ConfigError::new(
+                "failover.perTryIdleTimeout",
+                "expected seconds as Envoy writes them: `60s`, `0.5s`",
+            ));
+        }
         check::router(&router)?;
         check::credentials(&credentials)?;
         check::prompt(&prompt)?;
@@ -184,6 +190,14 @@ impl Gateway {
             prompt_env,
         })
     }
+}
+
+/// A protobuf Duration in JSON: `60s`, `0.5s`.
+fn is_duration(text: &str) -> bool {
+    let Some(number) = text.strip_suffix('s') else { return false };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction)
 }
 
 /// A route with `fallbacks` and no `failoverCluster` gets `failover-<route name or model>`.
@@ -388,6 +402,16 @@ mod tests {
         let err = gateway("providers: {a: {kind: openai, keyEnv: A}}\nroutes: [{model: x, provider: z}]")
             .unwrap_err();
         assert_eq!(err.path, "routes[0].provider");
+    }
+
+    #[test]
+    fn durations_are_envoys() {
+        assert!(is_duration("60s") && is_duration("0.5s"));
+        for bad in ["60", "s", "1.s", "-1s", "1m", ".5s"] {
+            assert!(!is_duration(bad), "{bad}");
+        }
+        let err = gateway("providers: {}\nfailover: {perTryIdleTimeout: 60}").unwrap_err();
+        assert_eq!(err.path, "failover.perTryIdleTimeout");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod envoy;
 mod gateway;
 mod istio;
 mod output;
+mod schema;
 mod stats;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +45,8 @@ enum Command {
         #[arg(long)]
         envoy: Option<PathBuf>,
     },
+    /// Prints the gateway config's JSON Schema.
+    Schema,
     /// Writes the configs for a target.
     Render {
         target: Target,
@@ -95,6 +98,10 @@ fn run(cli: Cli) -> Result<(), String> {
                     Ok(())
                 }
             }
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&schema::schema()).unwrap_or_default());
+            Ok(())
         }
         Command::Render { target, config, out } => {
             let gateway = load(&config)?;

@@ -64,6 +64,39 @@ def test_checked_in_configs_are_the_rendered_ones(example, tmp_path):
         assert out.read_text() == checked_in.read_text(), f"{checked_in.name} is stale: make configs"
 
 
+SCHEMA = paths.ROOT / "cli" / "gateway.schema.json"
+
+
+def test_the_json_schema_is_current_and_every_example_follows_it():
+    assert json.loads(SCHEMA.read_text()) == json.loads(cli("schema", check=True).stdout), "stale: make configs"
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for example in EXAMPLES.glob("*.yaml"):
+        text = example.read_text()
+        assert text.startswith("# yaml-language-server: $schema=../cli/gateway.schema.json"), example.name
+        jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(text))
+
+
+def test_schema_and_cli_agree(tmp_path):
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    # Every kind the schema offers is one the filters accept…
+    kinds = validator.schema["properties"]["providers"]["additionalProperties"]["properties"]["kind"]["enum"]
+    assert "openai" in kinds and "openai-compatible" in kinds
+    for kind in kinds:
+        config = {"providers": {"p": {"kind": kind, "keyEnv": "K", "endpoint": "https://llm.example.com",
+                                      **({"project": "p", "location": "us-central1"} if kind == "vertex" else {})}}}
+        validator.validate(config)
+        assert cli("validate", write(tmp_path, yaml.safe_dump(config))).returncode == 0, kind
+    # …and what one refuses, the other refuses too.
+    for bad in [{"listenr": {}}, {"providers": {"p": {"kind": "openai", "keyEnv": "K", "kindd": 1}}},
+                {"routes": [{"model": "x", "provider": "p", "fallback": []}]}, {"failover": {"perTryIdleTimeout": 60}}]:
+        config = {"providers": {"p": {"kind": "openai", "keyEnv": "K"}}, **bad}
+        if "kindd" in str(bad):
+            config = bad
+        assert not validator.is_valid(config), bad
+        assert cli("validate", write(tmp_path, yaml.safe_dump(config))).returncode == 1, bad
+
+
 @pytest.mark.parametrize("example", sorted([*RENDERED, "quickstart.yaml"]))
 def test_validate_runs_the_filters_checks_and_envoy(example):
     result = cli("validate", f"examples/{example}", "--envoy", paths.ENVOY_BIN)

@@ -46,6 +46,24 @@ pub enum AuthScheme {
 }
 
 impl ProviderKind {
+    /// Every kind, in the order the README lists them (the gateway config's JSON Schema offers
+    /// them for completion).
+    pub const ALL: [ProviderKind; 13] = [
+        ProviderKind::OpenAi,
+        ProviderKind::Azure,
+        ProviderKind::Anthropic,
+        ProviderKind::Gemini,
+        ProviderKind::Vertex,
+        ProviderKind::Mistral,
+        ProviderKind::Groq,
+        ProviderKind::Deepseek,
+        ProviderKind::Together,
+        ProviderKind::OpenRouter,
+        ProviderKind::Vllm,
+        ProviderKind::Ollama,
+        ProviderKind::OpenAiCompatible,
+    ];
+
     /// The wire API the provider's chat endpoint speaks.
     pub const fn chat_api(self) -> WireApi {
         match self {
@@ -232,6 +250,29 @@ fn gemini_verb(stream: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_kind_once() {
+        // The match has no wildcard: a new kind fails to compile here until it is placed in ALL.
+        let position = |k: ProviderKind| match k {
+            ProviderKind::OpenAi => 0,
+            ProviderKind::Azure => 1,
+            ProviderKind::Anthropic => 2,
+            ProviderKind::Gemini => 3,
+            ProviderKind::Vertex => 4,
+            ProviderKind::Mistral => 5,
+            ProviderKind::Groq => 6,
+            ProviderKind::Deepseek => 7,
+            ProviderKind::Together => 8,
+            ProviderKind::OpenRouter => 9,
+            ProviderKind::Vllm => 10,
+            ProviderKind::Ollama => 11,
+            ProviderKind::OpenAiCompatible => 12,
+        };
+        for (i, kind) in ProviderKind::ALL.into_iter().enumerate() {
+            assert_eq!(position(kind), i);
+        }
+    }
 
     fn endpoint(kind: ProviderKind) -> Endpoint {
         let settings = match kind {
