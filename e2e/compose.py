@@ -31,21 +31,21 @@ MOCK_SERVICE = ("mock", envoy_h.MOCK_DEFAULT[1])
 RLS_SERVICE = ("ratelimit", global_budget_config.RLS_PORT)
 CHROMA_SERVICE = ("chroma", rag_config.CHROMA_PORT)
 HEADER = """\
-# GENERATED from envoy-configs/gateway.yaml by e2e/compose.py: edit gateway.yaml, then rerun it
-# (a test fails while this file is stale). The docker-compose demo's Envoy: the shipped gateway,
+# GENERATED from envoy-configs/gateway.yaml by e2e/compose.py: edit examples/gateway.yaml, then
+# `make configs` (a test fails while this file is stale). The docker-compose demo's Envoy: the shipped gateway,
 # listening on 0.0.0.0 inside its container and reaching the mock provider as the `mock`
 # service. Its admin port is published too, for the demo's Prometheus and for you; never
 # publish an admin port in production.
 """
 HEADER_GLOBAL_BUDGET = """\
 # GENERATED from envoy-configs/gateway.yaml by e2e/compose.py (through e2e/global_budget_config.py):
-# edit gateway.yaml, then rerun it (a test fails while this file is stale). The docker-compose
-# demo's `global-budget` profile: gateway-global-budget.yaml with the demo's addresses (the mock,
-# the `ratelimit` service). Never publish an admin port in production.
+# edit examples/gateway.yaml, then `make configs` (a test fails while this file is stale). The
+# docker-compose demo's `global-budget` profile: gateway-global-budget.yaml with the demo's
+# addresses (the mock, the `ratelimit` service). Never publish an admin port in production.
 """
 HEADER_RAG = """\
 # GENERATED from envoy-configs/gateway.yaml by e2e/compose.py (through e2e/rag_config.py): edit
-# gateway.yaml, then rerun it (a test fails while this file is stale). The docker-compose demo's
+# examples/gateway.yaml, then `make configs` (a test fails while this file is stale). The docker-compose demo's
 # `rag` profile: gateway-rag.yaml with the demo's addresses (the mock, the `chroma` service; the
 # embeddings call still goes to this Envoy's own listener). Never publish an admin port in
 # production.

@@ -39,8 +39,8 @@ TENANTS = [
     {"id": "team-b", "keyHashes": ["sha256:0883a6667a85041bbcf2c4309fa49751c3917a54f671b83d6485e88efb5d7089"]},
 ]
 HEADER = """\
-# GENERATED from envoy-configs/gateway.yaml by e2e/global_budget_config.py: edit gateway.yaml,
-# then rerun it (a test fails while this file is stale). The shipped gateway plus a token budget
+# GENERATED from envoy-configs/gateway.yaml by e2e/global_budget_config.py: edit
+# examples/gateway.yaml, then `make configs` (a test fails while this file is stale). The shipped gateway plus a token budget
 # per tenant shared by every Envoy replica: the usage filter says how many tokens each request
 # charges (`envoy.ratelimit.hits_addend`), Envoy's rate limit filter charges them at a rate limit
 # service (cluster `ratelimit`; its limits: ratelimit-limits.json). README, "Global budgets".

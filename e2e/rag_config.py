@@ -30,8 +30,8 @@ from rag_seed import CHROMA_PORT, COLLECTION, EMBEDDINGS_MODEL  # noqa: E402,F40
 OUT = paths.CONFIGS / "gateway-rag.yaml"
 ROUTE = "docs-assistant"
 HEADER = """\
-# GENERATED from envoy-configs/gateway.yaml by e2e/rag_config.py: edit gateway.yaml, then rerun
-# it (a test fails while this file is stale). The shipped gateway plus retrieval-augmented
+# GENERATED from envoy-configs/gateway.yaml by e2e/rag_config.py: edit examples/gateway.yaml, then
+# `make configs` (a test fails while this file is stale). The shipped gateway plus retrieval-augmented
 # generation on the route `docs-assistant`: context from the Chroma collection `portcullis-docs`
 # (cluster `chroma`), the question embedded through the gateway's own listener (cluster
 # `portcullis-self`). README, "Retrieval (RAG)".

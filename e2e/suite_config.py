@@ -21,11 +21,11 @@ from harness import paths  # noqa: E402
 
 OUT = paths.CONFIGS / "gateway-suite.yaml"
 HEADER = """\
-# GENERATED from envoy-configs/gateway.yaml by e2e/suite_config.py: edit gateway.yaml, then rerun
-# it (a test fails while this file is stale). The shipped gateway in the suite layout: every
-# Portcullis filter loads portcullis_suite.wasm with the same vm_id and vm_config (environment
-# included), so the four run in one VM per worker instead of four; each keeps its own config,
-# place and failure policy, and its root_id picks its role. README, "One module or four".
+# GENERATED from envoy-configs/gateway.yaml by e2e/suite_config.py: edit examples/gateway.yaml,
+# then `make configs` (a test fails while this file is stale). The shipped gateway in the suite
+# layout: every Portcullis filter loads portcullis_suite.wasm with the same vm_id and vm_config
+# (environment included), so the four run in one VM per worker instead of four; each keeps its
+# own config, place and failure policy, and its root_id (named after the filter) picks its role. README, "One module or four".
 """
 
 
