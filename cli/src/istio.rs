@@ -34,7 +34,7 @@ pub fn render(g: &Gateway) -> Result<Vec<Manifest>, ConfigError> {
             about: PROVIDERS_ABOUT.into(),
             documents: provider_resources(g, &providers),
         },
-        wasm_plugin(g, "credentials", 30, &g.credentials, &g.credential_env, CREDENTIALS_ABOUT),
+        wasm_plugin(g, "credentials", 30, &g.credentials, &g.credential_env, &credentials_about(g)),
         wasm_plugin(
             g,
             "prompt",
@@ -163,10 +163,26 @@ fn provider_resources(g: &Gateway, providers: &[&Upstream]) -> Vec<Value> {
     docs
 }
 
-const CREDENTIALS_ABOUT: &str =
-    "Credentials: strips client credentials and injects the provider's key. Keys come from the
-gateway pod's environment (e.g. a Kubernetes Secret mapped to env vars in the gateway
-Deployment), passed to the VM with `valueFrom: HOST`; they never appear in this resource.";
+/// The Secret the keys live in and how it reaches the plugin: the commands name every variable
+/// the config uses; the values stay out of every file.
+fn credentials_about(g: &Gateway) -> String {
+    let mut vars: Vec<&String> = g.credential_env.iter().collect();
+    vars.extend(g.prompt_env.iter().filter(|v| !g.credential_env.contains(v)));
+    let mut text = String::from(
+        "Credentials: strips client credentials and injects the provider's key. Keys come from the\n\
+         gateway pod's environment, passed to the VM with `valueFrom: HOST`; they never appear in\n\
+         this resource. Keep them in a Secret and give it to the gateway Deployment as environment:\n",
+    );
+    let ns = &g.config.istio.namespace;
+    text.push_str(&format!("  kubectl -n {ns} create secret generic portcullis-provider-keys"));
+    for v in vars {
+        text.push_str(&format!(" \\\n      --from-literal={v}=…"));
+    }
+    text.push_str(&format!(
+        "\n  kubectl -n {ns} set env deployment/istio-ingressgateway --from=secret/portcullis-provider-keys"
+    ));
+    text
+}
 
 fn wasm_plugin(
     g: &Gateway,

@@ -54,6 +54,15 @@ enum Command {
         /// Output: a file for `envoy` and `compose`, a directory for `istio` (default: stdout).
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// The listener's port, instead of the config's `listener.port`.
+        #[arg(long)]
+        port: Option<u16>,
+        /// The admin port, instead of the config's `admin.port`.
+        #[arg(long)]
+        admin_port: Option<u16>,
+        /// The directory of the .wasm files as Envoy sees it, instead of the config's `modules`.
+        #[arg(long)]
+        modules: Option<String>,
     },
 }
 
@@ -103,8 +112,14 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&schema::schema()).unwrap_or_default());
             Ok(())
         }
-        Command::Render { target, config, out } => {
-            let gateway = load(&config)?;
+        Command::Render { target, config, out, port, admin_port, modules } => {
+            let mut gateway = load(&config)?;
+            let settings = &mut gateway.config;
+            settings.listener.port = port.unwrap_or(settings.listener.port);
+            settings.admin.port = admin_port.unwrap_or(settings.admin.port);
+            if let Some(dir) = modules {
+                settings.modules = dir;
+            }
             let source = config.display().to_string();
             match target {
                 Target::Envoy => {

@@ -259,3 +259,22 @@ def test_own_config_fails_over_and_requires_its_tenants_key(own_gateway, mock):
     with pytest.raises(openai.AuthenticationError):
         stranger.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
     assert mock.requests() == []
+
+
+def test_flags_override_ports_and_module_paths(tmp_path):
+    out = tmp_path / "envoy.yaml"
+    cli("render", "envoy", "examples/gateway.yaml", "-o", out, "--port", 12345, "--admin-port", 12346,
+        "--modules", "/opt/portcullis", check=True)
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 12345
+    assert cfg["admin"]["address"]["socket_address"]["port_value"] == 12346
+    files = [f["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] for f in envoy_h.http_filters(cfg)
+             if f["typed_config"].get("@type") == envoy_h.WASM_FILTER_TYPE]
+    assert files == [f"/opt/portcullis/portcullis_{n}.wasm" for n in ("router", "credentials", "prompt", "usage")]
+
+
+def test_the_istio_credentials_plugin_says_how_to_provide_its_keys():
+    text = (paths.ROOT / "istio" / "portcullis-credentials.wasmplugin.yaml").read_text()
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        assert f"--from-literal={var}=…" in text
+    assert "set env deployment/istio-ingressgateway --from=secret/portcullis-provider-keys" in text
