@@ -11,7 +11,7 @@ use portcullis_core::llm::provider::ProviderKind;
 use serde_json::{json, Value};
 
 /// The provider fields the credentials filter owns; every other provider field is the router's.
-const CREDENTIAL_FIELDS: [&str; 5] = ["keyEnv", "key", "keys", "headers", "cooldownSeconds"];
+const CREDENTIAL_FIELDS: [&str; 6] = ["keyEnv", "key", "keys", "headers", "cooldownSeconds", "identity"];
 
 #[derive(Debug, Clone)]
 pub struct Gateway {
@@ -412,6 +412,27 @@ mod tests {
         }
         let err = gateway("providers: {}\nfailover: {perTryIdleTimeout: 60}").unwrap_err();
         assert_eq!(err.path, "failover.perTryIdleTimeout");
+    }
+
+    #[test]
+    fn a_cloud_identity_is_the_credentials_filters_and_its_endpoint_a_service() {
+        let g = gateway(
+            "providers:\n  vertex: {kind: vertex, host: us-central1-aiplatform.googleapis.com, project: p, location: us-central1,\n\
+             \x20          identity: {gcpMetadata: {cluster: gcp-metadata}}}\n\
+             services: {gcp-metadata: {endpoint: 'http://metadata.google.internal:80'}}",
+        )
+        .unwrap();
+        assert_eq!(
+            g.credentials["providers"]["vertex"],
+            json!({"identity": {"gcpMetadata": {"cluster": "gcp-metadata"}}})
+        );
+        assert!(g.router["providers"]["vertex"].get("identity").is_none());
+        assert!(g.credential_env.is_empty(), "no key variable");
+        let service = g.upstreams.iter().find(|u| u.cluster == "gcp-metadata").unwrap();
+        assert_eq!(
+            (service.endpoint.host.as_str(), service.endpoint.port, service.endpoint.tls),
+            ("metadata.google.internal", 80, false)
+        );
     }
 
     #[test]

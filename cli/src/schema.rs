@@ -45,6 +45,12 @@ pub fn schema() -> Value {
             "key": string("inline key, for testing only"),
             "headers": {"type": "object", "additionalProperties": {"type": "string"}, "description": "extra headers upstream"},
             "cooldownSeconds": {"type": "integer", "minimum": 0, "description": "how long a key refused with 401/429 rests"},
+            "identity": object(json!({
+                "gcpMetadata": object(json!({"cluster": {"type": "string"}, "serviceAccount": {"type": "string"}}), &["cluster"]),
+                "azureImds": object(json!({"cluster": {"type": "string"}, "resource": {"type": "string"}, "clientId": {"type": "string"}}), &["cluster"]),
+                "refreshBeforeSeconds": {"type": "integer", "minimum": 0},
+                "timeoutMs": {"type": "integer", "minimum": 10, "maximum": 60000},
+            }), &[]),
         }),
         &["kind"],
     );

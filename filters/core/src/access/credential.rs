@@ -9,6 +9,7 @@
 //! its own pools, which take precedence over the default ones in `providers`.
 
 use crate::access::client_key::CLIENT_CREDENTIAL_HEADERS;
+use crate::access::identity::TokenSource;
 use crate::access::key_config::{KeySource, ProviderCredentialConfig};
 use crate::access::keypool::{KeyPool, DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS};
 use crate::access::secret::Secret;
@@ -60,10 +61,26 @@ pub struct Warning {
     pub message: String,
 }
 
+/// A provider whose credential is a token from the cloud's identity endpoint.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TokenCredential {
+    pub source: TokenSource,
+    /// Extra headers sent with the token.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A provider's credential: keys, or a token source.
+#[derive(Debug, PartialEq, Eq)]
+enum Credential {
+    Keys(KeyPool),
+    Token(TokenCredential),
+}
+
 /// What a request to a provider gets.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup<'a> {
     Found(&'a KeyPool),
+    Token(&'a TokenCredential),
     /// Configured, but no key is available; the string says why (no secret in it).
     Missing(&'a str),
     /// No credentials configured for this provider: the request passes without one (a
@@ -74,7 +91,7 @@ pub enum Lookup<'a> {
 /// Key pools by provider name, for one scope (the defaults, or one tenant's own).
 #[derive(Debug, Default)]
 struct ProviderPools {
-    ready: HashMap<String, KeyPool>,
+    ready: HashMap<String, Credential>,
     /// Providers configured but without a usable key (unset variables): requests to them are
     /// refused by the gateway instead of being sent upstream unauthenticated.
     missing: HashMap<String, String>,
@@ -103,8 +120,10 @@ impl ProviderPools {
     }
 
     fn lookup(&self, provider: &str) -> Option<Lookup<'_>> {
-        if let Some(pool) = self.ready.get(provider) {
-            return Some(Lookup::Found(pool));
+        match self.ready.get(provider) {
+            Some(Credential::Keys(pool)) => return Some(Lookup::Found(pool)),
+            Some(Credential::Token(token)) => return Some(Lookup::Token(token)),
+            None => {}
         }
         self.missing.get(provider).map(|why| Lookup::Missing(why.as_str()))
     }
@@ -184,7 +203,7 @@ fn compile_pool(
     at: &str,
     env: &impl Fn(&str) -> Option<String>,
     warnings: &mut Vec<Warning>,
-) -> Result<Result<KeyPool, String>, ConfigError> {
+) -> Result<Result<Credential, String>, ConfigError> {
     for header in p.headers.keys() {
         let lower = header.to_ascii_lowercase();
         if CLIENT_CREDENTIAL_HEADERS.contains(&lower.as_str()) || lower.starts_with(':') {
@@ -196,6 +215,16 @@ fn compile_pool(
     }
     let headers = p.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
     let cooldown = p.cooldown_seconds.unwrap_or(DEFAULT_COOLDOWN_SECONDS).clamp(1, MAX_COOLDOWN_SECONDS);
+    if let Some(identity) = p.identity {
+        if p.key_env.is_some() || p.key.is_some() || !p.keys.is_empty() || p.cooldown_seconds.is_some() {
+            return Err(ConfigError::new(
+                format!("{at}.identity"),
+                "a provider's credential is keys (`keyEnv`, `keys`, `key`) or `identity`, not both",
+            ));
+        }
+        let source = TokenSource::compile(identity, &format!("{at}.identity"))?;
+        return Ok(Ok(Credential::Token(TokenCredential { source, headers })));
+    }
 
     let mut sources = Vec::new();
     if p.key_env.is_some() || p.key.is_some() {
@@ -252,7 +281,7 @@ fn compile_pool(
         let vars = unset.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
         return Ok(Err(format!("environment variable {vars} is not set for the Wasm VM")));
     }
-    Ok(Ok(KeyPool::new(keys, headers, cooldown)))
+    Ok(Ok(Credential::Keys(KeyPool::new(keys, headers, cooldown))))
 }
 
 /// The headers that carry `key` in `scheme`, plus the pool's extra headers.

@@ -10,18 +10,24 @@
 //! With failover ([`Placement::Upstream`]), a second instance runs as an upstream filter on the
 //! failover cluster and does the key part once per attempt, for the provider of that attempt.
 //!
+//! A provider whose credential is a cloud identity ([`super::identity`]) gets a token from the
+//! shared cache, or waits while this request fetches one (`dispatch_http_call`, then resume).
+//!
 //! Nothing secret is logged: keys are `Secret`s, which print as `<redacted>`; log lines name a
 //! key by its position in the pool and its id (a hash prefix).
 
 use super::client_key::{self, CLIENT_CREDENTIAL_HEADERS};
-use super::credential::{self, CredentialStore, Lookup, Placement};
+use super::credential::{self, CredentialStore, Lookup, Placement, TokenCredential};
+use super::identity::{self, CachedToken, Plan, TokenSource};
 use super::keypool::{self, KeyId, Pick};
 use super::tenant::{Caller, Presented, Tenant};
+use crate::access::secret::Secret;
 use crate::common::error::{ClientError, ErrorKind};
+use crate::common::metric;
 use crate::contract::{self, decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side};
 use crate::llm::api::{self, WireApi};
-use crate::llm::provider::ProviderKind;
+use crate::llm::provider::{AuthScheme, ProviderKind};
 use crate::router::plan::RoutePlan;
 use std::rc::Rc;
 
@@ -33,16 +39,34 @@ struct UsedKey {
     cooldown_seconds: u64,
 }
 
+/// A token fetch this request waits for.
+struct PendingToken {
+    call: u32,
+    provider: String,
+    source: TokenSource,
+    headers: Vec<(String, String)>,
+    /// A still-valid token to use if the fetch fails.
+    stale: Option<Secret>,
+    api: WireApi,
+}
+
+/// Counts token fetches by outcome: `ok`, `stale` (failed; the still-valid token was used),
+/// `error` (failed; the request was refused).
+const TOKEN_FETCHES: &str = "portcullis_credentials_token_fetches_total";
+
 pub struct CredentialsFlow {
     store: Rc<CredentialStore>,
     /// The API the client speaks, once known: the shape of a refusal.
     client_api: Option<WireApi>,
     used: Option<UsedKey>,
+    pending: Option<PendingToken>,
+    /// The cache key of the token this request was sent with: a provider's 401 drops it.
+    used_token: Option<String>,
 }
 
 impl CredentialsFlow {
     pub fn new(store: Rc<CredentialStore>) -> Self {
-        Self { store, client_api: None, used: None }
+        Self { store, client_api: None, used: None, pending: None, used_token: None }
     }
 
     /// Downstream: identify the caller, check scope, inject the key (unless Envoy fails over
@@ -157,6 +181,7 @@ impl CredentialsFlow {
         let store = Rc::clone(&self.store);
         let pool = match store.lookup(tenant, provider) {
             Lookup::Found(pool) => pool,
+            Lookup::Token(credential) => return self.inject_token(host, headers, provider, credential),
             Lookup::NotConfigured => return Flow::Continue,
             Lookup::Missing(why) => {
                 log::error!("provider {provider}: {why}");
@@ -215,6 +240,139 @@ impl CredentialsFlow {
         Flow::Continue
     }
 
+    /// A token from the shared cache, or a fetch this request waits for.
+    fn inject_token(
+        &mut self,
+        host: &mut dyn Host,
+        headers: &Headers,
+        provider: &str,
+        credential: &TokenCredential,
+    ) -> Flow {
+        let source = &credential.source;
+        let now = host::now_seconds(host);
+        let (cached, cas) = host.shared_data(&source.cache_key);
+        let stale = match identity::plan(source, cached.as_deref(), now) {
+            Plan::Use(token) => return self.send_token(host, source, &token, &credential.headers),
+            Plan::Fetch { claim, stale } => {
+                // Claim the fetch so other workers keep using the still-valid token meanwhile.
+                // Losing the claim to another worker: use the token it left if there is one.
+                if host.set_shared_data(&source.cache_key, &claim, cas) == host::SharedWrite::Conflict {
+                    if let Some(token) = stale {
+                        return self.send_token(host, source, &token, &credential.headers);
+                    }
+                }
+                stale
+            }
+        };
+        let call_headers = source.request_headers();
+        let refs: Vec<(&str, &str)> = call_headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let api = self.client_api.unwrap_or_else(|| client_api_from_path(headers));
+        match host.dispatch(&source.cluster, &refs, b"", source.timeout_ms) {
+            Ok(call) => {
+                self.pending = Some(PendingToken {
+                    call,
+                    provider: provider.to_owned(),
+                    source: source.clone(),
+                    headers: credential.headers.clone(),
+                    stale,
+                    api,
+                });
+                Flow::Pause
+            }
+            Err(why) => {
+                log::error!("provider {provider}: cannot call identity cluster {}: {why}", source.cluster);
+                self.token_failed(host, provider, source, stale, &credential.headers, api)
+            }
+        }
+    }
+
+    /// The fetched token (cached for every worker), or the fallback.
+    fn on_token(&mut self, host: &mut dyn Host, call: u32, body_size: usize) {
+        let Some(pending) = self.pending.take_if(|p| p.call == call) else { return };
+        let (status, body) = if body_size > identity::MAX_ANSWER_BYTES {
+            (None, Vec::new())
+        } else {
+            host.call_response(body_size)
+        };
+        let now = host::now_seconds(host);
+        let PendingToken { provider, source, headers, stale, api, .. } = pending;
+        match source.parse(status, &body, now) {
+            Ok(fresh) => {
+                host.set_shared_data(&source.cache_key, &fresh.encode(), None);
+                count_fetch(host, &provider, "ok");
+                log::info!(
+                    "provider {provider}: new token from {}, valid {} s",
+                    source.cluster,
+                    fresh.expires_at.saturating_sub(now)
+                );
+                self.send_token(host, &source, &fresh.token, &headers);
+                host.resume(Side::Request);
+            }
+            Err(why) => {
+                log::warn!("provider {provider}: token from cluster {} failed: {why}", source.cluster);
+                if self.token_failed(host, &provider, &source, stale, &headers, api) == Flow::Continue {
+                    host.resume(Side::Request);
+                }
+            }
+        }
+    }
+
+    /// A fetch failed: the still-valid token if there is one, else a 503 in the client's shape.
+    fn token_failed(
+        &mut self,
+        host: &mut dyn Host,
+        provider: &str,
+        source: &TokenSource,
+        stale: Option<Secret>,
+        headers: &[(String, String)],
+        api: WireApi,
+    ) -> Flow {
+        match stale {
+            Some(token) => {
+                count_fetch(host, provider, "stale");
+                self.send_token(host, source, &token, headers)
+            }
+            None => {
+                count_fetch(host, provider, "error");
+                let err = ClientError::new(
+                    ErrorKind::Unavailable,
+                    format!("the gateway could not get a credential for provider `{provider}`"),
+                );
+                host::send_error(host, &err, api.error_shape());
+                Flow::Pause
+            }
+        }
+    }
+
+    fn send_token(
+        &mut self,
+        host: &mut dyn Host,
+        source: &TokenSource,
+        token: &Secret,
+        extra: &[(String, String)],
+    ) -> Flow {
+        for (name, value) in credential::injected_headers(AuthScheme::Bearer, token, extra) {
+            host.set_header(Side::Request, &name, &value);
+        }
+        self.used_token = Some(source.cache_key.clone());
+        Flow::Continue
+    }
+
+    /// A provider refused the token (401): drop it from the cache so the next request fetches
+    /// a new one (a revoked or rotated identity), instead of failing until it expires.
+    fn observe_token_status(&self, host: &mut dyn Host, cache_key: &str) {
+        if host.header(Side::Response, ":status").as_deref() != Some("401") {
+            return;
+        }
+        let from_upstream = self.store.placement() == Placement::Upstream
+            || host.property(&["response", "code_details"]).is_some_and(|d| d == b"via_upstream");
+        if from_upstream {
+            let dropped = CachedToken { token: Secret::new(String::new()), expires_at: 0, fetching_since: 0 };
+            host.set_shared_data(cache_key, &dropped.encode(), None);
+            log::warn!("a provider refused a token (401): the next request fetches a new one");
+        }
+    }
+
     /// Puts the key in cooldown if the provider refused it (401) or rate limited it (429).
     /// Local replies (a later filter's 429, Envoy's own 503) say nothing about the key.
     fn observe_provider_status(&self, host: &mut dyn Host, used: &UsedKey) {
@@ -271,8 +429,22 @@ impl HttpFlow for CredentialsFlow {
         if let Some(used) = self.used.take() {
             self.observe_provider_status(host, &used);
         }
+        if let Some(cache_key) = self.used_token.take() {
+            self.observe_token_status(host, &cache_key);
+        }
         Flow::Continue
     }
+
+    fn on_http_call_response(&mut self, host: &mut dyn Host, token: u32, body_size: usize) {
+        self.on_token(host, token, body_size);
+    }
+}
+
+fn count_fetch(host: &mut dyn Host, provider: &str, outcome: &str) {
+    host.increment(
+        &metric::labelled(TOKEN_FETCHES, &[("gen_ai_provider_name", provider), ("outcome", outcome)]),
+        1,
+    );
 }
 
 /// May the tenant use `provider` with `requested` (the model the client asked for) or `model`

@@ -1,5 +1,6 @@
 //! Where a provider's keys come from, as configured (for the defaults and for each tenant).
 
+use crate::access::identity::IdentityConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -22,6 +23,9 @@ pub struct ProviderCredentialConfig {
     /// How long a key rests after a 401 or 429 when the provider sends no `Retry-After`.
     #[serde(default)]
     pub cooldown_seconds: Option<u64>,
+    /// Short-lived tokens from the cloud's identity endpoint instead of keys.
+    #[serde(default)]
+    pub identity: Option<IdentityConfig>,
 }
 
 /// One key of a pool: from the environment (preferred) or inline.
