@@ -278,3 +278,35 @@ def test_the_istio_credentials_plugin_says_how_to_provide_its_keys():
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
         assert f"--from-literal={var}=…" in text
     assert "set env deployment/istio-ingressgateway --from=secret/portcullis-provider-keys" in text
+
+
+def test_make_run_serves_a_gateway_config(tmp_path):
+    """`make run CONFIG=<gateway config>` (e2e/run.py): rendered by the CLI, run with the mock
+    behind the providers that point at it, answering an SDK; Ctrl-C stops everything."""
+    import os
+    import signal
+    import time
+
+    from harness import process
+
+    port, admin = process.free_port(), process.free_port()
+    env = {**os.environ, "PORTCULLIS_PORT": str(port), "PORTCULLIS_ADMIN_PORT": str(admin)}
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        env.pop(var, None)  # the mock, not the real providers
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(paths.VENV_BIN / "python"), "e2e/run.py", "examples/gateway.yaml"], cwd=paths.ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "Ctrl-C to stop" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert "openai     → mock provider" in log.read_text()
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="any-key", max_retries=0)
+        resp = client.chat.completions.create(model="claude-haiku-4-5", messages=[{"role": "user", "content": "run"}])
+        assert resp.choices[0].message.content == "Mock reply from anthropic to: run"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    assert log.read_text().rstrip().endswith("stopped")
