@@ -118,3 +118,67 @@ def test_anything_else_gets_bedrocks_403_and_never_reaches_the_upstream(proxy, m
     assert "message" in json.loads(answer)
     assert proxy.rejected[-1] == error_type
     assert mock.requests() == [], "a refused request never reaches the upstream"
+
+
+# --- The mock's Bedrock Converse behind the checkpoint, called with botocore's own
+# bedrock-runtime client (it signs, sends and parses the event stream itself): the mock speaks
+# the real wire format and the checkpoint lets a correctly signed SDK call through.
+
+MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+@pytest.fixture(scope="module")
+def bedrock(proxy):
+    import botocore.session
+    from botocore.config import Config
+
+    session = botocore.session.get_session()
+    return session.create_client(
+        "bedrock-runtime", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{proxy.port}",
+        aws_access_key_id=CREDS.access_key, aws_secret_access_key=CREDS.secret_key,
+        aws_session_token=CREDS.token, config=Config(retries={"max_attempts": 1}))
+
+
+def test_botocore_converse_through_the_checkpoint(bedrock, mock):
+    out = bedrock.converse(modelId=MODEL, system=[{"text": "be brief"}],
+                           messages=[{"role": "user", "content": [{"text": "hi bedrock"}]}],
+                           inferenceConfig={"maxTokens": 100})
+    assert out["output"]["message"]["content"] == [{"text": "Mock reply from bedrock to: hi bedrock"}]
+    assert out["stopReason"] == "end_turn"
+    assert out["usage"]["inputTokens"] > 0 and out["usage"]["outputTokens"] == 7  # words
+    (req,) = mock.requests()
+    assert req["path"] == "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse"
+
+
+def test_botocore_reads_the_mocks_event_stream(bedrock):
+    out = bedrock.converse_stream(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "stream me"}]}])
+    events = list(out["stream"])
+    kinds = [next(iter(e)) for e in events]
+    assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == "Mock reply from bedrock to: stream me"
+    assert events[-1]["metadata"]["usage"]["outputTokens"] == 7
+
+
+def test_botocore_tool_use_round_trip(bedrock):
+    tools = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}}]}
+    messages = [{"role": "user", "content": [{"text": "weather in Paris?"}]}]
+    first = bedrock.converse(modelId=MODEL, messages=messages, toolConfig=tools)
+    assert first["stopReason"] == "tool_use"
+    (call,) = first["output"]["message"]["content"]
+    assert call["toolUse"]["name"] == "get_weather" and call["toolUse"]["input"] == {"city": "mock"}
+    messages += [first["output"]["message"], {"role": "user", "content": [{"toolResult": {
+        "toolUseId": call["toolUse"]["toolUseId"], "content": [{"text": "sunny"}]}}]}]
+    second = bedrock.converse(modelId=MODEL, messages=messages, toolConfig=tools)
+    assert second["output"]["message"]["content"][0]["text"] == "Tool result received: sunny"
+
+
+def test_the_mocks_bedrock_errors_are_what_botocore_expects(bedrock, mock):
+    from botocore.exceptions import ClientError
+
+    mock.add_rule(pathContains="/converse", status=429)
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "x"}]}])
+    assert err.value.response["Error"]["Code"] == "ThrottlingException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429

@@ -15,6 +15,7 @@
 
 mod admin;
 mod anthropic;
+mod bedrock;
 mod body;
 mod control;
 mod conversation;

@@ -14,6 +14,7 @@ pub enum Provider {
     Azure,
     Anthropic,
     Gemini,
+    Bedrock,
 }
 
 impl Provider {
@@ -24,6 +25,7 @@ impl Provider {
             Provider::Azure => "azure",
             Provider::Anthropic => "anthropic",
             Provider::Gemini => "gemini",
+            Provider::Bedrock => "bedrock",
         }
     }
 
@@ -72,6 +74,8 @@ impl Provider {
                 };
                 json!({"error": {"code": status, "message": message, "status": grpc}})
             }
+            // The exception's name is in `x-amzn-ErrorType` (see `error`).
+            Provider::Bedrock => json!({"message": message}),
         }
     }
 
@@ -83,6 +87,9 @@ impl Provider {
         if status == 429 {
             respond::set_header(&mut resp, "retry-after", &ctl.retry_after);
         }
+        if self == Provider::Bedrock {
+            respond::set_header(&mut resp, "x-amzn-errortype", crate::bedrock::error_type(status));
+        }
         self.tag(&mut resp);
         resp
     }
@@ -92,6 +99,7 @@ impl Provider {
         let name = match self {
             Provider::OpenAi | Provider::Azure => "x-request-id",
             Provider::Anthropic => "request-id",
+            Provider::Bedrock => "x-amzn-requestid",
             Provider::Gemini => return,
         };
         respond::set_header(resp, name, &ids::new("req_"));

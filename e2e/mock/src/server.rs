@@ -2,6 +2,7 @@
 
 use crate::admin;
 use crate::anthropic;
+use crate::bedrock;
 use crate::control::Controls;
 use crate::embeddings;
 use crate::gemini;
@@ -55,6 +56,11 @@ enum Route {
         model: String,
         method: String,
     },
+    /// Bedrock Converse (`stream`: ConverseStream); the model id is decoded from the path.
+    Bedrock {
+        model: String,
+        stream: bool,
+    },
     NotFound,
 }
 
@@ -89,6 +95,9 @@ impl Route {
             if let Some((model, method)) = gemini_path(path) {
                 return Route::Gemini { model, method };
             }
+            if let Some((model, stream)) = bedrock::route(path) {
+                return Route::Bedrock { model, stream };
+            }
         }
         if let Some(id) = path.strip_prefix("/v1/models/") {
             if get && !id.is_empty() && !id.contains('/') {
@@ -103,6 +112,7 @@ impl Route {
             Route::Chat(p, _) | Route::Embeddings(p, _) => *p,
             Route::Messages | Route::CountTokens => Provider::Anthropic,
             Route::Gemini { .. } => Provider::Gemini,
+            Route::Bedrock { .. } => Provider::Bedrock,
             Route::Models | Route::Model(_) | Route::Moderations | Route::NotFound => Provider::OpenAi,
         }
     }
@@ -111,7 +121,7 @@ impl Route {
     fn path_model(&self) -> Option<&str> {
         match self {
             Route::Chat(_, d) | Route::Embeddings(_, d) => d.as_deref(),
-            Route::Gemini { model, .. } => Some(model),
+            Route::Gemini { model, .. } | Route::Bedrock { model, .. } => Some(model),
             _ => None,
         }
     }
@@ -228,6 +238,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
                 }
             }
         }
+        Route::Bedrock { model, stream } => bedrock::converse(&body, &model, stream, &ctl),
         Route::NotFound => Provider::OpenAi.error(404, "Not found", &ctl),
     })
 }
@@ -239,5 +250,6 @@ fn invalid_json_message(p: Provider) -> &'static str {
         }
         Provider::Anthropic => "There was an error parsing the body of your request: invalid JSON",
         Provider::Gemini => "Invalid JSON payload received.",
+        Provider::Bedrock => "Malformed input request, please reformat your input and try again.",
     }
 }
