@@ -8,6 +8,7 @@
 //! Each provider has a pool of keys ([`crate::access::keypool`]); a tenant ([`crate::access::tenant`]) may have
 //! its own pools, which take precedence over the default ones in `providers`.
 
+use crate::access::aws::AwsCredential;
 use crate::access::client_key::CLIENT_CREDENTIAL_HEADERS;
 use crate::access::identity::TokenSource;
 use crate::access::key_config::{KeySource, ProviderCredentialConfig};
@@ -69,11 +70,12 @@ pub struct TokenCredential {
     pub headers: Vec<(String, String)>,
 }
 
-/// A provider's credential: keys, or a token source.
+/// A provider's credential: keys, a token source, or AWS credentials to sign with.
 #[derive(Debug, PartialEq, Eq)]
 enum Credential {
     Keys(KeyPool),
     Token(TokenCredential),
+    Aws(AwsCredential),
 }
 
 /// What a request to a provider gets.
@@ -81,6 +83,8 @@ enum Credential {
 pub enum Lookup<'a> {
     Found(&'a KeyPool),
     Token(&'a TokenCredential),
+    /// Requests are signed with these credentials (in the upstream placement).
+    Aws(&'a AwsCredential),
     /// Configured, but no key is available; the string says why (no secret in it).
     Missing(&'a str),
     /// No credentials configured for this provider: the request passes without one (a
@@ -123,6 +127,7 @@ impl ProviderPools {
         match self.ready.get(provider) {
             Some(Credential::Keys(pool)) => return Some(Lookup::Found(pool)),
             Some(Credential::Token(token)) => return Some(Lookup::Token(token)),
+            Some(Credential::Aws(aws)) => return Some(Lookup::Aws(aws)),
             None => {}
         }
         self.missing.get(provider).map(|why| Lookup::Missing(why.as_str()))
@@ -215,8 +220,21 @@ fn compile_pool(
     }
     let headers = p.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
     let cooldown = p.cooldown_seconds.unwrap_or(DEFAULT_COOLDOWN_SECONDS).clamp(1, MAX_COOLDOWN_SECONDS);
+    let has_keys =
+        p.key_env.is_some() || p.key.is_some() || !p.keys.is_empty() || p.cooldown_seconds.is_some();
+    if let Some(aws) = p.aws {
+        if has_keys || p.identity.is_some() {
+            return Err(ConfigError::new(
+                format!("{at}.aws"),
+                "a provider's credential is keys (`keyEnv`, `keys`, `key`), `identity` or `aws`, one of them",
+            ));
+        }
+        return Ok(
+            AwsCredential::compile(aws, headers, &format!("{at}.aws"), env, warnings)?.map(Credential::Aws)
+        );
+    }
     if let Some(identity) = p.identity {
-        if p.key_env.is_some() || p.key.is_some() || !p.keys.is_empty() || p.cooldown_seconds.is_some() {
+        if has_keys {
             return Err(ConfigError::new(
                 format!("{at}.identity"),
                 "a provider's credential is keys (`keyEnv`, `keys`, `key`) or `identity`, not both",

@@ -10,12 +10,17 @@
 //! With failover ([`Placement::Upstream`]), a second instance runs as an upstream filter on the
 //! failover cluster and does the key part once per attempt, for the provider of that attempt.
 //!
+//! A provider whose credential is AWS's (Bedrock) is signed, not keyed: in the upstream placement
+//! (on the provider's cluster), which holds the request until its body is complete and signs the
+//! final method, path, headers and body ([`super::aws`]); the listener's instance sends nothing.
+//!
 //! A provider whose credential is a cloud identity ([`super::identity`]) gets a token from the
 //! shared cache, or waits while this request fetches one (`dispatch_http_call`, then resume).
 //!
 //! Nothing secret is logged: keys are `Secret`s, which print as `<redacted>`; log lines name a
 //! key by its position in the pool and its id (a hash prefix).
 
+use super::aws::AwsCredential;
 use super::client_key::{self, CLIENT_CREDENTIAL_HEADERS};
 use super::credential::{self, CredentialStore, Lookup, Placement, TokenCredential};
 use super::identity::{self, CachedToken, Plan, TokenSource};
@@ -62,11 +67,23 @@ pub struct CredentialsFlow {
     pending: Option<PendingToken>,
     /// The cache key of the token this request was sent with: a provider's 401 drops it.
     used_token: Option<String>,
+    /// AWS credentials to sign the request with once its body is complete.
+    signing: Option<AwsCredential>,
+    /// The request had no body (its headers ended the stream).
+    headers_only: bool,
 }
 
 impl CredentialsFlow {
     pub fn new(store: Rc<CredentialStore>) -> Self {
-        Self { store, client_api: None, used: None, pending: None, used_token: None }
+        Self {
+            store,
+            client_api: None,
+            used: None,
+            pending: None,
+            used_token: None,
+            signing: None,
+            headers_only: false,
+        }
     }
 
     /// Downstream: identify the caller, check scope, inject the key (unless Envoy fails over
@@ -125,8 +142,9 @@ impl CredentialsFlow {
     /// downstream instance), the provider is this attempt's.
     fn on_attempt(&mut self, host: &mut dyn Host) -> Flow {
         let Some(provider) = host.filter_state(contract::ATTEMPT_PROVIDER) else {
-            // Not a failover attempt: the downstream instance did everything.
-            return Flow::Continue;
+            // Not a failover attempt: the downstream instance did everything, unless the
+            // provider signs its requests (its cluster carries this instance for that).
+            return self.sign_single_provider(host);
         };
         let provider = String::from_utf8_lossy(&provider).into_owned();
         // The plan (the downstream router's) says what the client asked for, what this attempt
@@ -167,6 +185,72 @@ impl CredentialsFlow {
         self.inject(host, &headers, tenant, &provider, kind, fallback_follows)
     }
 
+    /// On a signing provider's own cluster (no failover): the router's record names the
+    /// provider; a provider with AWS credentials is signed here.
+    fn sign_single_provider(&mut self, host: &mut dyn Host) -> Flow {
+        let Some(decision) =
+            host.filter_state(contract::DECISION).and_then(|d| decision::Decision::decode(&d).ok())
+        else {
+            return Flow::Continue;
+        };
+        self.client_api = Some(decision.client_api);
+        let store = Rc::clone(&self.store);
+        let tenant = host
+            .filter_state(contract::TENANT)
+            .and_then(|id| store.tenants().get(&String::from_utf8_lossy(&id)));
+        match store.lookup(tenant, &decision.provider) {
+            Lookup::Aws(aws) => self.hold_for_signature(host, &decision.provider, aws),
+            _ => Flow::Continue,
+        }
+    }
+
+    /// Downstream: nothing (the upstream instance signs). Upstream: hold the headers until the
+    /// body is complete, then sign.
+    fn hold_for_signature(&mut self, host: &mut dyn Host, provider: &str, aws: &AwsCredential) -> Flow {
+        if self.store.placement() == Placement::Downstream {
+            log::debug!("provider {provider}: signed per request on its cluster (upstream placement)");
+            return Flow::Continue;
+        }
+        for (name, value) in &aws.headers {
+            host.set_header(Side::Request, name, value);
+        }
+        self.signing = Some(aws.clone());
+        if self.headers_only {
+            return self.sign(host, &[]);
+        }
+        Flow::Pause
+    }
+
+    /// Signs the request as it leaves: method, path and query, `host` and `content-type`, body.
+    fn sign(&mut self, host: &mut dyn Host, body: &[u8]) -> Flow {
+        let Some(aws) = self.signing.take() else { return Flow::Continue };
+        let headers = host.headers(Side::Request);
+        let authority = headers.get(":authority").unwrap_or_default().to_string();
+        let Some(region) = aws.region_for(&authority) else {
+            log::error!(
+                "cannot tell the signing region from host `{authority}`: set the provider's `aws.region`"
+            );
+            let err = ClientError::new(
+                ErrorKind::Unavailable,
+                "the gateway cannot sign requests for this provider",
+            );
+            host::send_error(host, &err, self.client_api.unwrap_or(WireApi::OpenAiChat).error_shape());
+            return Flow::Pause;
+        };
+        let mut signed_headers: Vec<(&str, &str)> = vec![("host", authority.as_str())];
+        if let Some(ct) = headers.get("content-type") {
+            signed_headers.push(("content-type", ct));
+        }
+        signed_headers.extend(aws.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let method = headers.get(":method").unwrap_or("POST");
+        let path = headers.get(":path").unwrap_or("/");
+        let now = host::now_seconds(host);
+        for (name, value) in aws.sign(method, path, &signed_headers, body, &region, now) {
+            host.set_header(Side::Request, name, &value);
+        }
+        Flow::Continue
+    }
+
     /// Picks a key from the pool for `provider` and sets it in the provider's scheme.
     /// `fallback_follows`: a failover attempt after which Envoy may still try another provider.
     fn inject(
@@ -182,6 +266,7 @@ impl CredentialsFlow {
         let pool = match store.lookup(tenant, provider) {
             Lookup::Found(pool) => pool,
             Lookup::Token(credential) => return self.inject_token(host, headers, provider, credential),
+            Lookup::Aws(aws) => return self.hold_for_signature(host, provider, aws),
             Lookup::NotConfigured => return Flow::Continue,
             Lookup::Missing(why) => {
                 log::error!("provider {provider}: {why}");
@@ -418,7 +503,8 @@ impl CredentialsFlow {
 }
 
 impl HttpFlow for CredentialsFlow {
-    fn on_request_headers(&mut self, host: &mut dyn Host, _end_of_stream: bool) -> Flow {
+    fn on_request_headers(&mut self, host: &mut dyn Host, end_of_stream: bool) -> Flow {
+        self.headers_only = end_of_stream;
         match self.store.placement() {
             Placement::Downstream => self.on_client_request(host),
             Placement::Upstream => self.on_attempt(host),
@@ -433,6 +519,18 @@ impl HttpFlow for CredentialsFlow {
             self.observe_token_status(host, &cache_key);
         }
         Flow::Continue
+    }
+
+    fn on_request_body(&mut self, host: &mut dyn Host, size: usize, end_of_stream: bool) -> Flow {
+        if self.signing.is_none() {
+            return Flow::Continue;
+        }
+        if !end_of_stream {
+            // Envoy buffers until the body is complete: a signature covers all of it.
+            return Flow::Pause;
+        }
+        let body = host.body(Side::Request, size).unwrap_or_default();
+        self.sign(host, &body)
     }
 
     fn on_http_call_response(&mut self, host: &mut dyn Host, token: u32, body_size: usize) {

@@ -1,5 +1,6 @@
 //! Where a provider's keys come from, as configured (for the defaults and for each tenant).
 
+use crate::access::aws::AwsConfig;
 use crate::access::identity::IdentityConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,9 @@ pub struct ProviderCredentialConfig {
     /// Short-lived tokens from the cloud's identity endpoint instead of keys.
     #[serde(default)]
     pub identity: Option<IdentityConfig>,
+    /// AWS credentials: requests are signed (SigV4) instead of carrying a key (Bedrock).
+    #[serde(default)]
+    pub aws: Option<AwsConfig>,
 }
 
 /// One key of a pool: from the environment (preferred) or inline.

@@ -2,6 +2,7 @@
 //! and the provider keys the gateway injects (key pools with cooldowns, or short-lived tokens from
 //! the cloud's identity endpoint: [`identity`]); [`flow`] is the filter's per-request logic.
 
+pub mod aws;
 pub mod client_key;
 pub mod credential;
 pub mod flow;
@@ -16,3 +17,5 @@ pub mod tenant;
 mod flow_tests;
 #[cfg(test)]
 mod identity_flow_tests;
+#[cfg(test)]
+mod sign_flow_tests;

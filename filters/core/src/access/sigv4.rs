@@ -53,6 +53,25 @@ pub struct Signed {
     pub string_to_sign: String,
 }
 
+/// `YYYYMMDDTHHMMSSZ` (UTC) for `unix_seconds`: the civil date from the day count
+/// (H. Hinnant's `civil_from_days`), the time from the remainder.
+pub fn amz_date(unix_seconds: u64) -> String {
+    let days = unix_seconds / 86_400;
+    let secs = unix_seconds % 86_400;
+    // Shifted to the era starting 0000-03-01, so leap days fall at the end of a year.
+    let z = days.saturating_add(719_468);
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe =
+        doe.saturating_sub(doe / 1_460).saturating_add(doe / 36_524).saturating_sub(doe / 146_096) / 365;
+    let doy = doe.saturating_sub(yoe.saturating_mul(365).saturating_add(yoe / 4).saturating_sub(yoe / 100));
+    let mp = doy.saturating_mul(5).saturating_add(2) / 153;
+    let day = doy.saturating_sub(mp.saturating_mul(153).saturating_add(2) / 5).saturating_add(1);
+    let month = if mp < 10 { mp.saturating_add(3) } else { mp.saturating_sub(9) };
+    let year = yoe.saturating_add(era.saturating_mul(400)).saturating_add(u64::from(month <= 2));
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", secs / 3_600, secs % 3_600 / 60, secs % 60)
+}
+
 /// Hex SHA-256 of `bytes` (the payload hash of the canonical request).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -119,3 +119,13 @@ fn header_values_are_trimmed_and_repeated_names_joined() {
     assert!(signed.canonical_request.contains("\nmy-header1:a b,c\n"), "{}", signed.canonical_request);
     assert!(signed.canonical_request.contains("\nhost;my-header1;x-amz-date\n"));
 }
+
+#[test]
+fn amz_dates_are_utc_calendar_dates() {
+    assert_eq!(amz_date(0), "19700101T000000Z");
+    assert_eq!(amz_date(1_440_938_160), "20150830T123600Z", "the AWS suite's date");
+    assert_eq!(amz_date(951_782_400), "20000229T000000Z", "a leap day of a century divisible by 400");
+    assert_eq!(amz_date(4_102_444_799), "20991231T235959Z");
+    assert_eq!(amz_date(4_107_542_400), "21000301T000000Z", "2100 is not a leap year");
+    assert_eq!(amz_date(1_764_633_600), "20251202T000000Z");
+}
