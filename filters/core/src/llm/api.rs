@@ -23,6 +23,10 @@ pub enum WireApi {
     /// Gemini `models/{model}:generateContent` and `:streamGenerateContent`.
     #[serde(rename = "gemini-generate")]
     GeminiGenerate,
+    /// AWS Bedrock `model/{modelId}/converse` and `/converse-stream`: a provider-side format
+    /// only (no client speaks it), so it is never a client's error shape.
+    #[serde(rename = "bedrock-converse")]
+    BedrockConverse,
 }
 
 impl WireApi {
@@ -32,19 +36,28 @@ impl WireApi {
             WireApi::OpenAiEmbeddings => "openai-embeddings",
             WireApi::AnthropicMessages => "anthropic-messages",
             WireApi::GeminiGenerate => "gemini-generate",
+            WireApi::BedrockConverse => "bedrock-converse",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::OpenAiChat, Self::OpenAiEmbeddings, Self::AnthropicMessages, Self::GeminiGenerate]
-            .into_iter()
-            .find(|api| api.as_str() == s)
+        [
+            Self::OpenAiChat,
+            Self::OpenAiEmbeddings,
+            Self::AnthropicMessages,
+            Self::GeminiGenerate,
+            Self::BedrockConverse,
+        ]
+        .into_iter()
+        .find(|api| api.as_str() == s)
     }
 
     /// The error shape clients of this API understand.
     pub const fn error_shape(self) -> ErrorShape {
         match self {
-            WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => ErrorShape::OpenAi,
+            // No client speaks Converse: its shape is never rendered for one; OpenAI's is the
+            // hub's.
+            WireApi::OpenAiChat | WireApi::OpenAiEmbeddings | WireApi::BedrockConverse => ErrorShape::OpenAi,
             WireApi::AnthropicMessages => ErrorShape::Anthropic,
             WireApi::GeminiGenerate => ErrorShape::Gemini,
         }
@@ -336,6 +349,7 @@ mod tests {
             WireApi::OpenAiEmbeddings,
             WireApi::AnthropicMessages,
             WireApi::GeminiGenerate,
+            WireApi::BedrockConverse,
         ] {
             assert_eq!(WireApi::parse(api.as_str()), Some(api));
         }

@@ -3,12 +3,13 @@
 //! Providers count tokens exactly; the gateway's own estimate is only a fallback. Each format
 //! reports usage differently, and streams report it late (OpenAI in a final chunk when
 //! `stream_options.include_usage` is set, Anthropic split over `message_start` and a running
-//! total in `message_delta`, Gemini in every chunk with the last one final), so streaming usage
+//! total in `message_delta`, Gemini in every chunk with the last one final, Bedrock Converse in a
+//! last `metadata` event), so streaming usage
 //! is an accumulator fed with events as they pass.
 
 use crate::http::sse::SseEvent;
 use crate::llm::api::WireApi;
-use crate::llm::wire::{anthropic, gemini, openai};
+use crate::llm::wire::{anthropic, bedrock, gemini, openai};
 use serde::{Deserialize, Serialize};
 
 /// Token counts of one answer, every type, in terms every API can express. `input` counts every
@@ -94,6 +95,30 @@ impl Usage {
         }
     }
 
+    /// Converse's `inputTokens`, like Anthropic's, leaves cache reads and writes out.
+    pub fn from_bedrock(u: &bedrock::Usage) -> Self {
+        let cache_read = u.cache_read_input_tokens.unwrap_or(0);
+        let cache_write = u.cache_write_input_tokens.unwrap_or(0);
+        Usage {
+            input: u.input_tokens.saturating_add(cache_read).saturating_add(cache_write),
+            output: u.output_tokens,
+            cache_read,
+            cache_write,
+            reasoning: 0,
+        }
+    }
+
+    pub fn to_bedrock(&self) -> bedrock::Usage {
+        let input = self.input.saturating_sub(self.cache_read).saturating_sub(self.cache_write);
+        bedrock::Usage {
+            input_tokens: input,
+            output_tokens: self.output,
+            total_tokens: self.total(),
+            cache_read_input_tokens: (self.cache_read > 0).then_some(self.cache_read),
+            cache_write_input_tokens: (self.cache_write > 0).then_some(self.cache_write),
+        }
+    }
+
     pub fn to_gemini(&self) -> gemini::UsageMetadata {
         gemini::UsageMetadata {
             prompt_token_count: self.input,
@@ -120,6 +145,12 @@ struct OpenAiBody {
 struct GeminiBody {
     usage_metadata: Option<gemini::UsageMetadata>,
     model_version: Option<String>,
+}
+
+/// A Converse response, or a stream's `metadata` event (no model: it is in the request path).
+#[derive(Deserialize)]
+struct BedrockBody {
+    usage: Option<bedrock::Usage>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +221,10 @@ pub fn read_json(api: WireApi, body: &[u8]) -> Reported {
             }
             Err(_) => Reported::default(),
         },
+        WireApi::BedrockConverse => match serde_json::from_slice::<BedrockBody>(body) {
+            Ok(b) => Reported { usage: b.usage.as_ref().map(Usage::from_bedrock), model: None },
+            Err(_) => Reported::default(),
+        },
     }
 }
 
@@ -251,6 +286,11 @@ impl StreamUsage {
                 {
                     self.usage = Some(Usage::from_gemini(&u));
                     self.model = model_version.or(self.model.take());
+                }
+            }
+            WireApi::BedrockConverse => {
+                if let Ok(BedrockBody { usage: Some(u) }) = serde_json::from_slice(&event.data) {
+                    self.usage = Some(Usage::from_bedrock(&u));
                 }
             }
         }
@@ -320,6 +360,27 @@ mod tests {
         assert_eq!(from_json(WireApi::GeminiGenerate, body), Some(Usage { reasoning: 6, ..usage(9, 10, 0) }));
     }
 
+    #[test]
+    fn bedrock_json_counts_cache_as_input() {
+        let body = br#"{"output":{"message":{"role":"assistant","content":[]}},"stopReason":"end_turn","usage":{"inputTokens":8,"outputTokens":1,"totalTokens":1029,"cacheReadInputTokens":0,"cacheWriteInputTokens":1020}}"#;
+        assert_eq!(
+            from_json(WireApi::BedrockConverse, body),
+            Some(Usage { cache_write: 1020, ..usage(1028, 1, 0) })
+        );
+        let read =
+            br#"{"usage":{"inputTokens":5,"outputTokens":2,"totalTokens":47,"cacheReadInputTokens":40}}"#;
+        assert_eq!(from_json(WireApi::BedrockConverse, read), Some(usage(45, 2, 40)));
+        assert_eq!(from_json(WireApi::BedrockConverse, br#"{"output":{}}"#), None);
+    }
+
+    #[test]
+    fn bedrock_stream_metadata_event() {
+        let input = b"event: contentBlockDelta\ndata: {\"contentBlockIndex\":0,\"delta\":{\"text\":\"usage\"}}\n\n\
+event: messageStop\ndata: {\"stopReason\":\"end_turn\"}\n\n\
+event: metadata\ndata: {\"usage\":{\"inputTokens\":10,\"outputTokens\":5,\"totalTokens\":15},\"metrics\":{\"latencyMs\":100}}\n\n";
+        assert_eq!(stream(WireApi::BedrockConverse, input), Some(usage(10, 5, 0)));
+    }
+
     /// Usage of a whole stream, checked to be the same when split at every byte (shared with
     /// the fixtures).
     pub(super) fn stream(api: WireApi, input: &[u8]) -> Option<Usage> {
@@ -381,6 +442,7 @@ data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesT
             "OpenAI has no cache-write count"
         );
         assert_eq!(Usage::from_gemini(&u.to_gemini()), Usage { cache_write: 0, ..u });
+        assert_eq!(Usage::from_bedrock(&u.to_bedrock()), Usage { reasoning: 0, ..u });
         let json = serde_json::to_string(&u).unwrap();
         assert_eq!(
             json,

@@ -524,7 +524,7 @@ fn refuse(host: &mut dyn Host, decision: &Decision, config: &UsageConfig, refusa
 /// `gen_ai.operation.name` of a request in `api`.
 fn operation(api: WireApi) -> &'static str {
     match api {
-        WireApi::OpenAiChat | WireApi::AnthropicMessages => "chat",
+        WireApi::OpenAiChat | WireApi::AnthropicMessages | WireApi::BedrockConverse => "chat",
         WireApi::OpenAiEmbeddings => "embeddings",
         WireApi::GeminiGenerate => "generate_content",
     }
@@ -571,6 +571,16 @@ fn max_output_tokens(api: WireApi, body: &[u8]) -> Option<u64> {
     struct GenerationConfig {
         max_output_tokens: Option<u64>,
     }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Bedrock {
+        inference_config: Option<InferenceConfig>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct InferenceConfig {
+        max_tokens: Option<u64>,
+    }
     match api {
         WireApi::OpenAiChat => {
             serde_json::from_slice::<OpenAi>(body).ok().and_then(|b| b.max_completion_tokens.or(b.max_tokens))
@@ -579,6 +589,9 @@ fn max_output_tokens(api: WireApi, body: &[u8]) -> Option<u64> {
         WireApi::AnthropicMessages => serde_json::from_slice::<Anthropic>(body).ok()?.max_tokens,
         WireApi::GeminiGenerate => {
             serde_json::from_slice::<Gemini>(body).ok()?.generation_config?.max_output_tokens
+        }
+        WireApi::BedrockConverse => {
+            serde_json::from_slice::<Bedrock>(body).ok()?.inference_config?.max_tokens
         }
     }
 }

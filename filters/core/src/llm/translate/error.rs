@@ -68,6 +68,58 @@ impl ErrorType {
         })
     }
 
+    /// A Bedrock exception name (`ThrottlingException`; also as a stream event,
+    /// `throttlingException`, or qualified, `com.amazon.coral.validate#ValidationException`).
+    pub(crate) fn from_bedrock(name: &str) -> Option<Self> {
+        let name = name.rsplit_once('#').map_or(name, |(_, n)| n);
+        let name = name.split_once(':').map_or(name, |(n, _)| n);
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        Some(if is("ValidationException") {
+            ErrorType::InvalidRequest
+        } else if is("UnrecognizedClientException") || is("ExpiredTokenException") {
+            ErrorType::Authentication
+        } else if is("AccessDeniedException") {
+            ErrorType::Permission
+        } else if is("ResourceNotFoundException") {
+            ErrorType::NotFound
+        } else if is("ThrottlingException") || is("ServiceQuotaExceededException") {
+            ErrorType::RateLimit
+        } else if is("ServiceUnavailableException") || is("ModelNotReadyException") {
+            ErrorType::Overloaded
+        } else if is("ModelTimeoutException") {
+            ErrorType::Timeout
+        } else if is("InternalServerException")
+            || is("ModelErrorException")
+            || is("ModelStreamErrorException")
+        {
+            ErrorType::Server
+        } else {
+            return None;
+        })
+    }
+
+    /// The Bedrock stream exception for this type (read back by [`ErrorType::from_bedrock`]).
+    pub fn bedrock_exception(self) -> &'static str {
+        match self {
+            ErrorType::InvalidRequest | ErrorType::TooLarge => "validationException",
+            ErrorType::Authentication => "unrecognizedClientException",
+            ErrorType::Permission => "accessDeniedException",
+            ErrorType::NotFound => "resourceNotFoundException",
+            ErrorType::RateLimit => "throttlingException",
+            ErrorType::Overloaded => "serviceUnavailableException",
+            ErrorType::Timeout => "modelTimeoutException",
+            ErrorType::Server => "internalServerException",
+        }
+    }
+
+    /// Bedrock's statuses: as HTTP's, except 424 (`ModelErrorException`: the model failed).
+    fn from_bedrock_status(status: u16) -> Self {
+        match status {
+            424 => ErrorType::Server,
+            _ => ErrorType::from_status(status),
+        }
+    }
+
     /// OpenAI's `type` and `code` (as `crate::common::error` renders the gateway's own errors).
     fn openai(self) -> (&'static str, Option<&'static str>) {
         match self {
@@ -129,8 +181,17 @@ impl ErrorType {
 
 /// Whether `body` is an error in `api`'s own shape, which its SDK reads as is: OpenAI
 /// `{"error":{"message":…}}`, Anthropic `{"type":"error","error":{"type":…,"message":…}}`,
-/// Gemini `{"error":{"code":…,"message":…,"status":…}}`.
+/// Gemini `{"error":{"code":…,"message":…,"status":…}}`, Bedrock `{"message":…}`.
 pub fn in_shape(api: WireApi, body: &[u8]) -> bool {
+    if api == WireApi::BedrockConverse {
+        #[derive(Deserialize)]
+        struct Bare<'a> {
+            #[serde(borrow)]
+            #[allow(dead_code)]
+            message: Cow<'a, str>,
+        }
+        return serde_json::from_slice::<Bare<'_>>(body).is_ok();
+    }
     #[derive(Deserialize)]
     struct Shape<'a> {
         #[serde(rename = "type", borrow, default)]
@@ -155,11 +216,13 @@ pub fn in_shape(api: WireApi, body: &[u8]) -> bool {
         WireApi::AnthropicMessages => shape.kind.as_deref() == Some("error") && shape.error.kind.is_some(),
         WireApi::GeminiGenerate => shape.error.status.is_some(),
         WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => true,
+        WireApi::BedrockConverse => false,
     }
 }
 
-/// A provider's error, read from any of the three shapes (and the looser ones compatible
-/// servers use: `{"error": "text"}`, `{"message": …}`, `{"detail": …}`).
+/// A provider's error, read from any of the four shapes (and the looser ones compatible
+/// servers use: `{"error": "text"}`, `{"message": …}`, `{"detail": …}`). Bedrock's is
+/// `{"message": …}` (some AWS services write `Message`, and `__type` naming the exception).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderError<'a> {
     pub kind: ErrorType,
@@ -173,10 +236,13 @@ const MAX_QUOTED: usize = 512;
 struct Envelope<'a> {
     #[serde(borrow)]
     error: Option<Detail<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, alias = "Message")]
     message: Option<Cow<'a, str>>,
     #[serde(borrow)]
     detail: Option<Cow<'a, str>>,
+    /// AWS: the exception's name.
+    #[serde(rename = "__type", borrow)]
+    aws_type: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -204,7 +270,10 @@ impl<'a> ProviderError<'a> {
 
     /// Like [`ProviderError::parse`], but `None` for a body in no known error shape.
     pub fn parse_known(api: WireApi, status: u16, body: &'a [u8]) -> Option<Self> {
-        let by_status = ErrorType::from_status(status);
+        let by_status = match api {
+            WireApi::BedrockConverse => ErrorType::from_bedrock_status(status),
+            _ => ErrorType::from_status(status),
+        };
         let envelope = match serde_json::from_slice::<Envelope<'a>>(body) {
             Ok(envelope) => envelope,
             // Gemini streams wrap errors in an array.
@@ -223,9 +292,26 @@ impl<'a> ProviderError<'a> {
                 (message, kind)
             }
             Some(Detail::Text(text)) => (Some(text), None),
-            None => (envelope.message.or(envelope.detail), None),
+            None => {
+                let kind = match api {
+                    WireApi::BedrockConverse => {
+                        envelope.aws_type.as_deref().and_then(ErrorType::from_bedrock)
+                    }
+                    _ => None,
+                };
+                (envelope.message.or(envelope.detail), kind)
+            }
         };
         message.map(|message| ProviderError { kind: kind.unwrap_or(by_status), message })
+    }
+
+    /// A Bedrock stream's exception event: its name is the type, its data `{"message": …}`.
+    pub(crate) fn bedrock_exception(name: &str, data: &'a [u8]) -> Self {
+        let mut error = Self::parse(WireApi::BedrockConverse, 0, data);
+        if let Some(kind) = ErrorType::from_bedrock(name) {
+            error.kind = kind;
+        }
+        error
     }
 
     /// The gateway's own server-side error.
@@ -272,6 +358,8 @@ impl<'a> ProviderError<'a> {
                 &mut *out,
                 &GeminiError { error: GeminiDetail { code: status, message, status: self.kind.gemini() } },
             ),
+            // Only for a provider-format stream (no client speaks Converse).
+            WireApi::BedrockConverse => serde_json::to_writer(&mut *out, &BedrockError { message }),
             WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
                 let (kind, code) = self.kind.openai();
                 serde_json::to_writer(
@@ -297,6 +385,11 @@ struct OpenAiDetail<'a> {
     kind: &'a str,
     param: Option<&'a str>,
     code: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct BedrockError<'a> {
+    message: &'a str,
 }
 
 #[derive(Serialize)]

@@ -1,7 +1,8 @@
 //! Translation between chat APIs: requests, responses, errors and streams.
 //!
 //! OpenAI chat is the hub. Each other API has one module that converts to and from it
-//! ([`anthropic`], [`gemini`]); a pair that does not involve OpenAI is the composition of two
+//! ([`anthropic`], [`gemini`], and [`bedrock`] — Converse, provider side only: requests to it,
+//! responses and streams from it); a pair that does not involve OpenAI is the composition of two
 //! conversions (Anthropic client → Gemini provider is Anthropic → OpenAI → Gemini). Streams use a
 //! smaller hub: every provider stream is decoded into a handful of [`stream`] events (text,
 //! tool-call start, tool-call arguments, finish, usage, error, done) and every client stream is
@@ -26,8 +27,12 @@
 //! - To Gemini, tool and response schemas are rewritten to the subset Gemini accepts
 //!   (`schema`), tool results are named from the call they answer, and call ids carry Gemini 3
 //!   thought signatures (see [`gemini`]).
+//! - To Bedrock Converse, turns of one role are merged (Converse wants them alternating), tool
+//!   results become a user turn's `toolResult` blocks, and images must be inline (see
+//!   [`bedrock`]).
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod error;
 pub mod gemini;
 mod schema;
@@ -114,7 +119,10 @@ pub fn request_with(
     stream: bool,
     filled_later: bool,
 ) -> Result<Vec<u8>, TranslateError> {
-    use WireApi::{AnthropicMessages as Anthropic, GeminiGenerate as Gemini, OpenAiChat as OpenAi};
+    use WireApi::{
+        AnthropicMessages as Anthropic, BedrockConverse as Bedrock, GeminiGenerate as Gemini,
+        OpenAiChat as OpenAi,
+    };
     let empty_ok = filled_later;
     let out = match (from, to) {
         (OpenAi, Anthropic) => {
@@ -138,6 +146,16 @@ pub fn request_with(
             let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
             to_vec(&anthropic::request_from_openai(req, upstream_model, stream, empty_ok)?)
         }
+        // Converse's model is in the path.
+        (OpenAi, Bedrock) => to_vec(&bedrock::request_from_openai(parse(from, "request", body)?, empty_ok)?),
+        (Anthropic, Bedrock) => {
+            let req = anthropic::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
+            to_vec(&bedrock::request_from_openai(req, empty_ok)?)
+        }
+        (Gemini, Bedrock) => {
+            let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
+            to_vec(&bedrock::request_from_openai(req, empty_ok)?)
+        }
         _ => return Err(TranslateError::unsupported_pair(from, to)),
     };
     Ok(out)
@@ -151,7 +169,10 @@ pub fn response(
     body: &[u8],
     client_model: &str,
 ) -> Result<Vec<u8>, TranslateError> {
-    use WireApi::{AnthropicMessages as Anthropic, GeminiGenerate as Gemini, OpenAiChat as OpenAi};
+    use WireApi::{
+        AnthropicMessages as Anthropic, BedrockConverse as Bedrock, GeminiGenerate as Gemini,
+        OpenAiChat as OpenAi,
+    };
     // The wire types are lenient (every field defaults), so an error envelope on a 200, as some
     // OpenAI-compatible servers send, would otherwise read as an empty answer.
     if is_error_envelope(body) {
@@ -174,6 +195,17 @@ pub fn response(
         }
         (Anthropic, Gemini) => {
             let hub = anthropic::response_to_openai(parse(from, "response", body)?, client_model);
+            to_vec(&gemini::response_from_openai(hub, client_model)?)
+        }
+        (Bedrock, OpenAi) => {
+            to_vec(&bedrock::response_to_openai(parse(from, "response", body)?, client_model))
+        }
+        (Bedrock, Anthropic) => {
+            let hub = bedrock::response_to_openai(parse(from, "response", body)?, client_model);
+            to_vec(&anthropic::response_from_openai(hub, client_model)?)
+        }
+        (Bedrock, Gemini) => {
+            let hub = bedrock::response_to_openai(parse(from, "response", body)?, client_model);
             to_vec(&gemini::response_from_openai(hub, client_model)?)
         }
         _ => return Err(TranslateError::unsupported_pair(from, to)),

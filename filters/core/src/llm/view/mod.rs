@@ -8,11 +8,13 @@
 //! does not know pass through untouched, in order.
 //!
 //! Each format's layout is one small module: `openai` (chat completions), `embeddings`
-//! (OpenAI embeddings input), `anthropic` (Messages), `gemini` (generateContent). Where a
-//! format carries structured data a policy still has to see — tool-call arguments as Anthropic
-//! and Gemini objects, Gemini function responses — every string inside is visited.
+//! (OpenAI embeddings input), `anthropic` (Messages), `gemini` (generateContent), `bedrock`
+//! (Converse). Where a format carries structured data a policy still has to see — tool-call
+//! arguments as Anthropic, Gemini and Converse objects, Gemini function responses, Converse
+//! `json` tool results — every string inside is visited.
 
 mod anthropic;
+mod bedrock;
 mod embeddings;
 mod gemini;
 mod openai;
@@ -107,6 +109,7 @@ impl Side for Request {
             WireApi::OpenAiEmbeddings => embeddings::texts(body, f),
             WireApi::AnthropicMessages => anthropic::request_texts(body, f),
             WireApi::GeminiGenerate => gemini::request_texts(body, f),
+            WireApi::BedrockConverse => bedrock::request_texts(body, f),
         }
     }
 }
@@ -119,6 +122,7 @@ impl Side for Response {
             WireApi::OpenAiEmbeddings => false,
             WireApi::AnthropicMessages => anthropic::response_texts(body, f),
             WireApi::GeminiGenerate => gemini::response_texts(body, f),
+            WireApi::BedrockConverse => bedrock::response_texts(body, f),
         }
     }
 }
@@ -182,7 +186,7 @@ impl<S: Side> View<S> {
 impl View<Request> {
     /// Adds a message as `role`, before or after the client's own, where the format keeps it
     /// (a system message: OpenAI's message list, Anthropic's `system`, Gemini's
-    /// `systemInstruction`). Embeddings have no messages: nothing is added.
+    /// `systemInstruction`, Converse's `system`). Embeddings have no messages: nothing is added.
     pub fn add_message(&mut self, role: Role, position: Position, text: &str) -> Result<(), ViewError> {
         let position = match (role, position) {
             (Role::System, Position::BeforeLastUser) => Position::Prepend,
@@ -193,6 +197,7 @@ impl View<Request> {
             WireApi::OpenAiEmbeddings => false,
             WireApi::AnthropicMessages => anthropic::add_message(&mut self.body, role, position, text)?,
             WireApi::GeminiGenerate => gemini::add_message(&mut self.body, role, position, text)?,
+            WireApi::BedrockConverse => bedrock::add_message(&mut self.body, role, position, text)?,
         };
         self.changed |= added;
         Ok(())
@@ -218,6 +223,7 @@ impl View<Request> {
             WireApi::OpenAiEmbeddings => 0,
             WireApi::AnthropicMessages => anthropic::message_count(&self.body),
             WireApi::GeminiGenerate => gemini::message_count(&self.body),
+            WireApi::BedrockConverse => bedrock::message_count(&self.body),
         };
         let mut text_bytes = 0;
         self.texts(&mut |_, text| text_bytes = text.len().saturating_add(text_bytes));
@@ -290,8 +296,8 @@ fn insert(list: &mut Vec<Value>, position: Position, item: Value) {
     }
 }
 
-/// A user turn that asks something: every format marks user turns `"role": "user"`, and Anthropic
-/// and Gemini also send tool results as user turns — inserting before one of those would split a
+/// A user turn that asks something: every format marks user turns `"role": "user"`, and Anthropic,
+/// Gemini and Converse also send tool results as user turns — inserting before one of those would split a
 /// tool call from its result, which both refuse.
 fn is_user_question(message: &Value) -> bool {
     if message.get("role").and_then(Value::as_str) != Some("user") {
@@ -305,6 +311,7 @@ fn is_user_question(message: &Value) -> bool {
     };
     !only("content", &|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
         && !only("parts", &|p| p.get("functionResponse").is_some())
+        && !only("content", &|b| b.get("toolResult").is_some())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Sampling parameters, format-neutrally: each [`Param`] has a name per wire format, and a
 //! value shape per format where they differ (`stop` is a string or a list in OpenAI's, always a
 //! list elsewhere; the response format is OpenAI's `response_format` object or Gemini's
-//! `responseMimeType`/`responseSchema`).
+//! `responseMimeType`/`responseSchema`). Converse keeps its four in `inferenceConfig`.
 //!
 //! A parameter a format cannot express (a seed or a response format on Anthropic) is reported
 //! as such ([`ParamSupport::Unsupported`]) rather than written where the provider would refuse
@@ -90,26 +90,32 @@ pub enum ParamSupport {
     Unsupported,
 }
 
-/// Where a parameter lives in a format: the object holding it and its key there.
-fn location(api: WireApi, param: Param) -> Option<(bool, &'static str)> {
-    // (inside Gemini's generationConfig, key)
+/// Where a parameter lives in a format: the object holding it (`None`: the body itself;
+/// Gemini's `generationConfig`, Converse's `inferenceConfig`) and its key there.
+fn location(api: WireApi, param: Param) -> Option<(Option<&'static str>, &'static str)> {
+    const GEMINI: Option<&str> = Some("generationConfig");
+    const BEDROCK: Option<&str> = Some("inferenceConfig");
     Some(match (api, param) {
-        (WireApi::OpenAiChat, Param::Temperature) => (false, "temperature"),
-        (WireApi::OpenAiChat, Param::TopP) => (false, "top_p"),
-        (WireApi::OpenAiChat, Param::MaxOutputTokens) => (false, "max_completion_tokens"),
-        (WireApi::OpenAiChat, Param::Stop) => (false, "stop"),
-        (WireApi::OpenAiChat, Param::Seed) => (false, "seed"),
-        (WireApi::OpenAiChat, Param::ResponseFormat) => (false, "response_format"),
-        (WireApi::AnthropicMessages, Param::Temperature) => (false, "temperature"),
-        (WireApi::AnthropicMessages, Param::TopP) => (false, "top_p"),
-        (WireApi::AnthropicMessages, Param::MaxOutputTokens) => (false, "max_tokens"),
-        (WireApi::AnthropicMessages, Param::Stop) => (false, "stop_sequences"),
-        (WireApi::GeminiGenerate, Param::Temperature) => (true, "temperature"),
-        (WireApi::GeminiGenerate, Param::TopP) => (true, "topP"),
-        (WireApi::GeminiGenerate, Param::MaxOutputTokens) => (true, "maxOutputTokens"),
-        (WireApi::GeminiGenerate, Param::Stop) => (true, "stopSequences"),
-        (WireApi::GeminiGenerate, Param::Seed) => (true, "seed"),
-        (WireApi::GeminiGenerate, Param::ResponseFormat) => (true, "responseMimeType"),
+        (WireApi::OpenAiChat, Param::Temperature) => (None, "temperature"),
+        (WireApi::OpenAiChat, Param::TopP) => (None, "top_p"),
+        (WireApi::OpenAiChat, Param::MaxOutputTokens) => (None, "max_completion_tokens"),
+        (WireApi::OpenAiChat, Param::Stop) => (None, "stop"),
+        (WireApi::OpenAiChat, Param::Seed) => (None, "seed"),
+        (WireApi::OpenAiChat, Param::ResponseFormat) => (None, "response_format"),
+        (WireApi::AnthropicMessages, Param::Temperature) => (None, "temperature"),
+        (WireApi::AnthropicMessages, Param::TopP) => (None, "top_p"),
+        (WireApi::AnthropicMessages, Param::MaxOutputTokens) => (None, "max_tokens"),
+        (WireApi::AnthropicMessages, Param::Stop) => (None, "stop_sequences"),
+        (WireApi::GeminiGenerate, Param::Temperature) => (GEMINI, "temperature"),
+        (WireApi::GeminiGenerate, Param::TopP) => (GEMINI, "topP"),
+        (WireApi::GeminiGenerate, Param::MaxOutputTokens) => (GEMINI, "maxOutputTokens"),
+        (WireApi::GeminiGenerate, Param::Stop) => (GEMINI, "stopSequences"),
+        (WireApi::GeminiGenerate, Param::Seed) => (GEMINI, "seed"),
+        (WireApi::GeminiGenerate, Param::ResponseFormat) => (GEMINI, "responseMimeType"),
+        (WireApi::BedrockConverse, Param::Temperature) => (BEDROCK, "temperature"),
+        (WireApi::BedrockConverse, Param::TopP) => (BEDROCK, "topP"),
+        (WireApi::BedrockConverse, Param::MaxOutputTokens) => (BEDROCK, "maxTokens"),
+        (WireApi::BedrockConverse, Param::Stop) => (BEDROCK, "stopSequences"),
         _ => return None,
     })
 }
@@ -125,8 +131,11 @@ impl View<Request> {
     /// A parameter's value, neutral shape (`stop` as a list, the response format as `"json"` or
     /// `"text"`). `None`: not set (or not expressible in this format).
     pub fn param(&self, param: Param) -> Option<Value> {
-        let (nested, key) = location(self.api, param)?;
-        let holder = if nested { self.body.get("generationConfig")?.as_object()? } else { &self.body };
+        let (container, key) = location(self.api, param)?;
+        let holder = match container {
+            Some(name) => self.body.get(name)?.as_object()?,
+            None => &self.body,
+        };
         let value = holder.get(key).filter(|v| !v.is_null());
         match (self.api, param) {
             // OpenAI: the deprecated `max_tokens` counts when the current name is absent.
@@ -152,7 +161,7 @@ impl View<Request> {
     /// Sets a parameter (neutral shape, as [`View::param`] returns it). Unsupported in this
     /// format: nothing is written.
     pub fn set_param(&mut self, param: Param, value: &Value) -> Result<ParamSupport, ViewError> {
-        let Some((nested, key)) = location(self.api, param) else {
+        let Some((container, key)) = location(self.api, param) else {
             return Ok(ParamSupport::Unsupported);
         };
         let value = match (self.api, param) {
@@ -165,14 +174,14 @@ impl View<Request> {
             }
             _ => value.clone(),
         };
-        let holder = if nested {
-            self.body
-                .entry("generationConfig")
+        let holder = match container {
+            Some(name) => self
+                .body
+                .entry(name)
                 .or_insert_with(|| Value::Object(Map::new()))
                 .as_object_mut()
-                .ok_or_else(|| ViewError::field("generationConfig", "an object"))?
-        } else {
-            &mut self.body
+                .ok_or_else(|| ViewError::field(name, "an object"))?,
+            None => &mut self.body,
         };
         if self.api == WireApi::OpenAiChat && param == Param::MaxOutputTokens {
             // One cap, under the current name.
@@ -208,6 +217,10 @@ mod tests {
                 WireApi::GeminiGenerate,
                 json!({"generationConfig": {"temperature": 0.5, "topP": 0.9, "maxOutputTokens": 10, "stopSequences": ["END"], "seed": 7, "responseMimeType": "application/json"}}),
             ),
+            (
+                WireApi::BedrockConverse,
+                json!({"inferenceConfig": {"temperature": 0.5, "topP": 0.9, "maxTokens": 10, "stopSequences": ["END"]}}),
+            ),
         ];
         for (api, body) in cases {
             let v = view(api, body);
@@ -215,7 +228,7 @@ mod tests {
             assert_eq!(v.param(Param::TopP), Some(json!(0.9)), "{api}");
             assert_eq!(v.param(Param::MaxOutputTokens), Some(json!(10)), "{api}");
             assert_eq!(v.param(Param::Stop), Some(json!(["END"])), "{api}");
-            if api != WireApi::AnthropicMessages {
+            if !matches!(api, WireApi::AnthropicMessages | WireApi::BedrockConverse) {
                 assert_eq!(v.param(Param::Seed), Some(json!(7)), "{api}");
                 assert_eq!(v.param(Param::ResponseFormat), Some(json!("json")), "{api}");
             }
@@ -238,6 +251,11 @@ mod tests {
             out["generationConfig"],
             json!({"temperature": 0.1, "responseMimeType": "application/json"})
         );
+
+        let mut v = view(WireApi::BedrockConverse, json!({"messages": []}));
+        v.set_param(Param::MaxOutputTokens, &json!(64)).unwrap();
+        let out: Value = serde_json::from_slice(&v.into_bytes().unwrap()).unwrap();
+        assert_eq!(out["inferenceConfig"], json!({"maxTokens": 64}));
 
         let mut v = view(WireApi::AnthropicMessages, json!({"max_tokens": 10}));
         assert_eq!(v.set_param(Param::Seed, &json!(1)).unwrap(), ParamSupport::Unsupported);

@@ -92,6 +92,68 @@ fn gemini_every_kind() {
 }
 
 #[test]
+fn bedrock_every_kind() {
+    let mut v = view(
+        WireApi::BedrockConverse,
+        json!({"system": [{"text": "sys"}, {"cachePoint": {"type": "default"}}], "messages": [
+            {"role": "user", "content": [{"text": "u1"}, {"image": {"format": "png", "source": {"bytes": "AAAA"}}}]},
+            {"role": "assistant", "content": [{"text": "a1"}, {"toolUse": {"toolUseId": "t", "name": "f", "input": {"q": "x"}}}]},
+            {"role": "user", "content": [
+                {"toolResult": {"toolUseId": "t", "content": [{"text": "r1"}, {"json": {"k": ["r2"]}}]}},
+                {"text": "u2"}
+            ]}
+        ], "inferenceConfig": {"maxTokens": 10}}),
+    );
+    assert_eq!(
+        texts(&mut v),
+        [
+            (System, "sys".into()),
+            (User, "u1".into()),
+            (Assistant, "a1".into()),
+            (ToolCallArguments, "x".into()),
+            (ToolResult, "r1".into()),
+            (ToolResult, "r2".into()),
+            (User, "u2".into())
+        ]
+    );
+    assert_eq!(v.sizes().messages, 4);
+    assert_eq!(v.last_user_text().as_deref(), Some("u2"));
+}
+
+#[test]
+fn bedrock_added_messages_keep_turns_alternating() {
+    let mut v = view(
+        WireApi::BedrockConverse,
+        json!({"messages": [
+            {"role": "user", "content": [{"text": "q1"}]},
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "f", "input": {}}}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t", "content": [{"text": "r"}]}}, {"text": "q2"}]}
+        ]}),
+    );
+    v.add_message(Role::System, Position::Prepend, "Be brief.").unwrap();
+    v.add_message(Role::User, Position::Prepend, "ctx0").unwrap();
+    v.add_message(Role::User, Position::BeforeLastUser, "ctx").unwrap();
+    v.add_message(Role::Assistant, Position::Append, "Sure:").unwrap();
+    let out: Value = serde_json::from_slice(&v.into_bytes().unwrap()).unwrap();
+    assert_eq!(out["system"], json!([{"text": "Be brief."}]));
+    assert_eq!(
+        out["messages"],
+        json!([
+            {"role": "user", "content": [{"text": "ctx0"}, {"text": "q1"}]},
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "f", "input": {}}}]},
+            {"role": "user", "content": [
+                {"toolResult": {"toolUseId": "t", "content": [{"text": "r"}]}}, {"text": "ctx"}, {"text": "q2"}
+            ]},
+            {"role": "assistant", "content": [{"text": "Sure:"}]}
+        ])
+    );
+    let mut v = view(WireApi::BedrockConverse, json!({"messages": [{"role": "user", "content": "no"}]}));
+    assert!(v.add_message(Role::User, Position::Append, "x").is_err());
+    let mut v = view(WireApi::BedrockConverse, json!({"system": "no"}));
+    assert!(v.add_message(Role::System, Position::Append, "x").is_err());
+}
+
+#[test]
 fn embeddings_input_string_or_list() {
     let mut v = view(WireApi::OpenAiEmbeddings, json!({"model": "e", "input": ["a", "b", [1, 2]]}));
     assert_eq!(texts(&mut v), [(EmbeddingsInput, "a".into()), (EmbeddingsInput, "b".into())]);
@@ -133,6 +195,10 @@ fn responses_every_format() {
         (
             WireApi::GeminiGenerate,
             json!({"candidates": [{"content": {"parts": [{"text": "hi"}, {"functionCall": {"args": {"a": "{}"}}}]}}]}),
+        ),
+        (
+            WireApi::BedrockConverse,
+            json!({"output": {"message": {"role": "assistant", "content": [{"text": "hi"}, {"toolUse": {"toolUseId": "t", "name": "f", "input": {"a": "{}"}}}]}}, "stopReason": "tool_use"}),
         ),
     ];
     for (api, body) in cases {

@@ -10,6 +10,7 @@
 //! each event, borrowing from the event's bytes (see `translate::stream`).
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod gemini;
 pub mod openai;
 

@@ -36,14 +36,15 @@ struct Key {
 /// What a text is within its group; decides the shape of an event that releases held text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
-    /// OpenAI `delta.content`, Anthropic `text_delta`, Gemini `parts[].text`.
+    /// OpenAI `delta.content`, Anthropic `text_delta`, Gemini `parts[].text`, Converse
+    /// `delta.text`.
     Text,
     /// OpenAI `delta.reasoning_content` (DeepSeek and others), Anthropic `thinking_delta`.
     Reasoning,
     /// OpenAI `delta.refusal`.
     Refusal,
     /// Tool-call arguments: OpenAI `tool_calls[i].function.arguments` (i here), Anthropic
-    /// `input_json_delta`.
+    /// `input_json_delta`, Converse `delta.toolUse.input`.
     Tool(u64),
 }
 
@@ -289,7 +290,12 @@ pub fn error_event(api: WireApi, kind: ErrorType, message: &str, out: &mut Vec<u
     let error = ProviderError { kind, message: message.into() };
     let mut data = Vec::new();
     error.write(api, 0, &mut data);
-    let name = (api == WireApi::AnthropicMessages).then_some("error");
+    let name = match api {
+        WireApi::AnthropicMessages => Some("error"),
+        // Converse names the exception in the event (its SSE form: `translate::stream`).
+        WireApi::BedrockConverse => Some(kind.bedrock_exception()),
+        _ => None,
+    };
     write_event(out, name, &data);
 }
 
@@ -317,6 +323,18 @@ fn ends(api: WireApi, body: &Map<String, Value>) -> Ends {
             Some("message_delta" | "message_stop") => Ends::All,
             _ => Ends::Nothing,
         },
+        // Converse events are told apart by their names, which this does not see; their
+        // fields tell them apart as well: `messageStop` alone has a `stopReason`, and
+        // `contentBlockStop` is a bare `contentBlockIndex`.
+        WireApi::BedrockConverse => {
+            if body.contains_key("stopReason") {
+                Ends::All
+            } else if body.len() == 1 {
+                body.get("contentBlockIndex").and_then(Value::as_u64).map_or(Ends::Nothing, Ends::Group)
+            } else {
+                Ends::Nothing
+            }
+        }
         WireApi::OpenAiEmbeddings => Ends::Nothing,
     }
 }
@@ -400,6 +418,15 @@ fn slots(api: WireApi, body: &mut Map<String, Value>, f: &mut dyn FnMut(Key, &mu
                 }
             }
         }
+        WireApi::BedrockConverse => {
+            let group = body.get("contentBlockIndex").and_then(Value::as_u64).unwrap_or(0);
+            let Some(delta) = body.get_mut("delta").and_then(Value::as_object_mut) else { return false };
+            visit(Key { group, part: Part::Text }, delta.get_mut("text"));
+            let input = delta.get_mut("toolUse").and_then(|t| t.get_mut("input"));
+            visit(Key { group, part: Part::Tool(0) }, input);
+            let reasoning = delta.get_mut("reasoningContent").and_then(|r| r.get_mut("text"));
+            visit(Key { group, part: Part::Reasoning }, reasoning);
+        }
         WireApi::OpenAiEmbeddings => {}
     }
     changed
@@ -448,6 +475,14 @@ fn text_event(api: WireApi, key: Key, text: &str, ids: &Map<String, Value>) -> (
                 Some("content_block_delta"),
                 json!({"type": "content_block_delta", "index": group, "delta": delta}),
             )
+        }
+        WireApi::BedrockConverse => {
+            let delta = match key.part {
+                Part::Tool(_) => json!({"toolUse": {"input": text}}),
+                Part::Reasoning => json!({"reasoningContent": {"text": text}}),
+                Part::Text | Part::Refusal => json!({"text": text}),
+            };
+            (Some("contentBlockDelta"), json!({"contentBlockIndex": group, "delta": delta}))
         }
         WireApi::GeminiGenerate => {
             let mut event = ids.clone();

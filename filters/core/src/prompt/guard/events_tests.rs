@@ -70,6 +70,10 @@ fn texts(api: WireApi, bytes: &[u8]) -> (String, String) {
                     }
                 }
             }
+            WireApi::BedrockConverse => {
+                text.push_str(v["delta"]["text"].as_str().unwrap_or_default());
+                args.push_str(v["delta"]["toolUse"]["input"].as_str().unwrap_or_default());
+            }
             WireApi::OpenAiEmbeddings => {}
         }
     }
@@ -280,6 +284,40 @@ fn gemini_text_split_across_events_is_masked_at_every_cut() {
         let last = chunks.last().unwrap();
         assert_eq!(last["candidates"][0]["finishReason"], "STOP");
         assert_eq!(last["usageMetadata"]["totalTokenCount"], 10);
+    }
+}
+
+#[test]
+fn bedrock_text_and_tool_input_split_across_events_are_masked_at_every_cut() {
+    let g = masking();
+    let delta = |block: u32, delta: Value| {
+        (Some("contentBlockDelta"), json!({"contentBlockIndex": block, "delta": delta}))
+    };
+    let input = sse(&[
+        (Some("messageStart"), json!({"role": "assistant"})),
+        delta(0, json!({"text": "Reach jo"})),
+        delta(0, json!({"text": "hn.doe@examp"})),
+        delta(0, json!({"text": "le.com"})),
+        (Some("contentBlockStop"), json!({"contentBlockIndex": 0})),
+        (
+            Some("contentBlockStart"),
+            json!({"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "t1", "name": "send"}}}),
+        ),
+        delta(1, json!({"toolUse": {"input": "{\"to\":\"bo@exa"}})),
+        delta(1, json!({"toolUse": {"input": "mple.net\"}"}})),
+        (Some("contentBlockStop"), json!({"contentBlockIndex": 1})),
+        (Some("messageStop"), json!({"stopReason": "tool_use"})),
+        (Some("metadata"), json!({"usage": {"inputTokens": 4, "outputTokens": 6, "totalTokens": 10}})),
+    ]);
+    for pieces in cuts(&input).iter().chain(event_cuts(&input).iter()) {
+        let (out, _) = run(WireApi::BedrockConverse, &g, pieces);
+        let (text, args) = texts(WireApi::BedrockConverse, &out);
+        assert_eq!(text, "Reach [EMAIL]");
+        assert_eq!(args, "{\"to\":\"[EMAIL]\"}");
+        let raw = String::from_utf8_lossy(&out);
+        assert!(!raw.contains("john") && !raw.contains("bo@"), "{raw}");
+        let names: Vec<Option<String>> = events_of(&out).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names.last().cloned().flatten().as_deref(), Some("metadata"));
     }
 }
 

@@ -10,6 +10,7 @@
 //! used; output is serialised into a scratch buffer reused for the whole stream.
 
 mod anthropic;
+mod bedrock;
 mod gemini;
 mod openai;
 
@@ -54,6 +55,7 @@ enum Decoder {
     OpenAi(openai::Decoder),
     Anthropic(anthropic::Decoder),
     Gemini(gemini::Decoder),
+    Bedrock(bedrock::Decoder),
 }
 
 impl Decoder {
@@ -62,6 +64,7 @@ impl Decoder {
             WireApi::OpenAiChat => Decoder::OpenAi(openai::Decoder::default()),
             WireApi::AnthropicMessages => Decoder::Anthropic(anthropic::Decoder::default()),
             WireApi::GeminiGenerate => Decoder::Gemini(gemini::Decoder::default()),
+            WireApi::BedrockConverse => Decoder::Bedrock(bedrock::Decoder::default()),
             WireApi::OpenAiEmbeddings => return None,
         })
     }
@@ -75,6 +78,7 @@ impl Decoder {
             Decoder::OpenAi(d) => d.decode(event, emit),
             Decoder::Anthropic(d) => d.decode(event, emit),
             Decoder::Gemini(d) => d.decode(event, emit),
+            Decoder::Bedrock(d) => d.decode(event, emit),
         }
     }
 }
@@ -91,7 +95,8 @@ impl Encoder {
             WireApi::OpenAiChat => Encoder::OpenAi(openai::Encoder::new(client_model, include_usage)),
             WireApi::AnthropicMessages => Encoder::Anthropic(anthropic::Encoder::new(client_model)),
             WireApi::GeminiGenerate => Encoder::Gemini(gemini::Encoder::new(client_model)),
-            WireApi::OpenAiEmbeddings => return None,
+            // No client speaks Converse.
+            WireApi::OpenAiEmbeddings | WireApi::BedrockConverse => return None,
         })
     }
 

@@ -1,0 +1,146 @@
+//! Bedrock ConverseStream, provider side only (no client speaks it).
+//!
+//! Bedrock frames its stream in AWS's binary event-stream (`crate::http::eventstream`); before
+//! the stream hub each message becomes one SSE event whose `event:` is the message's
+//! `:event-type` (or `:exception-type`) and whose `data:` is its JSON payload:
+//!
+//! ```text
+//! event: messageStart        data: {"role":"assistant"}
+//! event: contentBlockStart   data: {"start":{"toolUse":{"toolUseId":"t1","name":"f"}},"contentBlockIndex":1}
+//! event: contentBlockDelta   data: {"contentBlockIndex":0,"delta":{"text":"Hi"}}
+//! event: contentBlockDelta   data: {"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"a\":"}}}
+//! event: contentBlockStop    data: {"contentBlockIndex":0}
+//! event: messageStop         data: {"stopReason":"end_turn"}
+//! event: metadata            data: {"usage":{"inputTokens":10,…},"metrics":{"latencyMs":100}}
+//! event: throttlingException data: {"message":"…"}
+//! ```
+//!
+//! Text blocks have no start event; a tool-use block starts with its id and name, and its
+//! input arrives as JSON text fragments. The stop reason (`messageStop`) comes before the
+//! usage (`metadata`, the last event): the finish is passed on as it comes, and the client
+//! encoders hold it until the usage, as they do for the other providers. Converse streams carry
+//! no message id.
+
+use super::{parse, ProviderError, StreamEvent};
+use crate::http::sse::SseEvent;
+use crate::llm::api::WireApi;
+use crate::llm::translate::{FinishReason, TranslateError};
+use crate::llm::usage::Usage;
+use crate::llm::wire::bedrock as br;
+use serde::Deserialize;
+use std::borrow::Cow;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventView<'a> {
+    #[serde(default)]
+    content_block_index: u32,
+    #[serde(default, borrow)]
+    start: Option<StartView<'a>>,
+    #[serde(default, borrow)]
+    delta: Option<DeltaView<'a>>,
+    #[serde(default, borrow)]
+    stop_reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<br::Usage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartView<'a> {
+    #[serde(default, borrow)]
+    tool_use: Option<ToolStartView<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolStartView<'a> {
+    #[serde(default, borrow)]
+    tool_use_id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    name: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeltaView<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_use: Option<ToolDeltaView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ToolDeltaView<'a> {
+    #[serde(default, borrow)]
+    input: Cow<'a, str>,
+}
+
+#[derive(Default)]
+pub(super) struct Decoder {
+    started: bool,
+    stopped: bool,
+    /// (content block index, tool-call index) of each tool-use block.
+    tool_blocks: Vec<(u32, u32)>,
+}
+
+impl Decoder {
+    pub(super) fn decode(
+        &mut self,
+        event: &SseEvent<'_>,
+        emit: &mut dyn FnMut(StreamEvent<'_>),
+    ) -> Result<(), TranslateError> {
+        let data = event.data.trim_ascii();
+        let name = event.event_name().unwrap_or_default();
+        if name.ends_with("Exception") {
+            emit(StreamEvent::Error(ProviderError::bedrock_exception(name, data)));
+            return Ok(());
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let ev: EventView<'_> = parse(WireApi::BedrockConverse, data)?;
+        if !self.started && name != "metadata" {
+            self.started = true;
+            emit(StreamEvent::Start { id: "" });
+        }
+        match name {
+            "contentBlockStart" => {
+                if let Some(tool) = ev.start.and_then(|s| s.tool_use) {
+                    let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
+                    self.tool_blocks.push((ev.content_block_index, index));
+                    emit(StreamEvent::ToolCallStart { index, id: &tool.tool_use_id, name: &tool.name });
+                }
+            }
+            "contentBlockDelta" => {
+                let Some(delta) = ev.delta else { return Ok(()) };
+                if let Some(text) = delta.text.as_deref().filter(|t| !t.is_empty()) {
+                    emit(StreamEvent::Text(text));
+                } else if let Some(tool) = delta.tool_use.filter(|t| !t.input.is_empty()) {
+                    let block = ev.content_block_index;
+                    if let Some(&(_, index)) = self.tool_blocks.iter().find(|(b, _)| *b == block) {
+                        emit(StreamEvent::ToolArgs { index, json: &tool.input });
+                    }
+                }
+                // reasoningContent, citations …: not translated.
+            }
+            "messageStop" => {
+                self.stopped = true;
+                let reason = ev.stop_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_bedrock);
+                emit(StreamEvent::Finish(reason));
+            }
+            "metadata" => {
+                if let Some(usage) = &ev.usage {
+                    emit(StreamEvent::Usage(Usage::from_bedrock(usage)));
+                }
+                // The last event of a stream that stopped.
+                if self.stopped {
+                    emit(StreamEvent::Done);
+                }
+            }
+            // messageStart, contentBlockStop, anything newer.
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,247 @@
+//! AWS Bedrock Converse (`POST /model/{modelId}/converse`, and `/converse-stream`): request,
+//! response.
+//!
+//! The model is in the path, not the body (like Gemini). Names are camelCase. A content block
+//! is a union (exactly one member set), modelled as a struct of options; members not modelled
+//! (`document`, `video`, `reasoningContent`, `cachePoint`, `guardContent` …) are kept in
+//! `rest`. Image bytes are base64 in JSON. Errors are `{"message": …}` with the type in the
+//! HTTP status (and the `x-amzn-ErrorType` header); see `translate::error`.
+
+use super::Rest;
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConverseRequest {
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<Vec<SystemBlock>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_config: Option<InferenceConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_config: Option<ToolConfig>,
+    /// `guardrailConfig`, `additionalModelRequestFields`, `performanceConfig` …
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// `user` or `assistant`, alternating, starting with `user`.
+    pub role: String,
+    #[serde(default)]
+    pub content: Vec<ContentBlock>,
+}
+
+/// A `system` entry: `text`, or `guardContent` / `cachePoint` (kept in `rest`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemBlock {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+impl SystemBlock {
+    pub fn text(text: impl Into<String>) -> Self {
+        SystemBlock { text: Some(text.into()), rest: Rest::new() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentBlock {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_use: Option<ToolUse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_result: Option<ToolResult>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+impl ContentBlock {
+    pub fn text(text: impl Into<String>) -> Self {
+        ContentBlock { text: Some(text.into()), ..ContentBlock::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// `png`, `jpeg`, `gif` or `webp`.
+    pub format: String,
+    pub source: ImageSource,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageSource {
+    /// Base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
+    /// `s3Location`.
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolUse {
+    pub tool_use_id: String,
+    pub name: String,
+    /// A JSON object.
+    #[serde(default)]
+    pub input: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolResult {
+    pub tool_use_id: String,
+    #[serde(default)]
+    pub content: Vec<ToolResultContent>,
+    /// `success` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A tool result's content block: `text` or `json` (or `image`, `document` … in `rest`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolResultContent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InferenceConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<Number>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<Number>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_sequences: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+impl InferenceConfig {
+    pub fn is_empty(&self) -> bool {
+        *self == InferenceConfig::default()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolConfig {
+    #[serde(default)]
+    pub tools: Vec<Tool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+/// A `toolSpec` (or a `cachePoint`, in `rest`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_spec: Option<ToolSpec>,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub input_schema: InputSchema,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSchema {
+    /// A JSON Schema.
+    pub json: Value,
+}
+
+/// `{"auto":{}}`, `{"any":{}}` or `{"tool":{"name":…}}`. There is no `none`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolChoice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<Empty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Empty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<NamedTool>,
+}
+
+/// `{}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedTool {
+    pub name: String,
+}
+
+/// A complete Converse response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConverseResponse {
+    #[serde(default)]
+    pub output: Output,
+    /// `end_turn`, `tool_use`, `max_tokens`, `stop_sequence`, `guardrail_intervened`,
+    /// `content_filtered` …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// `additionalModelResponseFields`, `trace`, `performanceConfig` …
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+/// Token counts. `inputTokens` leaves out the cached part of the prompt: `totalTokens` is the
+/// sum of all four counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_input_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    #[serde(default)]
+    pub latency_ms: u64,
+}
