@@ -21,8 +21,21 @@ const STREAM_IDLE_TIMEOUT: &str = "300s";
 
 pub fn render(g: &Gateway) -> Value {
     let c = &g.config;
-    let mut clusters: Vec<Value> =
-        g.upstreams.iter().map(|u| cluster(u, c.listener.buffer_limit_bytes)).collect();
+    let mut clusters: Vec<Value> = g
+        .upstreams
+        .iter()
+        .map(|u| {
+            let mut cluster = cluster(u, c.listener.buffer_limit_bytes);
+            if u.signs {
+                put(
+                    &mut cluster,
+                    "typed_extension_protocol_options",
+                    signing_filters(g, &local_module(g, "credentials")),
+                );
+            }
+            cluster
+        })
+        .collect();
     clusters.extend(
         g.failovers
             .iter()
@@ -239,6 +252,23 @@ pub fn cluster(u: &Upstream, buffer: u64) -> Value {
     c
 }
 
+/// A signing provider's cluster: the credentials filter runs once more as an upstream filter,
+/// where the final body is known, and signs it (it holds the headers until the body is complete).
+pub fn signing_filters(g: &Gateway, credentials_code: &Value) -> Value {
+    let env = (!g.credential_env.is_empty()).then(|| g.credential_env.clone());
+    json!({
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http_protocol_options": {}},
+            "http_filters": [
+                wasm_filter("portcullis.credentials.upstream", credentials_code.clone(), &upstream_credentials(&g.credentials), env, true),
+                {"name": "envoy.filters.http.upstream_codec",
+                 "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},
+            ],
+        },
+    })
+}
+
 /// The failover chain: its children's priorities are the providers' order; the router and
 /// credentials filters run once per attempt against the provider Envoy picked.
 pub fn aggregate_cluster(
@@ -267,7 +297,7 @@ pub fn aggregate_cluster(
                 "http_filters": [
                     wasm_filter("portcullis.router.upstream", router_code.clone(), &upstream_router(), None, false),
                     wasm_filter("portcullis.credentials.upstream", credentials_code.clone(),
-                                &upstream_credentials(&g.credentials), env, false),
+                                &upstream_credentials(&g.credentials), env, true),
                     {"name": "envoy.filters.http.upstream_codec",
                      "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},
                 ],
@@ -439,6 +469,31 @@ mod tests {
         let config: Value = serde_json::from_str(config).unwrap();
         assert_eq!(config["placement"], "upstream");
         assert_eq!(config["providers"]["b"]["keyEnv"], "B");
+    }
+
+    #[test]
+    fn a_signing_provider_s_cluster_signs_with_the_credentials_filter_upstream() {
+        let b = bootstrap(
+            "providers:\n  bedrock: {kind: openai-compatible, endpoint: 'https://bedrock-runtime.us-east-1.amazonaws.com', aws: {}}\n  openai: {kind: openai, keyEnv: K}",
+        );
+        let [bedrock, openai] = clusters(&b).as_slice() else { panic!("two clusters") };
+        assert!(openai.get("typed_extension_protocol_options").is_none(), "only signing providers");
+        let filters = &bedrock["typed_extension_protocol_options"]
+            ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["http_filters"];
+        let plugin = &filters[0]["typed_config"]["config"];
+        assert_eq!(plugin["name"], "portcullis.credentials.upstream");
+        assert_eq!(
+            plugin["allow_on_headers_stop_iteration"], true,
+            "it holds the headers until the body is complete"
+        );
+        let env = &plugin["vm_config"]["environment_variables"]["host_env_keys"];
+        assert_eq!(env, &json!(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "K"]));
+        let config: Value = serde_json::from_str(plugin["configuration"]["value"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (config["placement"].as_str(), &config["providers"]["bedrock"]),
+            (Some("upstream"), &json!({"aws": {}}))
+        );
+        assert_eq!(filters[1]["name"], "envoy.filters.http.upstream_codec");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use portcullis_core::llm::provider::ProviderKind;
 use serde_json::{json, Value};
 
 /// The provider fields the credentials filter owns; every other provider field is the router's.
-const CREDENTIAL_FIELDS: [&str; 6] = ["keyEnv", "key", "keys", "headers", "cooldownSeconds", "identity"];
+const CREDENTIAL_FIELDS: [&str; 7] =
+    ["keyEnv", "key", "keys", "headers", "cooldownSeconds", "identity", "aws"];
 
 #[derive(Debug, Clone)]
 pub struct Gateway {
@@ -35,6 +36,9 @@ pub struct Upstream {
     pub cluster: String,
     /// The provider it reaches (endpoint metadata the per-attempt filters read), if one.
     pub provider: Option<String>,
+    /// Its requests are signed (AWS credentials): the cluster runs the credentials filter as
+    /// an upstream filter, after every filter that may rewrite the body.
+    pub signs: bool,
     pub endpoint: Endpoint,
 }
 
@@ -173,7 +177,7 @@ impl Gateway {
                 ));
             }
             let endpoint = Endpoint::parse(url).map_err(|m| ConfigError::new(&at, m))?;
-            upstreams.push(Upstream { cluster: name.clone(), provider: None, endpoint });
+            upstreams.push(Upstream { cluster: name.clone(), provider: None, endpoint, signs: false });
         }
         let failovers = failover_clusters(&router, &failover_names);
         let credential_env = key_variables(&Value::Object(credentials.clone()));
@@ -261,7 +265,8 @@ fn provider_upstreams(config: &GatewayConfig, router: &Object) -> Result<Vec<Ups
                 format!("cluster `{cluster}` is already provider `{owner}`'s (each provider needs its own, failover tells them apart by it)"),
             ));
         }
-        upstreams.push(Upstream { cluster, provider: Some(name.clone()), endpoint });
+        let signs = config.providers.get(name).and_then(|p| p.get("aws")).is_some();
+        upstreams.push(Upstream { cluster, provider: Some(name.clone()), endpoint, signs });
     }
     Ok(upstreams)
 }
@@ -304,6 +309,20 @@ fn key_variables(config: &Value) -> Vec<String> {
                 for (k, v) in map {
                     match (k.as_str(), v) {
                         ("keyEnv", Value::String(name)) if !out.contains(name) => out.push(name.clone()),
+                        ("aws", Value::Object(aws)) => {
+                            let defaults = [
+                                ("accessKeyIdEnv", "AWS_ACCESS_KEY_ID"),
+                                ("secretAccessKeyEnv", "AWS_SECRET_ACCESS_KEY"),
+                                ("sessionTokenEnv", "AWS_SESSION_TOKEN"),
+                            ];
+                            for (field, default) in defaults {
+                                let name =
+                                    aws.get(field).and_then(Value::as_str).unwrap_or(default).to_owned();
+                                if !out.contains(&name) {
+                                    out.push(name);
+                                }
+                            }
+                        }
                         _ => walk(v, out),
                     }
                 }

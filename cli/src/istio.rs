@@ -302,8 +302,12 @@ fn failover_filter(g: &Gateway, providers: &[&Upstream]) -> Value {
     let mut patches = Vec::new();
     let used = |u: &&&Upstream| g.failovers.iter().any(|f| f.clusters.contains(&u.cluster));
     for u in providers.iter().filter(used) {
-        let copy =
-            Upstream { cluster: own(&u.cluster), provider: u.provider.clone(), endpoint: u.endpoint.clone() };
+        let copy = Upstream {
+            cluster: own(&u.cluster),
+            provider: u.provider.clone(),
+            endpoint: u.endpoint.clone(),
+            signs: false,
+        };
         patches.push(cluster_patch(envoy::cluster(&copy, g.config.listener.buffer_limit_bytes)));
     }
     let modules = g.config.istio.modules.trim_end_matches('/');

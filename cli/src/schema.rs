@@ -51,6 +51,10 @@ pub fn schema() -> Value {
                 "refreshBeforeSeconds": {"type": "integer", "minimum": 0},
                 "timeoutMs": {"type": "integer", "minimum": 10, "maximum": 60000},
             }), &[]),
+            "aws": object(json!({
+                "accessKeyIdEnv": env_name, "secretAccessKeyEnv": env_name, "sessionTokenEnv": env_name,
+                "region": {"type": "string", "description": "the signing region (default: from the endpoint's host)"},
+            }), &[]),
         }),
         &["kind"],
     );
