@@ -69,6 +69,16 @@ pub fn check_path_segment(name: &str) -> Result<(), ModelNameError> {
     Ok(())
 }
 
+/// Checks a Bedrock model id (`anthropic.claude-3-5-haiku-20241022-v1:0`, an inference profile
+/// `us.amazon.nova-lite-v1:0`): one path segment, `:` allowed (percent-encoded when sent).
+pub fn check_bedrock_model(name: &str) -> Result<(), ModelNameError> {
+    check(name)?;
+    if name.contains('/') || name.bytes().all(|b| b == b'.') {
+        return Err(ModelNameError::NotAPathSegment);
+    }
+    Ok(())
+}
+
 /// `name` percent-encoded for a path segment: every byte but RFC 3986's unreserved ones and `@`.
 pub fn path_segment(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

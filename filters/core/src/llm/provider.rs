@@ -30,6 +30,10 @@ pub enum ProviderKind {
     /// Any other server speaking OpenAI chat completions; set `host` and `basePath`.
     #[serde(rename = "openai-compatible")]
     OpenAiCompatible,
+    /// AWS Bedrock's Converse API (`bedrock-runtime.<region>.amazonaws.com`): the model id is in
+    /// the path; requests are signed (SigV4, the credentials filter's `aws`) or carry a Bedrock
+    /// API key (`Authorization: Bearer`).
+    Bedrock,
 }
 
 /// How a provider expects its credential.
@@ -48,7 +52,7 @@ pub enum AuthScheme {
 impl ProviderKind {
     /// Every kind, in the order the README lists them (the gateway config's JSON Schema offers
     /// them for completion).
-    pub const ALL: [ProviderKind; 13] = [
+    pub const ALL: [ProviderKind; 14] = [
         ProviderKind::OpenAi,
         ProviderKind::Azure,
         ProviderKind::Anthropic,
@@ -62,6 +66,7 @@ impl ProviderKind {
         ProviderKind::Vllm,
         ProviderKind::Ollama,
         ProviderKind::OpenAiCompatible,
+        ProviderKind::Bedrock,
     ];
 
     /// The wire API the provider's chat endpoint speaks.
@@ -69,6 +74,7 @@ impl ProviderKind {
         match self {
             ProviderKind::Anthropic => WireApi::AnthropicMessages,
             ProviderKind::Gemini | ProviderKind::Vertex => WireApi::GeminiGenerate,
+            ProviderKind::Bedrock => WireApi::BedrockConverse,
             _ => WireApi::OpenAiChat,
         }
     }
@@ -84,8 +90,10 @@ impl ProviderKind {
             ProviderKind::Deepseek => Some("api.deepseek.com"),
             ProviderKind::Together => Some("api.together.xyz"),
             ProviderKind::OpenRouter => Some("openrouter.ai"),
-            // Per-resource or per-region hosts, or self-hosted: the operator must say.
+            // Per-resource or per-region hosts, or self-hosted: the operator must say (Bedrock's
+            // follows from its region).
             ProviderKind::Azure
+            | ProviderKind::Bedrock
             | ProviderKind::Vertex
             | ProviderKind::Vllm
             | ProviderKind::Ollama
@@ -115,7 +123,7 @@ impl ProviderKind {
     /// Vertex AI's model), not a body field: its name is held to
     /// [`model_name::check_path_segment`].
     pub const fn model_in_path(self) -> bool {
-        matches!(self, ProviderKind::Azure | ProviderKind::Gemini | ProviderKind::Vertex)
+        matches!(self, ProviderKind::Azure | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock)
     }
 
     /// Whether streams to this kind ask for their usage (`stream_options.include_usage`) unless
@@ -136,14 +144,14 @@ impl ProviderKind {
     }
 
     pub const fn supports_embeddings(self) -> bool {
-        !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex)
+        // Bedrock's embeddings models (Titan, Cohere) speak their own InvokeModel bodies: not yet.
+        !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock)
     }
 }
 
 /// Where one provider lives, and what its kind needs to build a request: each kind carries
 /// its own settings (Azure's API version, Vertex AI's project and location, the base path of
-/// the OpenAI-style family), so no kind has fields it does not use. A kind that signs its
-/// requests (Bedrock's region) adds a variant here.
+/// the OpenAI-style family, Bedrock's region), so no kind has fields it does not use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// `:authority` upstream.
@@ -173,6 +181,10 @@ pub enum Settings {
         project: String,
         location: String,
     },
+    /// AWS Bedrock (the region names the host and scopes the signature).
+    Bedrock {
+        region: String,
+    },
 }
 
 impl Endpoint {
@@ -183,6 +195,7 @@ impl Endpoint {
             Settings::Anthropic => ProviderKind::Anthropic,
             Settings::Gemini => ProviderKind::Gemini,
             Settings::Vertex { .. } => ProviderKind::Vertex,
+            Settings::Bedrock { .. } => ProviderKind::Bedrock,
         }
     }
 }
@@ -234,6 +247,10 @@ impl Endpoint {
                 segment(),
                 gemini_verb(stream)
             )),
+            (Settings::Bedrock { .. }, WireApi::BedrockConverse) => {
+                let op = if stream { "converse-stream" } else { "converse" };
+                Some(format!("/model/{}/{op}", segment()))
+            }
             _ => None,
         }
     }
@@ -252,6 +269,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bedrock_paths_carry_the_model_id_encoded() {
+        let bedrock = endpoint(ProviderKind::Bedrock);
+        let converse = WireApi::BedrockConverse;
+        assert_eq!(
+            bedrock.path(converse, "anthropic.claude-3-5-haiku-20241022-v1:0", false).as_deref(),
+            Some("/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse")
+        );
+        assert_eq!(bedrock.path(converse, "us.amazon.nova-lite-v1:0", true).as_deref(), Some("/model/us.amazon.nova-lite-v1%3A0/converse-stream"));
+        assert_eq!(bedrock.path(WireApi::OpenAiEmbeddings, "amazon.titan-embed-text-v2:0", false), None, "not yet");
+        assert_eq!(ProviderKind::Bedrock.chat_api(), WireApi::BedrockConverse);
+    }
+
+    #[test]
     fn all_lists_every_kind_once() {
         // The match has no wildcard: a new kind fails to compile here until it is placed in ALL.
         let position = |k: ProviderKind| match k {
@@ -268,6 +298,7 @@ mod tests {
             ProviderKind::Vllm => 10,
             ProviderKind::Ollama => 11,
             ProviderKind::OpenAiCompatible => 12,
+            ProviderKind::Bedrock => 13,
         };
         for (i, kind) in ProviderKind::ALL.into_iter().enumerate() {
             assert_eq!(position(kind), i);
@@ -282,6 +313,7 @@ mod tests {
             ProviderKind::Vertex => {
                 Settings::Vertex { project: "proj".into(), location: "us-central1".into() }
             }
+            ProviderKind::Bedrock => Settings::Bedrock { region: "us-east-1".into() },
             kind => Settings::OpenAiStyle {
                 kind,
                 base_path: kind.default_base_path().into(),
@@ -388,6 +420,7 @@ impl ProviderKind {
             ProviderKind::Vllm => "vllm",
             ProviderKind::Ollama => "ollama",
             ProviderKind::OpenAiCompatible => "openai-compatible",
+            ProviderKind::Bedrock => "bedrock",
         }
     }
 

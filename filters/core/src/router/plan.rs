@@ -245,7 +245,10 @@ pub fn plan_with(
             _ => endpoint.kind().chat_api(),
         };
         let model = choice.upstream_model.into_owned();
-        if endpoint.kind().model_in_path() {
+        if endpoint.kind() == ProviderKind::Bedrock {
+            // Bedrock's model ids and inference profiles carry `:` (`…-v1:0`), sent as `%3A`.
+            model_name::check_bedrock_model(&model).map_err(|e| invalid(e.message()))?;
+        } else if endpoint.kind().model_in_path() {
             model_name::check_path_segment(&model).map_err(|e| invalid(e.message()))?;
         }
         let path = endpoint.path(upstream_api, &model, stream).ok_or_else(|| {

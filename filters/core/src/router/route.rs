@@ -61,6 +61,9 @@ pub struct ProviderConfig {
     /// Vertex AI project and location.
     #[serde(default)]
     pub project: Option<String>,
+    /// Bedrock: the AWS region (`us-east-1`): the host is `bedrock-runtime.<region>.amazonaws.com`.
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(default)]
     pub location: Option<String>,
     /// OpenAI-style family: ask streams for their usage (`stream_options.include_usage`).
@@ -297,9 +300,27 @@ impl RouteTable {
 
 fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigError> {
     let at = |field: &str| format!("providers.{name}.{field}");
-    let host = match (p.host, p.kind.default_host()) {
-        (Some(h), _) if !h.is_empty() => h,
-        (_, Some(h)) => h.to_string(),
+    let region_host = match (&p.region, p.kind) {
+        (Some(region), ProviderKind::Bedrock) => {
+            if !(region.len() <= 32 && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+                || region.is_empty()
+            {
+                return Err(ConfigError::new(at("region"), "an AWS region such as `us-east-1`"));
+            }
+            Some(format!("bedrock-runtime.{region}.amazonaws.com"))
+        }
+        (Some(_), kind) => {
+            return Err(ConfigError::new(at("region"), format!("not a setting of kind `{}`", kind.as_str())))
+        }
+        (None, _) => None,
+    };
+    let host = match (p.host, p.kind.default_host(), region_host) {
+        (Some(h), _, _) if !h.is_empty() => h,
+        (_, Some(h), _) => h.to_string(),
+        (_, _, Some(h)) => h,
+        _ if p.kind == ProviderKind::Bedrock => {
+            return Err(ConfigError::new(at("region"), "required for kind `bedrock` (or `host`)"))
+        }
         _ => return Err(ConfigError::new(at("host"), "required for this provider kind")),
     };
     // A setting another kind uses is a mistake worth reporting, not ignoring.
@@ -329,6 +350,17 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
                 (None, _) => return Err(ConfigError::new(at("project"), "required for kind `vertex`")),
                 (_, None) => return Err(ConfigError::new(at("location"), "required for kind `vertex`")),
             }
+        }
+        ProviderKind::Bedrock => {
+            unused("basePath", p.base_path.is_some())?;
+            unused("streamUsage", p.stream_usage.is_some())?;
+            unused("apiVersion", p.api_version.is_some())?;
+            unused("project", p.project.is_some())?;
+            unused("location", p.location.is_some())?;
+            // The signing region: configured, else the one in the host (a VPC endpoint or a
+            // proxy in front needs `region`).
+            let region = p.region.clone().or_else(|| host.split('.').nth(1).map(str::to_string)).unwrap_or_default();
+            Settings::Bedrock { region }
         }
         ProviderKind::Anthropic | ProviderKind::Gemini => {
             unused("basePath", p.base_path.is_some())?;
@@ -688,5 +720,22 @@ mod tests {
         assert!(glob_match("exact", "exact"));
         assert!(!glob_match("exact", "exactly"));
         assert!(!glob_match("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn bedrock_takes_its_host_from_its_region() {
+        let table = table(r#"{"providers":{"b":{"kind":"bedrock","region":"eu-west-3"}},"routes":[{"model":"claude","provider":"b","upstreamModel":"anthropic.claude-3-5-haiku-20241022-v1:0"}]}"#);
+        let p = &table.providers()[0];
+        assert_eq!(p.endpoint.host, "bedrock-runtime.eu-west-3.amazonaws.com");
+        assert_eq!(p.endpoint.settings, Settings::Bedrock { region: "eu-west-3".into() });
+        for (json, path) in [
+            (r#"{"providers":{"b":{"kind":"bedrock"}}}"#, "providers.b.region"),
+            (r#"{"providers":{"b":{"kind":"bedrock","region":"EU WEST"}}}"#, "providers.b.region"),
+            (r#"{"providers":{"o":{"kind":"openai","region":"us-east-1"}}}"#, "providers.o.region"),
+            (r#"{"providers":{"b":{"kind":"bedrock","region":"us-east-1","basePath":"/x"}}}"#, "providers.b.basePath"),
+        ] {
+            let err = RouteTable::compile(config::parse(Some(json.as_bytes())).unwrap()).err().unwrap();
+            assert_eq!(err.path, path, "{json}");
+        }
     }
 }
