@@ -10,7 +10,9 @@
 //! | `stream.<api>.sse`     | `StreamTranslator`         | `expected.<api>.sse`               |
 //! | `error.<api>.<any>`    | `translate::error`         | `expected.<api>.json`              |
 //!
-//! `<api>` is `openai`, `anthropic` or `gemini`. An `expected.<api>.err` holds text the
+//! `<api>` is `openai`, `anthropic`, `gemini` or `bedrock` (Converse: provider side only, so
+//! only ever a request's expected output or a response's, stream's or error's input; a stream in
+//! its SSE form, see `translate::stream`). An `expected.<api>.err` holds text the
 //! translation error must contain. An optional `case.json` sets `model` (default
 //! `upstream-model` for requests, `client-model` otherwise), `stream`, `include_usage` and
 //! `status`. JSON is compared as values; SSE event by event, with JSON data compared as values.
@@ -44,6 +46,7 @@ fn api(name: &str) -> WireApi {
         "openai" => WireApi::OpenAiChat,
         "anthropic" => WireApi::AnthropicMessages,
         "gemini" => WireApi::GeminiGenerate,
+        "bedrock" => WireApi::BedrockConverse,
         other => panic!("unknown api `{other}` in fixture name"),
     }
 }
@@ -245,13 +248,19 @@ fn golden_fixtures() {
     eprintln!("{cases} golden cases, {checks} translations checked");
 }
 
-const PAIRS: [(WireApi, WireApi); 6] = [
+const PAIRS: [(WireApi, WireApi); 12] = [
     (WireApi::OpenAiChat, WireApi::AnthropicMessages),
     (WireApi::OpenAiChat, WireApi::GeminiGenerate),
     (WireApi::AnthropicMessages, WireApi::OpenAiChat),
     (WireApi::AnthropicMessages, WireApi::GeminiGenerate),
     (WireApi::GeminiGenerate, WireApi::OpenAiChat),
     (WireApi::GeminiGenerate, WireApi::AnthropicMessages),
+    (WireApi::OpenAiChat, WireApi::BedrockConverse),
+    (WireApi::AnthropicMessages, WireApi::BedrockConverse),
+    (WireApi::GeminiGenerate, WireApi::BedrockConverse),
+    (WireApi::BedrockConverse, WireApi::OpenAiChat),
+    (WireApi::BedrockConverse, WireApi::AnthropicMessages),
+    (WireApi::BedrockConverse, WireApi::GeminiGenerate),
 ];
 
 const GARBAGE: &[&[u8]] = &[
@@ -292,7 +301,10 @@ fn garbage_responses_and_errors_never_panic() {
             let _ = translate::response(from, to, body, "m");
             let err: Value = serde_json::from_slice(&translate::error(from, to, 502, body))
                 .expect("error bodies are always JSON");
-            assert!(err["error"].is_object(), "{from} -> {to}: {err}");
+            // Converse's own shape only where it is the target (never for a client).
+            let in_shape =
+                err["error"].is_object() || (to == WireApi::BedrockConverse && err["message"].is_string());
+            assert!(in_shape, "{from} -> {to}: {err}");
             let mut t = StreamTranslator::new(from, to, "m", true);
             let mut out = Vec::new();
             let _ = t.push(body, &mut out);

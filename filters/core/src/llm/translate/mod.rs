@@ -334,6 +334,16 @@ mod tests {
     }
 
     #[test]
+    fn bedrock_error_bodies_are_always_rendered_for_the_client() {
+        let body = br#"{"message":"Too many requests, please wait before trying again."}"#;
+        assert!(error::in_shape(WireApi::BedrockConverse, body));
+        let out = error_for_client(WireApi::BedrockConverse, WireApi::OpenAiChat, 429, body).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["error"]["type"], "rate_limit_exceeded");
+        assert_eq!(v["error"]["message"], "Too many requests, please wait before trying again.");
+    }
+
+    #[test]
     fn wants_usage() {
         assert!(client_wants_usage(br#"{"stream":true,"stream_options":{"include_usage":true}}"#));
         assert!(!client_wants_usage(br#"{"stream":true}"#));

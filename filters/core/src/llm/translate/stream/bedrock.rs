@@ -144,3 +144,42 @@ impl Decoder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use crate::llm::api::WireApi;
+    use crate::llm::translate::StreamTranslator;
+
+    fn to_anthropic(input: &str) -> String {
+        let mut t = StreamTranslator::new(WireApi::BedrockConverse, WireApi::AnthropicMessages, "m", false);
+        let mut out = Vec::new();
+        t.push(input.as_bytes(), &mut out).unwrap();
+        t.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn each_exception_keeps_its_kind() {
+        for (name, kind) in [
+            ("throttlingException", "rate_limit_error"),
+            ("validationException", "invalid_request_error"),
+            ("internalServerException", "api_error"),
+            ("modelStreamErrorException", "api_error"),
+            ("serviceUnavailableException", "overloaded_error"),
+            ("accessDeniedException", "permission_error"),
+            ("somethingNewException", "api_error"),
+        ] {
+            let out = to_anthropic(&format!("event: {name}\ndata: {{\"message\":\"m-{name}\"}}\n\n"));
+            assert!(out.contains(&format!(r#""type":"{kind}","message":"m-{name}""#)), "{name}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_stream_without_names_or_ending_still_closes() {
+        // Unnamed events are not Converse events: passed over, and the client's stream ends.
+        let out = to_anthropic("data: {\"contentBlockIndex\":0,\"delta\":{\"text\":\"x\"}}\n\n");
+        assert!(!out.contains("\"x\""), "{out}");
+        assert!(out.contains("message_stop"), "{out}");
+    }
+}
