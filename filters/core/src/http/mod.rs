@@ -3,6 +3,7 @@
 //! event stream ([`eventstream`]).
 
 pub mod eventstream;
+pub mod eventstream_sse;
 pub mod fake_host;
 pub mod foreign;
 pub mod host;

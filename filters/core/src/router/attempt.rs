@@ -6,12 +6,18 @@
 //! provider expects. This flow re-targets the request (`:path`, `:authority`, body from the
 //! client's original) and tells the filters after it, and the downstream filters via response
 //! headers, which provider this attempt went to.
+//!
+//! On a Bedrock cluster (with or without failover) it also rewrites a ConverseStream answer's
+//! binary event stream into SSE as it arrives ([`eventstream_sse`]), so every filter after it
+//! reads one text form of stream.
 
 use super::plan::{Attempt, RoutePlan};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::contract;
+use crate::http::eventstream_sse::{self, Reframer};
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::llm::api::ErrorShape;
+use crate::llm::provider::ProviderKind;
 
 /// Where the provider name is in an endpoint's metadata.
 const HOST_PROVIDER: [&str; 5] =
@@ -21,6 +27,8 @@ const HOST_PROVIDER: [&str; 5] =
 pub struct AttemptFlow {
     plan: Option<RoutePlan>,
     attempt: Option<Attempt>,
+    /// The answer is an event stream being rewritten into SSE.
+    reframe: Option<Reframer>,
 }
 
 impl AttemptFlow {
@@ -91,6 +99,29 @@ impl HttpFlow for AttemptFlow {
         if let Some(attempt) = &self.attempt {
             host.set_header(Side::Response, contract::RESPONSE_PROVIDER_HEADER, &attempt.provider);
         }
+        // Only Bedrock answers in event streams: other attempts pay no extra host call. (Without
+        // an attempt this instance is on a Bedrock cluster of its own.)
+        let bedrock = self.attempt.as_ref().is_none_or(|a| a.kind == ProviderKind::Bedrock);
+        let event_stream = bedrock
+            && host
+                .header(Side::Response, "content-type")
+                .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with(eventstream_sse::CONTENT_TYPE));
+        if event_stream {
+            host.set_header(Side::Response, "content-type", "text/event-stream");
+            host.remove_header(Side::Response, "content-length");
+            self.reframe = Some(Reframer::default());
+        }
+        Flow::Continue
+    }
+
+    fn on_response_body(&mut self, host: &mut dyn Host, size: usize, end_of_stream: bool) -> Flow {
+        let Some(reframe) = &mut self.reframe else { return Flow::Continue };
+        let chunk = host.body(Side::Response, size).unwrap_or_default();
+        let mut out = reframe.push(&chunk);
+        if end_of_stream {
+            out.extend(reframe.finish());
+        }
+        host.replace_body(Side::Response, size, &out);
         Flow::Continue
     }
 }

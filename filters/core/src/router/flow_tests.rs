@@ -351,11 +351,51 @@ fn a_failover_request_hands_its_plan_to_the_attempts() {
 }
 
 #[test]
-fn a_request_without_a_failover_plan_costs_the_upstream_instance_one_call() {
+fn a_request_without_a_failover_plan_costs_the_upstream_instance_two_calls() {
+    // Without a plan the instance is on a Bedrock cluster: one call to find no plan, one to see
+    // whether the answer is an event stream.
     let mut host = FakeHost::new();
     let mut flow = AttemptFlow::default();
     host.exchange(&mut flow, Request::json("/v1/chat/completions", "{}"), openai_answer());
-    assert_eq!(host.calls, ["filter_state(portcullis.route_plan)"]);
+    assert_eq!(host.calls, ["filter_state(portcullis.route_plan)", "header(response, content-type)"]);
+}
+
+#[test]
+fn a_bedrock_event_stream_leaves_the_upstream_instance_as_sse() {
+    fn frame(event: &str, payload: &str) -> Vec<u8> {
+        let headers: Vec<u8> = [(":event-type", event), (":content-type", "application/json"), (":message-type", "event")]
+            .iter()
+            .flat_map(|(n, v)| {
+                let mut h = vec![n.len() as u8];
+                h.extend_from_slice(n.as_bytes());
+                h.push(7);
+                h.extend_from_slice(&(v.len() as u16).to_be_bytes());
+                h.extend_from_slice(v.as_bytes());
+                h
+            })
+            .collect();
+        let mut out = ((16 + headers.len() + payload.len()) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+        out.extend_from_slice(&crc32fast::hash(&out).to_be_bytes());
+        out.extend_from_slice(&headers);
+        out.extend_from_slice(payload.as_bytes());
+        out.extend_from_slice(&crc32fast::hash(&out).to_be_bytes());
+        out
+    }
+    let bytes = [frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#), frame("messageStop", r#"{"stopReason":"end_turn"}"#)].concat();
+    // Cut mid-frame: the first piece completes nothing.
+    let answer = Response::new(200)
+        .header("content-type", "application/vnd.amazon.eventstream")
+        .header("content-length", &bytes.len().to_string())
+        .chunks(vec![bytes[..10].to_vec(), bytes[10..].to_vec()]);
+    let mut host = FakeHost::new();
+    let out = host.exchange(&mut AttemptFlow::default(), Request::json("/model/m/converse-stream", "{}"), answer);
+    assert_eq!(out.header("content-type"), Some("text/event-stream"));
+    assert_eq!(out.header("content-length"), None);
+    assert_eq!(
+        String::from_utf8(out.body).unwrap(),
+        "event: contentBlockDelta\ndata: {\"contentBlockIndex\":0,\"delta\":{\"text\":\"hi\"}}\n\nevent: messageStop\ndata: {\"stopReason\":\"end_turn\"}\n\n"
+    );
 }
 
 #[test]
