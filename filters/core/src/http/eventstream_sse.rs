@@ -90,7 +90,7 @@ mod tests {
             h.extend_from_slice(&(value.len() as u16).to_be_bytes());
             h.extend_from_slice(value.as_bytes());
         }
-        let total = 16 + h.len() + payload.len();
+        let total = [16, h.len(), payload.len()].iter().sum::<usize>();
         let mut out = Vec::new();
         out.extend_from_slice(&(total as u32).to_be_bytes());
         out.extend_from_slice(&(h.len() as u32).to_be_bytes());
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn a_corrupt_frame_ends_the_stream_with_an_error_event() {
         let mut bytes = stream();
-        let second = event("messageStart", r#"{"role":"assistant"}"#).len() + 20;
+        let second = event("messageStart", r#"{"role":"assistant"}"#).len().saturating_add(20);
         bytes[second] ^= 0x40; // inside the second message: its CRC no longer matches
         let out = run(&[&bytes]);
         assert!(out.starts_with("event: messageStart\n"), "{out}");
@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn a_stream_cut_inside_a_message_ends_with_an_error_event() {
         let bytes = stream();
-        let out = run(&[&bytes[..bytes.len() - 3]]);
+        let out = run(&[&bytes[..bytes.len().saturating_sub(3)]]);
         assert!(out.ends_with("event: internalServerException\ndata: {\"message\":\"event stream: ended inside a message\"}\n\n"), "{out}");
     }
 

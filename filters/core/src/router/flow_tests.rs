@@ -374,7 +374,7 @@ fn a_bedrock_event_stream_leaves_the_upstream_instance_as_sse() {
                 h
             })
             .collect();
-        let mut out = ((16 + headers.len() + payload.len()) as u32).to_be_bytes().to_vec();
+        let mut out = ([16, headers.len(), payload.len()].iter().sum::<usize>() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
         out.extend_from_slice(&crc32fast::hash(&out).to_be_bytes());
         out.extend_from_slice(&headers);
