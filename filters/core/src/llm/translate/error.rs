@@ -307,7 +307,10 @@ impl<'a> ProviderError<'a> {
 
     /// A Bedrock stream's exception event: its name is the type, its data `{"message": …}`.
     pub(crate) fn bedrock_exception(name: &str, data: &'a [u8]) -> Self {
-        let mut error = Self::parse(WireApi::BedrockConverse, 0, data);
+        let mut error = Self::parse_known(WireApi::BedrockConverse, 0, data).unwrap_or_else(|| {
+            let message = format!("the provider's stream failed: {name}");
+            ProviderError { kind: ErrorType::Server, message: Cow::Owned(message) }
+        });
         if let Some(kind) = ErrorType::from_bedrock(name) {
             error.kind = kind;
         }

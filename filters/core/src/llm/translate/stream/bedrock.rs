@@ -2,7 +2,8 @@
 //!
 //! Bedrock frames its stream in AWS's binary event-stream (`crate::http::eventstream`); before
 //! the stream hub each message becomes one SSE event whose `event:` is the message's
-//! `:event-type` (or `:exception-type`) and whose `data:` is its JSON payload:
+//! `:event-type` (an exception's `:exception-type`, an error frame's `:error-code`) and whose
+//! `data:` is its JSON payload (each event's two lines are shown on one here):
 //!
 //! ```text
 //! event: messageStart        data: {"role":"assistant"}
@@ -19,7 +20,8 @@
 //! input arrives as JSON text fragments. The stop reason (`messageStop`) comes before the
 //! usage (`metadata`, the last event): the finish is passed on as it comes, and the client
 //! encoders hold it until the usage, as they do for the other providers. Converse streams carry
-//! no message id.
+//! no message id. An event of no Converse type is an error if it looks like one (see
+//! `is_error`), otherwise a newer event and passed over.
 
 use super::{parse, ProviderError, StreamEvent};
 use crate::http::sse::SseEvent;
@@ -29,6 +31,19 @@ use crate::llm::usage::Usage;
 use crate::llm::wire::bedrock as br;
 use serde::Deserialize;
 use std::borrow::Cow;
+
+/// The events of a Converse stream.
+const EVENTS: [&str; 6] =
+    ["messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"];
+
+/// An event that is no Converse event is an error when it is named as an exception, or is an
+/// error frame (named by its error code, with no payload or a `message`). Anything else is a
+/// newer event, passed over.
+fn is_error(name: &str, data: &[u8]) -> bool {
+    name.ends_with("Exception")
+        || (!name.is_empty() && data.is_empty())
+        || ProviderError::parse_known(WireApi::BedrockConverse, 0, data).is_some()
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,7 +107,7 @@ impl Decoder {
     ) -> Result<(), TranslateError> {
         let data = event.data.trim_ascii();
         let name = event.event_name().unwrap_or_default();
-        if name.ends_with("Exception") {
+        if !EVENTS.contains(&name) && is_error(name, data) {
             emit(StreamEvent::Error(ProviderError::bedrock_exception(name, data)));
             return Ok(());
         }
@@ -173,6 +188,20 @@ mod tests {
             let out = to_anthropic(&format!("event: {name}\ndata: {{\"message\":\"m-{name}\"}}\n\n"));
             assert!(out.contains(&format!(r#""type":"{kind}","message":"m-{name}""#)), "{name}: {out}");
         }
+    }
+
+    #[test]
+    fn an_error_frame_named_by_its_code_is_an_error() {
+        let out = to_anthropic("event: InternalFailure\ndata: \n\n");
+        assert!(
+            out.contains(r#""type":"api_error","message":"the provider's stream failed: InternalFailure""#),
+            "{out}"
+        );
+        let out = to_anthropic("event: unknown\ndata: {\"message\":\"boom\"}\n\n");
+        assert!(out.contains(r#""message":"boom""#), "{out}");
+        // A newer event type is passed over.
+        let out = to_anthropic("event: somethingNew\ndata: {\"x\":1}\n\n");
+        assert!(!out.contains("\"error\""), "{out}");
     }
 
     #[test]
