@@ -39,7 +39,8 @@ mod schema;
 pub mod stream;
 
 use crate::llm::api::WireApi;
-use crate::llm::wire::openai;
+use crate::llm::usage::Usage;
+use crate::llm::wire::{self, openai};
 use serde::Deserialize;
 use std::fmt;
 
@@ -201,8 +202,17 @@ pub fn response(
             to_vec(&bedrock::response_to_openai(parse(from, "response", body)?, client_model))
         }
         (Bedrock, Anthropic) => {
-            let hub = bedrock::response_to_openai(parse(from, "response", body)?, client_model);
-            to_vec(&anthropic::response_from_openai(hub, client_model)?)
+            let resp: wire::bedrock::ConverseResponse = parse(from, "response", body)?;
+            let usage = resp.usage.as_ref().map(Usage::from_bedrock);
+            let mut out = anthropic::response_from_openai(
+                bedrock::response_to_openai(resp, client_model),
+                client_model,
+            )?;
+            // OpenAI's usage has no cache writes: Anthropic's has, so they are taken from the source.
+            if let Some(usage) = usage {
+                out.usage = usage.to_anthropic();
+            }
+            to_vec(&out)
         }
         (Bedrock, Gemini) => {
             let hub = bedrock::response_to_openai(parse(from, "response", body)?, client_model);
