@@ -5,8 +5,9 @@
 //! merged, OpenAI `tool` messages become `toolResult` blocks of a user turn, and the model is in
 //! the path (never in the body). It has no `none` tool choice: without tool blocks in the
 //! conversation the tools are left out instead, with them the request is refused (Converse
-//! requires `toolConfig` whenever the conversation holds tool blocks). Images must be inline
-//! (`data:` URLs; Converse fetches no URLs). `response_format`, `seed` and the penalties have
+//! requires `toolConfig` whenever the conversation holds tool blocks). Images and files must be
+//! inline (`data:` URLs; Converse fetches no URLs); files become `document` blocks named after
+//! their file name. `response_format`, `seed` and the penalties have
 //! no Converse counterpart and are dropped, as for Anthropic.
 
 use super::anthropic::{openai_id, parse_arguments};
@@ -211,21 +212,62 @@ fn blocks_from_parts(parts: Vec<oa::ContentPart>, i: usize) -> Result<Vec<br::Co
                         )))
                     }
                 };
-                let source = br::ImageSource { bytes: Some(data.to_string()), rest: Rest::new() };
+                let source = br::Source { bytes: Some(data.to_string()), rest: Rest::new() };
                 out.push(br::ContentBlock {
                     image: Some(br::Image { format: format.to_string(), source }),
                     ..br::ContentBlock::default()
                 });
             }
-            oa::ContentPart::File { .. } => {
-                return Err(err(format!("messages[{i}]: files are not supported for Bedrock models")))
-            }
+            oa::ContentPart::File { file } => out.push(document(file, i)?),
             oa::ContentPart::InputAudio { .. } => {
                 return Err(err(format!("messages[{i}]: audio input is not supported for Bedrock models")))
             }
         }
     }
     Ok(out)
+}
+
+/// An inline file as a Converse document.
+fn document(file: oa::FileRef, i: usize) -> Result<br::ContentBlock, TranslateError> {
+    let Some((mime, data)) = file.file_data.as_deref().and_then(parse_data_url) else {
+        return Err(err(format!(
+            "messages[{i}]: only files given inline as base64 `file_data` can be sent to Bedrock models"
+        )));
+    };
+    let format = match mime {
+        "application/pdf" => "pdf",
+        "text/csv" => "csv",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "text/html" => "html",
+        "text/plain" => "txt",
+        "text/markdown" => "md",
+        other => return Err(err(format!("messages[{i}]: file type `{other}` is not supported by Bedrock"))),
+    };
+    let source = br::Source { bytes: Some(data.to_string()), rest: Rest::new() };
+    let name = document_name(file.filename.as_deref().unwrap_or_default());
+    Ok(br::ContentBlock {
+        document: Some(br::Document { format: format.to_string(), name, source }),
+        ..br::ContentBlock::default()
+    })
+}
+
+/// A file name as Converse accepts it: no extension, only ASCII letters and digits, hyphens, parentheses
+/// and square brackets, words separated by single spaces (anything else becomes a space).
+fn document_name(filename: &str) -> String {
+    let stem = filename.rsplit_once('.').map_or(filename, |(stem, _)| stem);
+    let cleaned: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '(' | ')' | '[' | ']') { c } else { ' ' })
+        .collect();
+    let name = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        "document".to_string()
+    } else {
+        name
+    }
 }
 
 fn tool_from_openai(tool: oa::Tool) -> Result<br::Tool, TranslateError> {
@@ -279,5 +321,19 @@ pub(crate) fn response_to_openai(resp: br::ConverseResponse, model: &str) -> oa:
         }],
         usage: resp.usage.as_ref().map(|u| Usage::from_bedrock(u).to_openai()),
         rest: Rest::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_names_are_what_converse_accepts() {
+        assert_eq!(document_name("Q3 report (final).pdf"), "Q3 report (final)");
+        assert_eq!(document_name("a_b.c  d.txt"), "a b c d");
+        assert_eq!(document_name(".pdf"), "document");
+        assert_eq!(document_name(""), "document");
+        assert_eq!(document_name("résumé"), "r sum");
     }
 }

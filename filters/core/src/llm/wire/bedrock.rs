@@ -3,8 +3,7 @@
 //!
 //! The model is in the path, not the body (like Gemini). Names are camelCase. A content block
 //! is a union (exactly one member set), modelled as a struct of options; members not modelled
-//! (`document`, `video`, `reasoningContent`, `cachePoint`, `guardContent` …) are kept in
-//! `rest`. Image bytes are base64 in JSON. Errors are `{"message": …}` with the type in the
+//! (`video`, `reasoningContent`, `cachePoint`, `guardContent` …) are kept in `rest`. Image bytes are base64 in JSON. Errors are `{"message": …}` with the type in the
 //! HTTP status (and the `x-amzn-ErrorType` header); see `translate::error`.
 
 use super::Rest;
@@ -58,6 +57,8 @@ pub struct ContentBlock {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use: Option<ToolUse>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_result: Option<ToolResult>,
@@ -75,11 +76,21 @@ impl ContentBlock {
 pub struct Image {
     /// `png`, `jpeg`, `gif` or `webp`.
     pub format: String,
-    pub source: ImageSource,
+    pub source: Source,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// `pdf`, `csv`, `doc`, `docx`, `xls`, `xlsx`, `html`, `txt` or `md`.
+    pub format: String,
+    /// Letters, digits, single spaces, hyphens, parentheses and square brackets only.
+    pub name: String,
+    pub source: Source,
+}
+
+/// Where an image's or a document's bytes are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ImageSource {
+pub struct Source {
     /// Base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<String>,
