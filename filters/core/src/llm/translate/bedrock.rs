@@ -115,7 +115,8 @@ pub(crate) fn request_from_openai(
         Some(oa::ToolChoice::Mode(mode)) => match mode.as_str() {
             "auto" => Some(br::ToolChoice { auto: Some(br::Empty {}), ..br::ToolChoice::default() }),
             "required" => Some(br::ToolChoice { any: Some(br::Empty {}), ..br::ToolChoice::default() }),
-            // The model is not shown the tools at all.
+            // Converse has no `none`: the tools are left out, which it refuses once the
+            // conversation holds tool blocks.
             "none" if has_tool_blocks && !tools.is_empty() => return Err(err(
                 "tool_choice `none` cannot be expressed for Bedrock models in a conversation with tool calls",
             )),
