@@ -252,15 +252,18 @@ pub fn cluster(u: &Upstream, buffer: u64) -> Value {
     c
 }
 
-/// A signing provider's cluster: the credentials filter runs once more as an upstream filter,
-/// where the final body is known, and signs it (it holds the headers until the body is complete).
+/// The upstream filters of a Bedrock or signing provider's cluster: the router (an event-stream
+/// answer becomes SSE before any other filter reads it) and the credentials filter, which holds
+/// the headers until the body is complete and signs the request as it leaves.
 pub fn signing_filters(g: &Gateway, credentials_code: &Value) -> Value {
     let env = (!g.credential_env.is_empty()).then(|| g.credential_env.clone());
+    let router_code = local_module(g, "router");
     json!({
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
             "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
             "explicit_http_config": {"http_protocol_options": {}},
             "http_filters": [
+                wasm_filter("portcullis.router.upstream", router_code, &upstream_router(), None, false),
                 wasm_filter("portcullis.credentials.upstream", credentials_code.clone(), &upstream_credentials(&g.credentials), env, true),
                 {"name": "envoy.filters.http.upstream_codec",
                  "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},
@@ -480,7 +483,8 @@ mod tests {
         assert!(openai.get("typed_extension_protocol_options").is_none(), "only signing providers");
         let filters = &bedrock["typed_extension_protocol_options"]
             ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["http_filters"];
-        let plugin = &filters[0]["typed_config"]["config"];
+        assert_eq!(filters[0]["name"], "portcullis.router.upstream");
+        let plugin = &filters[1]["typed_config"]["config"];
         assert_eq!(plugin["name"], "portcullis.credentials.upstream");
         assert_eq!(
             plugin["allow_on_headers_stop_iteration"], true,
@@ -493,7 +497,7 @@ mod tests {
             (config["placement"].as_str(), &config["providers"]["bedrock"]),
             (Some("upstream"), &json!({"aws": {}}))
         );
-        assert_eq!(filters[1]["name"], "envoy.filters.http.upstream_codec");
+        assert_eq!(filters[2]["name"], "envoy.filters.http.upstream_codec");
     }
 
     #[test]

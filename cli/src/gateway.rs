@@ -36,8 +36,9 @@ pub struct Upstream {
     pub cluster: String,
     /// The provider it reaches (endpoint metadata the per-attempt filters read), if one.
     pub provider: Option<String>,
-    /// Its requests are signed (AWS credentials): the cluster runs the credentials filter as
-    /// an upstream filter, after every filter that may rewrite the body.
+    /// The cluster runs the router and credentials filters once more as upstream filters: a
+    /// Bedrock provider (its event-stream answers become SSE there) or one whose requests are
+    /// signed (AWS credentials: signed after every filter that may rewrite the body).
     pub signs: bool,
     pub endpoint: Endpoint,
 }
@@ -247,7 +248,15 @@ fn provider_upstreams(config: &GatewayConfig, router: &Object) -> Result<Vec<Ups
             Some(Value::String(url)) => Endpoint::parse(url).map_err(|m| ConfigError::new(&at, m))?,
             Some(_) => return Err(ConfigError::new(&at, "expected a URL string")),
             None => {
-                let public = host.clone().or_else(|| kind.and_then(|k| k.default_host()).map(str::to_owned));
+                let regional = fields
+                    .get("region")
+                    .and_then(Value::as_str)
+                    .filter(|_| kind == Some(ProviderKind::Bedrock))
+                    .map(|region| format!("bedrock-runtime.{region}.amazonaws.com"));
+                let public = host
+                    .clone()
+                    .or_else(|| kind.and_then(|k| k.default_host()).map(str::to_owned))
+                    .or(regional);
                 let public = public.ok_or_else(|| {
                     ConfigError::new(
                         &at,
@@ -265,7 +274,8 @@ fn provider_upstreams(config: &GatewayConfig, router: &Object) -> Result<Vec<Ups
                 format!("cluster `{cluster}` is already provider `{owner}`'s (each provider needs its own, failover tells them apart by it)"),
             ));
         }
-        let signs = config.providers.get(name).and_then(|p| p.get("aws")).is_some();
+        let signs = kind == Some(ProviderKind::Bedrock)
+            || config.providers.get(name).and_then(|p| p.get("aws")).is_some();
         upstreams.push(Upstream { cluster, provider: Some(name.clone()), endpoint, signs });
     }
     Ok(upstreams)

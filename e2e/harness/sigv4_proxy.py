@@ -98,6 +98,8 @@ class SigV4Proxy:
                  region: str = "us-east-1"):
         self.verified = 0
         self.rejected: list[str] = []
+        # The last refused request, for a test's failure message.
+        self.last_rejected: dict | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,13 +112,13 @@ class SigV4Proxy:
                 self.handle_request()
 
             def handle_request(self):
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length)
+                body = self.read_body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
                     verify(self.command, headers.get("host", ""), self.path, headers, body, credentials, service, region)
                 except Rejection as r:
                     proxy.rejected.append(r.error_type)
+                    proxy.last_rejected = {"path": self.path, "headers": headers, "body": body}
                     data = json.dumps({"message": r.message}).encode()
                     self.send_response(403)
                     self.send_header("content-type", "application/json")
@@ -128,11 +130,24 @@ class SigV4Proxy:
                 proxy.verified += 1
                 self.forward(body, headers)
 
+            def read_body(self) -> bytes:
+                if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                    body = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return body
+                        body += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("content-length") or 0))
+
             def forward(self, body: bytes, headers: dict[str, str]):
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
                 try:
-                    conn.request(self.command, self.path, body=body,
-                                 headers={k: v for k, v in headers.items() if k not in HOP_BY_HOP})
+                    sent = {k: v for k, v in headers.items() if k not in HOP_BY_HOP and k != "content-length"}
+                    conn.request(self.command, self.path, body=body, headers={**sent, "content-length": str(len(body))})
                     resp = conn.getresponse()
                     self.send_response(resp.status)
                     chunked = resp.getheader("content-length") is None

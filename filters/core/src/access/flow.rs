@@ -248,6 +248,11 @@ impl CredentialsFlow {
         for (name, value) in aws.sign(method, path, &signed_headers, body, &region, now) {
             host.set_header(Side::Request, name, &value);
         }
+        if !body.is_empty() {
+            // The whole body is known (a per-attempt rewrite dropped its length): sent with a
+            // length, not chunked, as AWS expects.
+            host.set_header(Side::Request, "content-length", &body.len().to_string());
+        }
         Flow::Continue
     }
 

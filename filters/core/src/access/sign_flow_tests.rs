@@ -67,6 +67,7 @@ fn the_upstream_instance_signs_the_complete_body() {
     let (_, out) = run("upstream", "bedrock", converse(&body));
     let (headers, sent) = out.upstream.unwrap();
     assert_eq!(sent, body.concat().as_bytes(), "the body is held, not changed");
+    assert_eq!(headers.get("content-length"), Some(body.concat().len().to_string().as_str()), "sent with its length");
     assert_eq!(headers.get("x-amz-date"), Some("20251202T000000Z"));
     assert_eq!(headers.get("x-amz-security-token"), Some("session-token-example"));
     // The signature is over the whole body: the same request signed at once gives it.

@@ -123,7 +123,10 @@ impl ProviderKind {
     /// Vertex AI's model), not a body field: its name is held to
     /// [`model_name::check_path_segment`].
     pub const fn model_in_path(self) -> bool {
-        matches!(self, ProviderKind::Azure | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock)
+        matches!(
+            self,
+            ProviderKind::Azure | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock
+        )
     }
 
     /// Whether streams to this kind ask for their usage (`stream_options.include_usage`) unless
@@ -145,7 +148,10 @@ impl ProviderKind {
 
     pub const fn supports_embeddings(self) -> bool {
         // Bedrock's embeddings models (Titan, Cohere) speak their own InvokeModel bodies: not yet.
-        !matches!(self, ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock)
+        !matches!(
+            self,
+            ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock
+        )
     }
 }
 
@@ -276,8 +282,15 @@ mod tests {
             bedrock.path(converse, "anthropic.claude-3-5-haiku-20241022-v1:0", false).as_deref(),
             Some("/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse")
         );
-        assert_eq!(bedrock.path(converse, "us.amazon.nova-lite-v1:0", true).as_deref(), Some("/model/us.amazon.nova-lite-v1%3A0/converse-stream"));
-        assert_eq!(bedrock.path(WireApi::OpenAiEmbeddings, "amazon.titan-embed-text-v2:0", false), None, "not yet");
+        assert_eq!(
+            bedrock.path(converse, "us.amazon.nova-lite-v1:0", true).as_deref(),
+            Some("/model/us.amazon.nova-lite-v1%3A0/converse-stream")
+        );
+        assert_eq!(
+            bedrock.path(WireApi::OpenAiEmbeddings, "amazon.titan-embed-text-v2:0", false),
+            None,
+            "not yet"
+        );
         assert_eq!(ProviderKind::Bedrock.chat_api(), WireApi::BedrockConverse);
     }
 

@@ -302,7 +302,8 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
     let at = |field: &str| format!("providers.{name}.{field}");
     let region_host = match (&p.region, p.kind) {
         (Some(region), ProviderKind::Bedrock) => {
-            if !(region.len() <= 32 && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+            if !(region.len() <= 32
+                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
                 || region.is_empty()
             {
                 return Err(ConfigError::new(at("region"), "an AWS region such as `us-east-1`"));
@@ -359,7 +360,8 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
             unused("location", p.location.is_some())?;
             // The signing region: configured, else the one in the host (a VPC endpoint or a
             // proxy in front needs `region`).
-            let region = p.region.clone().or_else(|| host.split('.').nth(1).map(str::to_string)).unwrap_or_default();
+            let region =
+                p.region.clone().or_else(|| host.split('.').nth(1).map(str::to_string)).unwrap_or_default();
             Settings::Bedrock { region }
         }
         ProviderKind::Anthropic | ProviderKind::Gemini => {
@@ -724,7 +726,9 @@ mod tests {
 
     #[test]
     fn bedrock_takes_its_host_from_its_region() {
-        let table = table(r#"{"providers":{"b":{"kind":"bedrock","region":"eu-west-3"}},"routes":[{"model":"claude","provider":"b","upstreamModel":"anthropic.claude-3-5-haiku-20241022-v1:0"}]}"#);
+        let table = table(
+            r#"{"providers":{"b":{"kind":"bedrock","region":"eu-west-3"}},"routes":[{"model":"claude","provider":"b","upstreamModel":"anthropic.claude-3-5-haiku-20241022-v1:0"}]}"#,
+        );
         let p = &table.providers()[0];
         assert_eq!(p.endpoint.host, "bedrock-runtime.eu-west-3.amazonaws.com");
         assert_eq!(p.endpoint.settings, Settings::Bedrock { region: "eu-west-3".into() });
@@ -732,7 +736,10 @@ mod tests {
             (r#"{"providers":{"b":{"kind":"bedrock"}}}"#, "providers.b.region"),
             (r#"{"providers":{"b":{"kind":"bedrock","region":"EU WEST"}}}"#, "providers.b.region"),
             (r#"{"providers":{"o":{"kind":"openai","region":"us-east-1"}}}"#, "providers.o.region"),
-            (r#"{"providers":{"b":{"kind":"bedrock","region":"us-east-1","basePath":"/x"}}}"#, "providers.b.basePath"),
+            (
+                r#"{"providers":{"b":{"kind":"bedrock","region":"us-east-1","basePath":"/x"}}}"#,
+                "providers.b.basePath",
+            ),
         ] {
             let err = RouteTable::compile(config::parse(Some(json.as_bytes())).unwrap()).err().unwrap();
             assert_eq!(err.path, path, "{json}");

@@ -1,0 +1,154 @@
+"""AWS Bedrock through the real Envoy, on a bootstrap the CLI renders from a gateway config: the
+openai and anthropic SDKs reach a Bedrock model (Converse, and ConverseStream's binary event
+stream turned into their own streams), tool calls included; every request is SigV4-signed by
+the credentials filter on the Bedrock cluster and verified by botocore's signer in front of the
+mock (harness/sigv4_proxy.py), which refuses a bad signature with Bedrock's 403; a Bedrock 429
+fails over to OpenAI."""
+import json
+import subprocess
+
+import anthropic
+import openai
+import pytest
+import yaml
+from botocore.credentials import Credentials
+
+from conftest import CLIENT_KEY, PROVIDER_KEYS
+from harness import envoy as envoy_h
+from harness import paths
+from harness.sigv4_proxy import SigV4Proxy
+from helpers import header
+
+CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-example")
+AWS_ENV = {"AWS_ACCESS_KEY_ID": CREDS.access_key, "AWS_SECRET_ACCESS_KEY": CREDS.secret_key,
+           "AWS_SESSION_TOKEN": CREDS.token}
+MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+CONVERSE = "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse"
+CLI = paths.ROOT / "target" / "release" / "portcullis"
+
+CONFIG = """
+listener: {{address: 127.0.0.1, port: 10000}}
+providers:
+  bedrock: {{kind: bedrock, region: us-east-1, endpoint: 'http://127.0.0.1:{proxy}', aws: {{}}}}
+  openai: {{kind: openai, endpoint: 'http://127.0.0.1:18080', keyEnv: OPENAI_API_KEY}}
+routes:
+  - {{model: claude-on-bedrock, provider: bedrock, upstreamModel: '{model}'}}
+  - {{model: steady, provider: bedrock, upstreamModel: '{model}', fallbacks: [{{provider: openai, model: gpt-4o-mini}}]}}
+  - {{model: 'gpt-*', provider: openai}}
+failover: {{perTryIdleTimeout: 5s}}
+"""
+
+
+@pytest.fixture(scope="module")
+def proxy(mock):
+    with SigV4Proxy(upstream_port=mock.port, credentials=CREDS) as p:
+        yield p
+
+
+def bootstrap(tmp_path, proxy_port: int, mock_port: int) -> dict:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(CONFIG.format(proxy=proxy_port, model=MODEL_ID))
+    out = tmp_path / "envoy.yaml"
+    result = subprocess.run([str(CLI), "render", "envoy", str(config), "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return envoy_h.adapt(yaml.safe_load(out.read_text()), mock_port)
+
+
+@pytest.fixture(scope="module")
+def gateway(proxy, mock, tmp_path_factory):
+    cfg = bootstrap(tmp_path_factory.mktemp("bedrock"), proxy.port, mock.port)
+    with envoy_h.Envoy(cfg, env={**PROVIDER_KEYS, **AWS_ENV}) as envoy:
+        yield envoy
+
+
+@pytest.fixture
+def client(gateway):
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
+
+
+def converse_requests(mock):
+    return [r for r in mock.requests() if r["path"].startswith("/model/")]
+
+
+def test_openai_sdk_reaches_a_bedrock_model_signed(client, proxy, mock):
+    verified = proxy.verified
+    resp = client.chat.completions.create(model="claude-on-bedrock", messages=[
+        {"role": "system", "content": "be brief"}, {"role": "user", "content": "hi bedrock"}])
+    assert resp.choices[0].message.content == "Mock reply from bedrock to: hi bedrock"
+    assert resp.choices[0].finish_reason == "stop"
+    assert resp.usage.completion_tokens == 7 and resp.usage.prompt_tokens > 0
+    assert proxy.verified == verified + 1, "botocore verified the gateway's signature"
+    (req,) = converse_requests(mock)
+    assert req["path"] == CONVERSE
+    assert req["json"]["system"] == [{"text": "be brief"}]
+    assert req["json"]["messages"] == [{"role": "user", "content": [{"text": "hi bedrock"}]}]
+    assert header(req, "authorization").startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert CLIENT_KEY not in json.dumps(req)
+
+
+def test_openai_sdk_streams_from_bedrock(client, proxy):
+    verified = proxy.verified
+    chunks = list(client.chat.completions.create(
+        model="claude-on-bedrock", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "stream from bedrock"}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Mock reply from bedrock to: stream from bedrock"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].usage.completion_tokens == 8
+    assert proxy.verified == verified + 1
+
+
+def test_anthropic_sdk_reaches_bedrock_json_and_stream(gateway):
+    client = anthropic.Anthropic(base_url=gateway.url, api_key=CLIENT_KEY, max_retries=0)
+    message = client.messages.create(model="claude-on-bedrock", max_tokens=64,
+                                     messages=[{"role": "user", "content": "hello from anthropic"}])
+    assert message.content[0].text == "Mock reply from bedrock to: hello from anthropic"
+    assert message.stop_reason == "end_turn"
+    with client.messages.stream(model="claude-on-bedrock", max_tokens=64,
+                                messages=[{"role": "user", "content": "stream it"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Mock reply from bedrock to: stream it"
+    assert final.usage.output_tokens == 7
+
+
+def test_a_tool_call_round_trip_through_bedrock(client, mock):
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    messages = [{"role": "user", "content": "weather in Paris?"}]
+    first = client.chat.completions.create(model="claude-on-bedrock", messages=messages, tools=tools)
+    assert first.choices[0].finish_reason == "tool_calls"
+    (call,) = first.choices[0].message.tool_calls
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "mock"}
+    messages += [first.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    second = client.chat.completions.create(model="claude-on-bedrock", messages=messages, tools=tools)
+    assert second.choices[0].message.content == "Tool result received: sunny"
+    sent = converse_requests(mock)[-1]["json"]
+    assert sent["messages"][-1]["content"][0]["toolResult"]["toolUseId"] == call.id
+    assert sent["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather"
+
+
+def test_a_bedrock_429_fails_over_to_openai(client, mock, proxy):
+    mock.add_rule(pathContains="/converse", status=429)
+    try:
+        raw = client.chat.completions.with_raw_response.create(model="steady", messages=[{"role": "user", "content": "x"}])
+    except openai.APIStatusError:
+        pytest.fail(f"refused: {proxy.last_rejected}")
+    assert raw.parse().choices[0].message.content == "Mock reply from openai to: x"
+    assert raw.headers["x-portcullis-attempts"] == "2"
+    paths_seen = [r["path"] for r in mock.requests()]
+    assert paths_seen == [CONVERSE, "/v1/chat/completions"]
+    assert header(mock.requests()[1], "authorization") == "Bearer " + PROVIDER_KEYS["OPENAI_API_KEY"]
+
+
+def test_a_bad_signature_gets_bedrocks_403_in_the_clients_shape(proxy, mock, tmp_path):
+    cfg = bootstrap(tmp_path, proxy.port, mock.port)
+    wrong = {**AWS_ENV, "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
+    with envoy_h.Envoy(cfg, env={**PROVIDER_KEYS, **wrong}) as envoy:
+        client = openai.OpenAI(base_url=envoy.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
+        with pytest.raises(openai.PermissionDeniedError) as err:
+            client.chat.completions.create(model="claude-on-bedrock", messages=[{"role": "user", "content": "x"}])
+    assert "signature" in err.value.body["message"]
+    assert proxy.rejected[-1] == "InvalidSignatureException"
+    assert converse_requests(mock) == [], "the mock never saw it"
