@@ -30,7 +30,7 @@ pub fn render(g: &Gateway) -> Value {
                 put(
                     &mut cluster,
                     "typed_extension_protocol_options",
-                    signing_filters(g, &local_module(g, "credentials")),
+                    signing_filters(g, &local_module(g, "router"), &local_module(g, "credentials")),
                 );
             }
             cluster
@@ -255,15 +255,14 @@ pub fn cluster(u: &Upstream, buffer: u64) -> Value {
 /// The upstream filters of a Bedrock or signing provider's cluster: the router (an event-stream
 /// answer becomes SSE before any other filter reads it) and the credentials filter, which holds
 /// the headers until the body is complete and signs the request as it leaves.
-pub fn signing_filters(g: &Gateway, credentials_code: &Value) -> Value {
+pub fn signing_filters(g: &Gateway, router_code: &Value, credentials_code: &Value) -> Value {
     let env = (!g.credential_env.is_empty()).then(|| g.credential_env.clone());
-    let router_code = local_module(g, "router");
     json!({
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
             "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
             "explicit_http_config": {"http_protocol_options": {}},
             "http_filters": [
-                wasm_filter("portcullis.router.upstream", router_code, &upstream_router(), None, false),
+                wasm_filter("portcullis.router.upstream", router_code.clone(), &upstream_router(), None, false),
                 wasm_filter("portcullis.credentials.upstream", credentials_code.clone(), &upstream_credentials(&g.credentials), env, true),
                 {"name": "envoy.filters.http.upstream_codec",
                  "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"}},

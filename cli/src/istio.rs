@@ -55,6 +55,13 @@ pub fn render(g: &Gateway) -> Result<Vec<Manifest>, ConfigError> {
             documents: vec![stats_filter(g)],
         },
     ];
+    if providers.iter().any(|u| u.signs) {
+        out.push(Manifest {
+            file: "portcullis-signing.envoyfilter.yaml",
+            about: SIGNING_ABOUT.replace("{modules}", &g.config.istio.modules),
+            documents: vec![signing_filter(g, &providers)],
+        });
+    }
     if !g.failovers.is_empty() {
         out.push(Manifest {
             file: "portcullis-failover.envoyfilter.yaml",
@@ -296,22 +303,82 @@ configures through ECDS, and an upstream filter with `config_discovery` crashes 
 copying them from the filter images). Keys reach the upstream credentials filter like the
 WasmPlugin's: from the pod's environment.";
 
+fn own(cluster: &str) -> String {
+    format!("portcullis-{cluster}")
+}
+
+fn cluster_patch(value: Value) -> Value {
+    json!({"applyTo": "CLUSTER", "match": {"context": "GATEWAY"}, "patch": {"operation": "ADD", "value": value}})
+}
+
+/// A module file mounted into the gateway pod.
+fn pod_module(g: &Gateway, filter: &str) -> Value {
+    let modules = g.config.istio.modules.trim_end_matches('/');
+    json!({"local": {"filename": format!("{modules}/portcullis_{filter}.wasm")}})
+}
+
+/// A provider as a cluster of our own: its endpoint names the provider; a Bedrock or signing
+/// provider's also runs the router and credentials filters upstream.
+fn own_cluster(g: &Gateway, u: &Upstream) -> Value {
+    let copy = Upstream {
+        cluster: own(&u.cluster),
+        provider: u.provider.clone(),
+        endpoint: u.endpoint.clone(),
+        signs: false,
+    };
+    let mut cluster = envoy::cluster(&copy, g.config.listener.buffer_limit_bytes);
+    if u.signs {
+        let mut options = envoy::signing_filters(g, &pod_module(g, "router"), &pod_module(g, "credentials"));
+        let filters = options
+            .pointer_mut("/envoy.extensions.upstreams.http.v3.HttpProtocolOptions/http_filters")
+            .and_then(Value::as_array_mut);
+        for (filter, role) in
+            filters.into_iter().flatten().zip(["portcullis.router", "portcullis.credentials"])
+        {
+            set_role(filter, role);
+        }
+        put(&mut cluster, "typed_extension_protocol_options", options);
+    }
+    cluster
+}
+
+const SIGNING_ABOUT: &str =
+    "Bedrock (and any provider whose requests are signed) under Istio: the provider as a cluster of
+our own (CLUSTER ADD, TLS to the real host) whose upstream filters are the router — a
+ConverseStream answer's binary event stream becomes SSE before any other filter reads it — and
+the credentials filter, which holds the request until its body is complete and signs it (SigV4)
+after every filter that may still rewrite it; the VirtualService route of the provider is sent
+to that cluster (HTTP_ROUTE MERGE). Like failover's, these upstream filters load their modules
+from files mounted into the gateway pod at {modules}. AWS credentials reach the filter
+from the pod's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).";
+
+fn signing_filter(g: &Gateway, providers: &[&Upstream]) -> Value {
+    let mut patches = Vec::new();
+    let in_failover = |u: &Upstream| g.failovers.iter().any(|f| f.clusters.contains(&u.cluster));
+    for u in providers.iter().filter(|u| u.signs) {
+        // A provider in a failover chain already has its own cluster (the failover EnvoyFilter).
+        if !in_failover(u) {
+            patches.push(cluster_patch(own_cluster(g, u)));
+        }
+        patches.push(json!({
+            "applyTo": "HTTP_ROUTE",
+            "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {"route": {"name": u.cluster}}}},
+            "patch": {"operation": "MERGE", "value": {"route": {"cluster": own(&u.cluster)}}},
+        }));
+    }
+    json!({
+        "apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter", "metadata": metadata(g, "portcullis-signing"),
+        "spec": {"workloadSelector": {"labels": selector(g)}, "configPatches": patches},
+    })
+}
+
 fn failover_filter(g: &Gateway, providers: &[&Upstream]) -> Value {
-    let own = |cluster: &str| format!("portcullis-{cluster}");
-    let cluster_patch = |value: Value| json!({"applyTo": "CLUSTER", "match": {"context": "GATEWAY"}, "patch": {"operation": "ADD", "value": value}});
     let mut patches = Vec::new();
     let used = |u: &&&Upstream| g.failovers.iter().any(|f| f.clusters.contains(&u.cluster));
     for u in providers.iter().filter(used) {
-        let copy = Upstream {
-            cluster: own(&u.cluster),
-            provider: u.provider.clone(),
-            endpoint: u.endpoint.clone(),
-            signs: false,
-        };
-        patches.push(cluster_patch(envoy::cluster(&copy, g.config.listener.buffer_limit_bytes)));
+        patches.push(cluster_patch(own_cluster(g, u)));
     }
-    let modules = g.config.istio.modules.trim_end_matches('/');
-    let code = |filter: &str| json!({"local": {"filename": format!("{modules}/portcullis_{filter}.wasm")}});
+    let code = |filter: &str| pod_module(g, filter);
     for f in &g.failovers {
         let renamed = FailoverCluster {
             name: f.name.clone(),

@@ -310,3 +310,34 @@ def test_make_run_serves_a_gateway_config(tmp_path):
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == 0, log.read_text()
     assert log.read_text().rstrip().endswith("stopped")
+
+
+def test_istio_render_of_bedrock_signs_on_a_cluster_of_its_own(tmp_path):
+    config = write(tmp_path, """
+providers:
+  bedrock: {kind: bedrock, region: eu-west-3, aws: {}}
+  openai: {kind: openai, keyEnv: OPENAI_API_KEY}
+routes:
+  - {model: claude, provider: bedrock, upstreamModel: 'anthropic.claude-3-5-haiku-20241022-v1:0'}
+  - {model: 'gpt-*', provider: openai}
+""")
+    out = tmp_path / "istio"
+    cli("render", "istio", config, "-o", out, check=True)
+    resources = [r for p in sorted(out.glob("*.yaml")) for r in yaml.safe_load_all(p.read_text()) if r]
+    for r in resources:
+        jsonschema.validate(r["spec"], crd_schemas()[(r["apiVersion"], r["kind"])]["properties"]["spec"])
+    (signing,) = [r for r in resources if r["metadata"]["name"] == "portcullis-signing"]
+    add, merge = signing["spec"]["configPatches"]
+    cluster = add["patch"]["value"]
+    assert cluster["name"] == "portcullis-bedrock"
+    assert cluster["transport_socket"]["typed_config"]["sni"] == "bedrock-runtime.eu-west-3.amazonaws.com"
+    filters = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["http_filters"]
+    assert [f["name"] for f in filters] == ["portcullis.router.upstream", "portcullis.credentials.upstream",
+                                           "envoy.filters.http.upstream_codec"]
+    creds = filters[1]["typed_config"]["config"]
+    assert creds["root_id"] == "portcullis.credentials" and creds["allow_on_headers_stop_iteration"] is True
+    assert creds["vm_config"]["code"]["local"]["filename"] == "/var/lib/portcullis/portcullis_credentials.wasm"
+    assert merge["match"]["routeConfiguration"]["vhost"]["route"]["name"] == "bedrock"
+    assert merge["patch"]["value"] == {"route": {"cluster": "portcullis-bedrock"}}
+    (plugin,) = [r for r in resources if r["metadata"]["name"] == "portcullis-credentials"]
+    assert {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": "HOST"} in plugin["spec"]["vmConfig"]["env"]
