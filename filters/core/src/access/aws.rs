@@ -7,6 +7,7 @@
 //! decorators, guards and retrieval run after the listener's credentials filter). The listener's
 //! instance injects nothing for such a provider.
 
+use super::identity::{AwsContainerConfig, TokenSource};
 use super::sigv4::{self, Credentials, Request, Scope};
 use crate::access::credential::Warning;
 use crate::access::secret::Secret;
@@ -32,12 +33,19 @@ pub struct AwsConfig {
     /// (`bedrock-runtime.<region>.amazonaws.com`).
     #[serde(default)]
     pub region: Option<String>,
+    /// Temporary credentials from the container credentials endpoint (ECS task role, EKS Pod
+    /// Identity) instead of the environment's keys.
+    #[serde(default)]
+    pub container_credentials: Option<AwsContainerConfig>,
 }
 
-/// Compiled: the credentials, and the region if configured.
+/// Compiled: the credentials (or where to fetch them), and the region if configured.
 #[derive(Debug, Clone)]
 pub struct AwsCredential {
-    credentials: Credentials,
+    /// Keys from the environment; `None` when they come from [`Self::source`].
+    credentials: Option<Credentials>,
+    /// The container credentials endpoint, whose answers are cached like cloud tokens.
+    pub source: Option<TokenSource>,
     region: Option<String>,
     /// Extra headers sent with the signature (signed too: they are set before signing).
     pub headers: Vec<(String, String)>,
@@ -45,7 +53,8 @@ pub struct AwsCredential {
 
 impl PartialEq for AwsCredential {
     fn eq(&self, other: &Self) -> bool {
-        self.credentials.access_key_id == other.credentials.access_key_id && self.region == other.region
+        let id = |c: &Self| c.credentials.as_ref().map(|c| c.access_key_id.clone());
+        id(self) == id(other) && self.source == other.source && self.region == other.region
     }
 }
 
@@ -80,6 +89,15 @@ impl AwsCredential {
                 return Err(ConfigError::new(format!("{at}.region"), "an AWS region such as `us-east-1`"));
             }
         }
+        if let Some(container) = config.container_credentials {
+            let at = format!("{at}.containerCredentials");
+            return Ok(TokenSource::aws_container(container, &at, env)?.map(|source| AwsCredential {
+                credentials: None,
+                source: Some(source),
+                region: config.region,
+                headers,
+            }));
+        }
         let [(_, id_var), (_, secret_var), (_, token_var)] = names;
         let read = |var: &str| env(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let (Some(id), Some(secret)) = (read(&id_var), read(&secret_var)) else {
@@ -98,7 +116,7 @@ impl AwsCredential {
             secret_access_key: Secret::new(secret),
             session_token: read(&token_var).map(Secret::new),
         };
-        Ok(Ok(AwsCredential { credentials, region: config.region, headers }))
+        Ok(Ok(AwsCredential { credentials: Some(credentials), source: None, region: config.region, headers }))
     }
 
     /// The signing region: configured, or the one in a Bedrock endpoint's host.
@@ -119,11 +137,16 @@ impl AwsCredential {
         (service.starts_with("bedrock") && is_region(region)).then(|| region.to_string())
     }
 
+    /// The keys from the environment, if that is where they come from.
+    pub fn static_credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
     /// The headers that sign a request: `x-amz-date`, `x-amz-security-token` (temporary
     /// credentials) and `authorization`. `headers` are the request's headers to sign (`host`
     /// among them); `now` is seconds since the epoch.
     pub fn sign(
-        &self,
+        credentials: &Credentials,
         method: &str,
         path_and_query: &str,
         headers: &[(&str, &str)],
@@ -134,7 +157,7 @@ impl AwsCredential {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let request = Request { method, path, query, headers, body };
         let date = sigv4::amz_date(now);
-        sigv4::sign(&request, &self.credentials, Scope { region, service: SERVICE }, &date).headers
+        sigv4::sign(&request, credentials, Scope { region, service: SERVICE }, &date).headers
     }
 }
 
@@ -182,7 +205,7 @@ mod tests {
     fn unset_keys_refuse_requests_not_the_config() {
         assert!(credential(&[], AwsConfig::default()).unwrap_err().contains("AWS_ACCESS_KEY_ID"));
         let c = credential(&KEYS[..2], AwsConfig::default()).unwrap();
-        assert!(c.credentials.session_token.is_none(), "long-term keys need no token");
+        assert!(c.static_credentials().unwrap().session_token.is_none(), "long-term keys need no token");
     }
 
     #[test]
@@ -206,7 +229,16 @@ mod tests {
         let c = credential(&KEYS, AwsConfig::default()).unwrap();
         let headers =
             [("host", "bedrock-runtime.us-east-1.amazonaws.com"), ("content-type", "application/json")];
-        let signed = c.sign("POST", "/model/m%3A0/converse", &headers, b"{}", "us-east-1", 1_764_633_600);
+        let creds = c.static_credentials().unwrap();
+        let signed = AwsCredential::sign(
+            creds,
+            "POST",
+            "/model/m%3A0/converse",
+            &headers,
+            b"{}",
+            "us-east-1",
+            1_764_633_600,
+        );
         let names: Vec<&str> = signed.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["x-amz-date", "x-amz-security-token", "authorization"]);
         assert_eq!(signed[0].1, "20251202T000000Z");

@@ -25,6 +25,7 @@ use super::client_key::{self, CLIENT_CREDENTIAL_HEADERS};
 use super::credential::{self, CredentialStore, Lookup, Placement, TokenCredential};
 use super::identity::{self, CachedToken, Plan, TokenSource};
 use super::keypool::{self, KeyId, Pick};
+use super::sigv4;
 use super::tenant::{Caller, Presented, Tenant};
 use crate::access::secret::Secret;
 use crate::common::error::{ClientError, ErrorKind};
@@ -55,6 +56,18 @@ struct PendingToken {
     api: WireApi,
 }
 
+/// A request held to be signed once its body is complete (and its credentials known).
+struct Signing {
+    aws: AwsCredential,
+    provider: String,
+    /// The credentials to sign with; `None` while they are being fetched.
+    credentials: Option<sigv4::Credentials>,
+    /// The credentials fetch in flight, and still-valid credentials to fall back on.
+    fetch: Option<(u32, Option<Secret>)>,
+    /// The body is complete (its size): signing waits only for the credentials.
+    body_size: Option<usize>,
+}
+
 /// Counts token fetches by outcome: `ok`, `stale` (failed; the still-valid token was used),
 /// `error` (failed; the request was refused).
 const TOKEN_FETCHES: &str = "portcullis_credentials_token_fetches_total";
@@ -68,7 +81,7 @@ pub struct CredentialsFlow {
     /// The cache key of the token this request was sent with: a provider's 401 drops it.
     used_token: Option<String>,
     /// AWS credentials to sign the request with once its body is complete.
-    signing: Option<AwsCredential>,
+    signing: Option<Signing>,
     /// The request had no body (its headers ended the stream).
     headers_only: bool,
 }
@@ -205,7 +218,8 @@ impl CredentialsFlow {
     }
 
     /// Downstream: nothing (the upstream instance signs). Upstream: hold the headers until the
-    /// body is complete, then sign.
+    /// body is complete (and the credentials known: from the environment, the shared cache, or
+    /// a fetch from the container credentials endpoint), then sign.
     fn hold_for_signature(&mut self, host: &mut dyn Host, provider: &str, aws: &AwsCredential) -> Flow {
         if self.store.placement() == Placement::Downstream {
             log::debug!("provider {provider}: signed per request on its cluster (upstream placement)");
@@ -214,16 +228,138 @@ impl CredentialsFlow {
         for (name, value) in &aws.headers {
             host.set_header(Side::Request, name, value);
         }
-        self.signing = Some(aws.clone());
-        if self.headers_only {
-            return self.sign(host, &[]);
+        let mut signing = Signing {
+            aws: aws.clone(),
+            provider: provider.to_owned(),
+            credentials: aws.static_credentials().cloned(),
+            fetch: None,
+            body_size: None,
+        };
+        if let (None, Some(source)) = (&signing.credentials, &aws.source) {
+            let now = host::now_seconds(host);
+            let (cached, cas) = host.shared_data(&source.cache_key);
+            match identity::plan(source, cached.as_deref(), now) {
+                Plan::Use(token) => signing.credentials = identity::aws_credentials(&token),
+                Plan::Fetch { claim, stale } => {
+                    let lost =
+                        host.set_shared_data(&source.cache_key, &claim, cas) == host::SharedWrite::Conflict;
+                    match (lost, stale) {
+                        // Another worker is fetching: the still-valid credentials meanwhile.
+                        (true, Some(stale)) => signing.credentials = identity::aws_credentials(&stale),
+                        (_, stale) => {
+                            let call_headers = source.request_headers();
+                            let refs: Vec<(&str, &str)> =
+                                call_headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                            match host.dispatch(&source.cluster, &refs, b"", source.timeout_ms) {
+                                Ok(call) => signing.fetch = Some((call, stale)),
+                                Err(why) => {
+                                    log::error!(
+                                        "provider {provider}: cannot call cluster {}: {why}",
+                                        source.cluster
+                                    );
+                                    match stale {
+                                        Some(stale) => {
+                                            count_fetch(host, provider, "stale");
+                                            signing.credentials = identity::aws_credentials(&stale);
+                                        }
+                                        None => return self.refuse_signing(host, provider),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
+        self.signing = Some(signing);
+        if self.headers_only {
+            return self.sign_when_ready(host, 0);
+        }
+        Flow::Pause
+    }
+
+    /// The body is complete: sign now, or once the credentials arrive.
+    fn sign_when_ready(&mut self, host: &mut dyn Host, size: usize) -> Flow {
+        let ready = self.signing.as_ref().is_some_and(|s| s.credentials.is_some());
+        if !ready {
+            if let Some(signing) = &mut self.signing {
+                signing.body_size = Some(size);
+            }
+            return Flow::Pause;
+        }
+        let body = if size == 0 { Vec::new() } else { host.body(Side::Request, size).unwrap_or_default() };
+        self.sign(host, &body)
+    }
+
+    /// The container credentials endpoint answered (or failed).
+    fn on_credentials(&mut self, host: &mut dyn Host, call: u32, body_size: usize) -> bool {
+        let Some(signing) = self.signing.as_mut() else { return false };
+        if signing.fetch.as_ref().is_none_or(|(pending, _)| *pending != call) {
+            return false;
+        }
+        let stale = signing.fetch.take().and_then(|(_, stale)| stale);
+        let Some(source) = signing.aws.source.clone() else { return true };
+        let (status, answer) = if body_size > identity::MAX_ANSWER_BYTES {
+            (None, Vec::new())
+        } else {
+            host.call_response(body_size)
+        };
+        let now = host::now_seconds(host);
+        let provider = signing.provider.clone();
+        let credentials = match source.parse(status, &answer, now) {
+            Ok(fresh) => {
+                host.set_shared_data(&source.cache_key, &fresh.encode(), None);
+                count_fetch(host, &provider, "ok");
+                log::info!(
+                    "provider {provider}: new AWS credentials from {}, valid {} s",
+                    source.cluster,
+                    fresh.expires_at.saturating_sub(now)
+                );
+                identity::aws_credentials(&fresh.token)
+            }
+            Err(why) => {
+                log::warn!(
+                    "provider {provider}: AWS credentials from cluster {} failed: {why}",
+                    source.cluster
+                );
+                match stale {
+                    Some(stale) => {
+                        count_fetch(host, &provider, "stale");
+                        identity::aws_credentials(&stale)
+                    }
+                    None => None,
+                }
+            }
+        };
+        let Some(credentials) = credentials else {
+            self.refuse_signing(host, &provider);
+            return true;
+        };
+        signing.credentials = Some(credentials);
+        if let Some(size) = signing.body_size {
+            if self.sign_when_ready(host, size) == Flow::Continue {
+                host.resume(Side::Request);
+            }
+        }
+        true
+    }
+
+    fn refuse_signing(&mut self, host: &mut dyn Host, provider: &str) -> Flow {
+        count_fetch(host, provider, "error");
+        self.signing = None;
+        let err = ClientError::new(
+            ErrorKind::Unavailable,
+            format!("the gateway could not get a credential for provider `{provider}`"),
+        );
+        host::send_error(host, &err, self.client_api.unwrap_or(WireApi::OpenAiChat).error_shape());
         Flow::Pause
     }
 
     /// Signs the request as it leaves: method, path and query, `host` and `content-type`, body.
     fn sign(&mut self, host: &mut dyn Host, body: &[u8]) -> Flow {
-        let Some(aws) = self.signing.take() else { return Flow::Continue };
+        let Some(Signing { aws, credentials: Some(credentials), .. }) = self.signing.take() else {
+            return Flow::Continue;
+        };
         let headers = host.headers(Side::Request);
         let authority = headers.get(":authority").unwrap_or_default().to_string();
         let Some(region) = aws.region_for(&authority) else {
@@ -245,7 +381,9 @@ impl CredentialsFlow {
         let method = headers.get(":method").unwrap_or("POST");
         let path = headers.get(":path").unwrap_or("/");
         let now = host::now_seconds(host);
-        for (name, value) in aws.sign(method, path, &signed_headers, body, &region, now) {
+        for (name, value) in
+            AwsCredential::sign(&credentials, method, path, &signed_headers, body, &region, now)
+        {
             host.set_header(Side::Request, name, &value);
         }
         if !body.is_empty() {
@@ -534,12 +672,13 @@ impl HttpFlow for CredentialsFlow {
             // Envoy buffers until the body is complete: a signature covers all of it.
             return Flow::Pause;
         }
-        let body = host.body(Side::Request, size).unwrap_or_default();
-        self.sign(host, &body)
+        self.sign_when_ready(host, size)
     }
 
     fn on_http_call_response(&mut self, host: &mut dyn Host, token: u32, body_size: usize) {
-        self.on_token(host, token, body_size);
+        if !self.on_credentials(host, token, body_size) {
+            self.on_token(host, token, body_size);
+        }
     }
 }
 

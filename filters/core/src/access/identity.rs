@@ -5,7 +5,10 @@
 //!   OAuth access token — Vertex AI on GKE (Workload Identity), GCE, Cloud Run;
 //! - `azureImds`: Azure's Instance Metadata Service (`Metadata: true`), a managed identity's
 //!   Entra ID token for a resource (`https://cognitiveservices.azure.com` for Azure OpenAI) — on
-//!   VMs, VM scale sets and AKS nodes with a managed identity.
+//!   VMs, VM scale sets and AKS nodes with a managed identity;
+//! - AWS's container credentials endpoint (ECS task roles, EKS Pod Identity): temporary AWS
+//!   credentials (key id, secret, session token) to sign Bedrock requests with
+//!   ([`super::aws`]); cached and refreshed the same way.
 //!
 //! The call goes to an Envoy cluster the operator points at the endpoint (the metadata server is
 //! `metadata.google.internal:80`, IMDS `169.254.169.254:80`). A token is cached in shared data —
@@ -65,12 +68,33 @@ pub struct AzureImdsConfig {
     pub client_id: Option<String>,
 }
 
+/// AWS's container credentials endpoint (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` on ECS, the
+/// Pod Identity agent's `/v1/credentials` on EKS).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwsContainerConfig {
+    /// The Envoy cluster of the endpoint (`169.254.170.2:80` on ECS, `169.254.170.23:80` on EKS).
+    pub cluster: String,
+    /// The path: ECS's relative URI (`/v2/credentials/<id>`), EKS's `/v1/credentials`.
+    pub path: String,
+    /// The variable holding the `Authorization` value the endpoint wants (EKS Pod Identity and
+    /// ECS full-URI endpoints); unset: none is sent.
+    #[serde(default)]
+    pub authorization_token_env: Option<String>,
+    #[serde(default)]
+    pub refresh_before_seconds: Option<u64>,
+    #[serde(default)]
+    pub timeout_ms: Option<u32>,
+}
+
 /// Where tokens come from, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSource {
     kind: SourceKind,
     pub cluster: String,
     path: String,
+    /// The `Authorization` header the endpoint wants (AWS container credentials).
+    authorization: Option<Secret>,
     pub refresh_before_seconds: u64,
     pub timeout_ms: u32,
     /// The shared-data key of this source's cached token (a digest of what identifies it).
@@ -81,6 +105,7 @@ pub struct TokenSource {
 enum SourceKind {
     GcpMetadata,
     AzureImds,
+    AwsContainer,
 }
 
 impl TokenSource {
@@ -123,8 +148,20 @@ impl TokenSource {
         if !(10..=60_000).contains(&timeout_ms) {
             return Err(ConfigError::new(format!("{at}.timeoutMs"), "10 to 60000"));
         }
+        Ok(Self::new(kind, field, cluster, path, None, config.refresh_before_seconds, timeout_ms))
+    }
+
+    fn new(
+        kind: SourceKind,
+        field: &str,
+        cluster: String,
+        path: String,
+        authorization: Option<Secret>,
+        refresh_before_seconds: Option<u64>,
+        timeout_ms: u32,
+    ) -> Self {
         let identity = format!("{field}\n{cluster}\n{path}");
-        Ok(TokenSource {
+        TokenSource {
             kind,
             cache_key: format!(
                 "portcullis.credentials.token.{}",
@@ -132,9 +169,53 @@ impl TokenSource {
             ),
             cluster,
             path,
-            refresh_before_seconds: config.refresh_before_seconds.unwrap_or(DEFAULT_REFRESH_BEFORE_SECONDS),
+            authorization,
+            refresh_before_seconds: refresh_before_seconds.unwrap_or(DEFAULT_REFRESH_BEFORE_SECONDS),
             timeout_ms,
-        })
+        }
+    }
+
+    /// AWS's container credentials endpoint; its token (`authorizationTokenEnv`) read through
+    /// `env`. `Ok(Err(_))`: the variable is unset (requests to the provider are refused).
+    pub fn aws_container(
+        config: AwsContainerConfig,
+        at: &str,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Result<Self, String>, ConfigError> {
+        if config.cluster.trim().is_empty() {
+            return Err(ConfigError::new(format!("{at}.cluster"), "the Envoy cluster of the endpoint"));
+        }
+        if !config.path.starts_with('/') || !config.path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::new(format!("{at}.path"), "the endpoint's path, starting with `/`"));
+        }
+        let timeout_ms = config.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+        if !(10..=60_000).contains(&timeout_ms) {
+            return Err(ConfigError::new(format!("{at}.timeoutMs"), "10 to 60000"));
+        }
+        let authorization = match &config.authorization_token_env {
+            None => None,
+            Some(var) if !crate::common::config::is_env_name(var) => {
+                return Err(ConfigError::new(
+                    format!("{at}.authorizationTokenEnv"),
+                    "not an environment variable name",
+                ))
+            }
+            Some(var) => match env(var).map(|v| v.trim().to_owned()).filter(|v| is_token(v)) {
+                Some(token) => Some(Secret::new(token)),
+                None => return Ok(Err(format!("environment variable `{var}` is not set for the Wasm VM"))),
+            },
+        };
+        let kind = SourceKind::AwsContainer;
+        let refresh = config.refresh_before_seconds;
+        Ok(Ok(Self::new(
+            kind,
+            "awsContainer",
+            config.cluster,
+            config.path,
+            authorization,
+            refresh,
+            timeout_ms,
+        )))
     }
 
     /// The fetch's request headers (`:method`, `:path`, `:authority` and the endpoint's own).
@@ -142,13 +223,18 @@ impl TokenSource {
         let (authority, marker) = match self.kind {
             SourceKind::GcpMetadata => ("metadata.google.internal", ("metadata-flavor", "Google")),
             SourceKind::AzureImds => ("169.254.169.254", ("metadata", "true")),
+            SourceKind::AwsContainer => ("169.254.170.2", ("accept", "application/json")),
         };
-        vec![
+        let mut headers = vec![
             (":method", "GET".to_owned()),
             (":path", self.path.clone()),
             (":authority", authority.to_owned()),
             (marker.0, marker.1.to_owned()),
-        ]
+        ];
+        if let Some(token) = &self.authorization {
+            headers.push(("authorization", token.expose().to_owned()));
+        }
+        headers
     }
 
     /// A fetch's answer → the token, or why not (never containing the answer's body).
@@ -157,6 +243,9 @@ impl TokenSource {
             None => return Err("no answer (refused, reset or timed out)".into()),
             Some(200) => {}
             Some(s) => return Err(format!("status {s}")),
+        }
+        if self.kind == SourceKind::AwsContainer {
+            return parse_aws(body, now);
         }
         #[derive(Deserialize)]
         struct Answer {
@@ -185,6 +274,79 @@ impl TokenSource {
         }
         Ok(CachedToken { token: Secret::new(token), expires_at, fetching_since: 0 })
     }
+}
+
+/// AWS container credentials: `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`,
+/// cached as `<key id>:<secret>:<token>` (none of them has a `:`).
+fn parse_aws(body: &[u8], now: u64) -> Result<CachedToken, String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Answer {
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        token: Option<String>,
+        expiration: Option<String>,
+    }
+    let answer: Answer =
+        serde_json::from_slice(body).map_err(|_| "the answer is not AWS credentials (JSON)".to_owned())?;
+    let usable = |v: Option<String>| v.filter(|v| is_token(v) && !v.contains(':'));
+    let (Some(id), Some(secret), Some(token)) =
+        (usable(answer.access_key_id), usable(answer.secret_access_key), usable(answer.token))
+    else {
+        return Err("the answer lacks a usable AccessKeyId, SecretAccessKey or Token".into());
+    };
+    let expires_at = answer
+        .expiration
+        .as_deref()
+        .and_then(unix_seconds)
+        .ok_or("the answer does not say when the credentials expire")?;
+    if expires_at <= now {
+        return Err("the credentials have already expired".into());
+    }
+    Ok(CachedToken { token: Secret::new(format!("{id}:{secret}:{token}")), expires_at, fetching_since: 0 })
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds allowed) → seconds since the epoch
+/// (H. Hinnant's `days_from_civil`).
+fn unix_seconds(text: &str) -> Option<u64> {
+    let text = text.trim().strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<u64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.split_once('.').map_or(time, |(whole, _)| whole);
+    let mut t = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+        || year < 1970
+    {
+        return None;
+    }
+    let y = if month <= 2 { year.checked_sub(1)? } else { year };
+    let era = y / 400;
+    let yoe = y % 400;
+    let mp = if month > 2 { month.checked_sub(3)? } else { month.checked_add(9)? };
+    let doy = (mp.checked_mul(153)?.checked_add(2)? / 5).checked_add(day.checked_sub(1)?)?;
+    let doe = yoe.checked_mul(365)?.checked_add(yoe / 4)?.checked_sub(yoe / 100)?.checked_add(doy)?;
+    let days = era.checked_mul(146_097)?.checked_add(doe)?.checked_sub(719_468)?;
+    days.checked_mul(86_400)?
+        .checked_add(hour.checked_mul(3_600)?)?
+        .checked_add(minute.checked_mul(60)?)?
+        .checked_add(second)
+}
+
+/// The AWS credentials a cached entry holds.
+pub fn aws_credentials(token: &Secret) -> Option<super::sigv4::Credentials> {
+    let mut parts = token.expose().splitn(3, ':');
+    let (id, secret, session) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(super::sigv4::Credentials {
+        access_key_id: id.to_owned(),
+        secret_access_key: Secret::new(secret.to_owned()),
+        session_token: Some(Secret::new(session.to_owned())),
+    })
 }
 
 /// A name the metadata server's path can take (an email or `default`), nothing that moves the
@@ -332,6 +494,47 @@ mod tests {
         ] {
             let err = s.parse(status, body, 1000).unwrap_err();
             assert!(!err.contains("leak"), "{err}");
+        }
+    }
+
+    #[test]
+    fn aws_container_credentials_follow_the_documented_contract() {
+        let config = AwsContainerConfig {
+            cluster: "ecs-credentials".into(),
+            path: "/v2/credentials/abc".into(),
+            authorization_token_env: Some("AWS_CONTAINER_AUTHORIZATION_TOKEN".into()),
+            refresh_before_seconds: None,
+            timeout_ms: None,
+        };
+        let env = |name: &str| (name == "AWS_CONTAINER_AUTHORIZATION_TOKEN").then(|| "pod-token".to_string());
+        let s = TokenSource::aws_container(config.clone(), "providers.b.aws.containerCredentials", &env)
+            .unwrap()
+            .unwrap();
+        let headers = s.request_headers();
+        assert_eq!(headers[1], (":path", "/v2/credentials/abc".to_owned()));
+        assert_eq!(headers.last(), Some(&("authorization", "pod-token".to_owned())));
+        let answer = br#"{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"wJalr/K7+x","Token":"IQoJb3JpZ2lu==","Expiration":"2026-12-02T06:00:00Z","RoleArn":"arn:aws:iam::1:role/r"}"#;
+        let cached = s.parse(Some(200), answer, 1_764_633_600).unwrap();
+        assert_eq!(cached.expires_at, 1_764_655_200 + 365 * 86_400);
+        let creds = aws_credentials(&cached.token).unwrap();
+        assert_eq!(creds.access_key_id, "ASIAEXAMPLE");
+        assert_eq!(creds.secret_access_key.expose(), "wJalr/K7+x");
+        assert_eq!(creds.session_token.unwrap().expose(), "IQoJb3JpZ2lu==");
+        for bad in [&br#"{"AccessKeyId":"A","SecretAccessKey":"leak","Token":"t"}"#[..], br#"{"AccessKeyId":"A:B","SecretAccessKey":"leak","Token":"t","Expiration":"2030-01-01T00:00:00Z"}"#, b"leak"] {
+            assert!(!s.parse(Some(200), bad, 1_764_633_600).unwrap_err().contains("leak"));
+        }
+        let unset = TokenSource::aws_container(config, "p", &|_: &str| None).unwrap();
+        assert!(unset.unwrap_err().contains("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+    }
+
+    #[test]
+    fn iso_dates_are_read_as_utc() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2015-08-30T12:36:00Z"), Some(1_440_938_160));
+        assert_eq!(unix_seconds("2000-02-29T00:00:00.123Z"), Some(951_782_400));
+        assert_eq!(unix_seconds("2100-03-01T00:00:00Z"), Some(4_107_542_400));
+        for bad in ["2026-13-01T00:00:00Z", "2026-12-01 00:00:00", "2026-12-01T00:00:00", "yesterday", ""] {
+            assert_eq!(unix_seconds(bad), None, "{bad}");
         }
     }
 

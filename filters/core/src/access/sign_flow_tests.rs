@@ -67,7 +67,11 @@ fn the_upstream_instance_signs_the_complete_body() {
     let (_, out) = run("upstream", "bedrock", converse(&body));
     let (headers, sent) = out.upstream.unwrap();
     assert_eq!(sent, body.concat().as_bytes(), "the body is held, not changed");
-    assert_eq!(headers.get("content-length"), Some(body.concat().len().to_string().as_str()), "sent with its length");
+    assert_eq!(
+        headers.get("content-length"),
+        Some(body.concat().len().to_string().as_str()),
+        "sent with its length"
+    );
     assert_eq!(headers.get("x-amz-date"), Some("20251202T000000Z"));
     assert_eq!(headers.get("x-amz-security-token"), Some("session-token-example"));
     // The signature is over the whole body: the same request signed at once gives it.
@@ -142,4 +146,79 @@ fn aws_credentials_with_keys_are_a_config_error() {
     let json = r#"{"providers": {"b": {"keyEnv": "K", "aws": {}}}}"#;
     let config: CredentialsConfig = config::parse(Some(json.as_bytes())).unwrap();
     assert_eq!(CredentialStore::compile(config, |_| None).unwrap_err().path, "providers.b.aws");
+}
+
+/// A store whose `bedrock` credentials come from the container credentials endpoint.
+fn container_store() -> Rc<CredentialStore> {
+    let json = r#"{"placement": "upstream", "providers": {"bedrock": {"aws": {"containerCredentials":
+        {"cluster": "ecs-credentials", "path": "/v2/credentials/task", "refreshBeforeSeconds": 60}}}}}"#;
+    let config: CredentialsConfig = config::parse(Some(json.as_bytes())).unwrap();
+    Rc::new(CredentialStore::compile(config, |_| None).unwrap().0)
+}
+
+fn credentials_answer(id: &str) -> Option<(u16, Vec<u8>)> {
+    let body = format!(
+        r#"{{"AccessKeyId":"{id}","SecretAccessKey":"container-secret","Token":"container-token","Expiration":"2025-12-02T01:00:00Z"}}"#
+    );
+    Some((200, body.into_bytes()))
+}
+
+fn run_on(host: &mut FakeHost, store: &Rc<CredentialStore>, request: Request) -> Outcome {
+    host.filter_state.insert(contract::DECISION.into(), decision("bedrock"));
+    let mut flow = CredentialsFlow::new(Rc::clone(store));
+    host.exchange(&mut flow, request, Response::json(200, "{}"))
+}
+
+#[test]
+fn container_credentials_are_fetched_once_and_sign_every_request() {
+    let store = container_store();
+    let mut host = FakeHost::new();
+    host.now_nanos = NOW.saturating_mul(1_000_000_000);
+    host.answer_calls(|call| {
+        assert_eq!(
+            (call.cluster.as_str(), call.header(":path")),
+            ("ecs-credentials", Some("/v2/credentials/task"))
+        );
+        credentials_answer("ASIAFIRST")
+    });
+    for _ in 0..3 {
+        let out = run_on(&mut host, &store, converse(&[r#"{"messages":[]}"#]));
+        let (headers, _) = out.upstream.unwrap();
+        assert!(headers
+            .get("authorization")
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256 Credential=ASIAFIRST/20251202/"));
+        assert_eq!(headers.get("x-amz-security-token"), Some("container-token"));
+    }
+    assert_eq!(host.callouts.len(), 1, "one fetch, cached for every request and worker");
+}
+
+#[test]
+fn container_credentials_failing_with_nothing_cached_refuse() {
+    let store = container_store();
+    let mut host = FakeHost::new();
+    host.now_nanos = NOW.saturating_mul(1_000_000_000);
+    host.answer_calls(|_| Some((500, b"no".to_vec())));
+    let out = run_on(&mut host, &store, converse(&["{}"]));
+    assert!(out.upstream.is_none());
+    assert_eq!(out.status, 503);
+    assert_eq!(
+        out.json()["error"]["message"],
+        "the gateway could not get a credential for provider `bedrock`"
+    );
+}
+
+#[test]
+fn container_credentials_are_refreshed_before_they_expire() {
+    let store = container_store();
+    let mut host = FakeHost::new();
+    host.now_nanos = NOW.saturating_mul(1_000_000_000);
+    host.answer_calls(|_| credentials_answer("ASIAFIRST"));
+    run_on(&mut host, &store, converse(&["{}"]));
+    // 30 s before the 01:00 expiry (inside the 60 s refresh window): a new fetch.
+    host.now_nanos = NOW.saturating_add(3_570).saturating_mul(1_000_000_000);
+    host.answer_calls(|_| credentials_answer("ASIASECOND"));
+    let out = run_on(&mut host, &store, converse(&["{}"]));
+    assert!(out.upstream.unwrap().0.get("authorization").unwrap().contains("Credential=ASIASECOND/"));
+    assert_eq!(host.callouts.len(), 2);
 }
