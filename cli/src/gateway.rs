@@ -311,26 +311,29 @@ fn failover_clusters(router: &Object, names: &[Option<String>]) -> Vec<FailoverC
     out
 }
 
-/// Every `keyEnv` in a filter config, in order, once: the variables its VM must be given.
+/// Every variable a filter config names, in order, once: the variables its VM must be given.
+/// A field naming one ends in `Env` (`keyEnv`, `authorizationTokenEnv`, …); `aws` keys from the
+/// environment default to AWS's own variable names.
 fn key_variables(config: &Value) -> Vec<String> {
+    fn push(out: &mut Vec<String>, name: &str) {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+    }
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
                 for (k, v) in map {
-                    match (k.as_str(), v) {
-                        ("keyEnv", Value::String(name)) if !out.contains(name) => out.push(name.clone()),
-                        ("aws", Value::Object(aws)) => {
+                    match v {
+                        Value::String(name) if k.ends_with("Env") => push(out, name),
+                        Value::Object(aws) if k == "aws" && !aws.contains_key("containerCredentials") => {
                             let defaults = [
                                 ("accessKeyIdEnv", "AWS_ACCESS_KEY_ID"),
                                 ("secretAccessKeyEnv", "AWS_SECRET_ACCESS_KEY"),
                                 ("sessionTokenEnv", "AWS_SESSION_TOKEN"),
                             ];
                             for (field, default) in defaults {
-                                let name =
-                                    aws.get(field).and_then(Value::as_str).unwrap_or(default).to_owned();
-                                if !out.contains(&name) {
-                                    out.push(name);
-                                }
+                                push(out, aws.get(field).and_then(Value::as_str).unwrap_or(default));
                             }
                         }
                         _ => walk(v, out),
@@ -469,5 +472,11 @@ mod tests {
         let v = json!({"providers": {"a": {"keyEnv": "A"}, "b": {"keys": [{"keyEnv": "B1"}, {"keyEnv": "A"}]}},
                        "tenants": [{"credentials": {"a": {"keyEnv": "T"}}}]});
         assert_eq!(key_variables(&v), ["A", "B1", "T"]);
+        let aws = json!({"providers": {"b": {"aws": {}}, "c": {"aws": {"containerCredentials":
+            {"cluster": "ecs", "path": "/v1/credentials", "authorizationTokenEnv": "POD_TOKEN"}}}}});
+        assert_eq!(
+            key_variables(&aws),
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "POD_TOKEN"]
+        );
     }
 }

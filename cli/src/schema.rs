@@ -54,6 +54,12 @@ pub fn schema() -> Value {
             "aws": object(json!({
                 "accessKeyIdEnv": env_name, "secretAccessKeyEnv": env_name, "sessionTokenEnv": env_name,
                 "region": {"type": "string", "description": "the signing region (default: from the endpoint's host)"},
+                "containerCredentials": object(json!({
+                    "cluster": {"type": "string"}, "path": {"type": "string"},
+                    "authorizationTokenEnv": env_name,
+                    "refreshBeforeSeconds": {"type": "integer", "minimum": 0},
+                    "timeoutMs": {"type": "integer", "minimum": 10, "maximum": 60000},
+                }), &["cluster", "path"]),
             }), &[]),
         }),
         &["kind"],

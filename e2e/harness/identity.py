@@ -10,6 +10,10 @@
 - Azure IMDS: `GET /metadata/identity/oauth2/token?api-version=…&resource=…` with `Metadata: true`
   (else 400) → `{"access_token", "expires_in", "expires_on", "resource", "token_type"}`, numbers as
   strings, as IMDS writes them.
+- AWS container credentials (ECS task roles; EKS Pod Identity): `GET <any path under
+  /v2/credentials/ or /v1/credentials>`, with `Authorization: <token>` when the server was given
+  one (else 401) → `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration", "RoleArn"}` with
+  the credentials it was given (so a SigV4 checkpoint can verify what is signed with them).
 Tokens are numbered (`ya29.gcp-1`, `eyJ0.azure-1`, …) so a test sees which fetch a request used.
 `short_lived` maps a GCP service account to its own token lifetime; `failing = True` answers
 500; every request is kept in `requests`. It binds 127.0.0.1 on a free
@@ -29,8 +33,11 @@ IMDS_PATH = "/metadata/identity/oauth2/token"
 
 
 class IdentityServer:
-    def __init__(self, expires_in: int = 3600, short_lived: dict[str, int] | None = None):
+    def __init__(self, expires_in: int = 3600, short_lived: dict[str, int] | None = None,
+                 aws_credentials: tuple[str, str, str] | None = None, aws_authorization: str | None = None):
         self.expires_in = expires_in
+        self.aws_credentials = aws_credentials
+        self.aws_authorization = aws_authorization
         self.short_lived = short_lived or {}
         self.failing = False
         self.requests: list[dict] = []
@@ -49,6 +56,13 @@ class IdentityServer:
                     lifetime = server.short_lived.get(account, server.expires_in)
                     return self.token(lambda n: {"access_token": f"ya29.gcp-{n}", "expires_in": lifetime,
                                                  "token_type": "Bearer"}, {"Metadata-Flavor": "Google"})
+                if url.path.startswith(("/v2/credentials/", "/v1/credentials")) and server.aws_credentials:
+                    if server.aws_authorization and headers.get("authorization") != server.aws_authorization:
+                        return self.answer(401, {"message": "unauthorized"})
+                    key_id, secret, token = server.aws_credentials
+                    expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + server.expires_in))
+                    return self.token(lambda n: {"AccessKeyId": key_id, "SecretAccessKey": secret, "Token": token,
+                                                 "Expiration": expiration, "RoleArn": "arn:aws:iam::123456789012:role/gateway"})
                 if url.path == IMDS_PATH:
                     query = urllib.parse.parse_qs(url.query)
                     if headers.get("metadata") != "true":

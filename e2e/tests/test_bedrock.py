@@ -16,6 +16,7 @@ from botocore.credentials import Credentials
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
 from harness import paths
+from harness.identity import IdentityServer
 from harness.sigv4_proxy import SigV4Proxy
 from helpers import header
 
@@ -152,3 +153,61 @@ def test_a_bad_signature_gets_bedrocks_403_in_the_clients_shape(proxy, mock, tmp
     assert "signature" in err.value.body["message"]
     assert proxy.rejected[-1] == "InvalidSignatureException"
     assert converse_requests(mock) == [], "the mock never saw it"
+
+
+CONTAINER_CONFIG = """
+listener: {{address: 127.0.0.1, port: 10000}}
+providers:
+  bedrock:
+    kind: bedrock
+    region: us-east-1
+    endpoint: 'http://127.0.0.1:{proxy}'
+    aws: {{containerCredentials: {{cluster: ecs-credentials, path: /v2/credentials/task-1,
+                                  authorizationTokenEnv: AWS_CONTAINER_AUTHORIZATION_TOKEN}}}}
+routes:
+  - {{model: claude-on-bedrock, provider: bedrock, upstreamModel: '{model}'}}
+services:
+  ecs-credentials: {{endpoint: 'http://127.0.0.1:{idp}'}}
+"""
+
+
+def test_container_credentials_sign_bedrock_requests_fetched_once(proxy, mock, tmp_path):
+    with IdentityServer(aws_credentials=(CREDS.access_key, CREDS.secret_key, CREDS.token),
+                        aws_authorization="container-auth-token") as idp:
+        config = tmp_path / "gateway.yaml"
+        config.write_text(CONTAINER_CONFIG.format(proxy=proxy.port, idp=idp.port, model=MODEL_ID))
+        out = tmp_path / "envoy.yaml"
+        subprocess.run([str(CLI), "render", "envoy", str(config), "-o", str(out)], check=True)
+        cfg = envoy_h.adapt(yaml.safe_load(out.read_text()), mock.port)
+        # No AWS keys in Envoy's environment: only the container endpoint's token.
+        with envoy_h.Envoy(cfg, env={"AWS_CONTAINER_AUTHORIZATION_TOKEN": "container-auth-token"}) as envoy:
+            client = openai.OpenAI(base_url=envoy.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
+            verified = proxy.verified
+            for i in range(3):
+                resp = client.chat.completions.create(model="claude-on-bedrock",
+                                                      messages=[{"role": "user", "content": f"n{i}"}])
+                assert resp.choices[0].message.content == f"Mock reply from bedrock to: n{i}"
+            assert proxy.verified == verified + 3, "botocore verified every signature"
+            assert idp.fetches == 1, "fetched once for every request"
+            (fetch,) = idp.requests
+            assert fetch["path"] == "/v2/credentials/task-1"
+            assert fetch["headers"]["authorization"] == "container-auth-token"
+            assert CREDS.secret_key not in envoy.log_text() and CREDS.token not in envoy.log_text()
+
+
+def test_container_credentials_failing_refuse_without_calling_bedrock(proxy, mock, tmp_path):
+    with IdentityServer(aws_credentials=(CREDS.access_key, CREDS.secret_key, CREDS.token)) as idp:
+        idp.failing = True
+        config = tmp_path / "gateway.yaml"
+        config.write_text(CONTAINER_CONFIG.format(proxy=proxy.port, idp=idp.port, model=MODEL_ID)
+                          .replace(",\n                                  authorizationTokenEnv: AWS_CONTAINER_AUTHORIZATION_TOKEN", ""))
+        out = tmp_path / "envoy.yaml"
+        subprocess.run([str(CLI), "render", "envoy", str(config), "-o", str(out)], check=True)
+        cfg = envoy_h.adapt(yaml.safe_load(out.read_text()), mock.port)
+        with envoy_h.Envoy(cfg, env={}) as envoy:
+            client = anthropic.Anthropic(base_url=envoy.url, api_key=CLIENT_KEY, max_retries=0)
+            with pytest.raises(anthropic.APIStatusError) as err:
+                client.messages.create(model="claude-on-bedrock", max_tokens=16, messages=[{"role": "user", "content": "x"}])
+            assert err.value.status_code == 503
+            assert err.value.body["error"]["message"] == "the gateway could not get a credential for provider `bedrock`"
+    assert converse_requests(mock) == []

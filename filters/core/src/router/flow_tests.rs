@@ -363,18 +363,20 @@ fn a_request_without_a_failover_plan_costs_the_upstream_instance_two_calls() {
 #[test]
 fn a_bedrock_event_stream_leaves_the_upstream_instance_as_sse() {
     fn frame(event: &str, payload: &str) -> Vec<u8> {
-        let headers: Vec<u8> = [(":event-type", event), (":content-type", "application/json"), (":message-type", "event")]
-            .iter()
-            .flat_map(|(n, v)| {
-                let mut h = vec![n.len() as u8];
-                h.extend_from_slice(n.as_bytes());
-                h.push(7);
-                h.extend_from_slice(&(v.len() as u16).to_be_bytes());
-                h.extend_from_slice(v.as_bytes());
-                h
-            })
-            .collect();
-        let mut out = ([16, headers.len(), payload.len()].iter().sum::<usize>() as u32).to_be_bytes().to_vec();
+        let headers: Vec<u8> =
+            [(":event-type", event), (":content-type", "application/json"), (":message-type", "event")]
+                .iter()
+                .flat_map(|(n, v)| {
+                    let mut h = vec![n.len() as u8];
+                    h.extend_from_slice(n.as_bytes());
+                    h.push(7);
+                    h.extend_from_slice(&(v.len() as u16).to_be_bytes());
+                    h.extend_from_slice(v.as_bytes());
+                    h
+                })
+                .collect();
+        let mut out =
+            ([16, headers.len(), payload.len()].iter().sum::<usize>() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
         out.extend_from_slice(&crc32fast::hash(&out).to_be_bytes());
         out.extend_from_slice(&headers);
@@ -382,14 +384,19 @@ fn a_bedrock_event_stream_leaves_the_upstream_instance_as_sse() {
         out.extend_from_slice(&crc32fast::hash(&out).to_be_bytes());
         out
     }
-    let bytes = [frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#), frame("messageStop", r#"{"stopReason":"end_turn"}"#)].concat();
+    let bytes = [
+        frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#),
+        frame("messageStop", r#"{"stopReason":"end_turn"}"#),
+    ]
+    .concat();
     // Cut mid-frame: the first piece completes nothing.
     let answer = Response::new(200)
         .header("content-type", "application/vnd.amazon.eventstream")
         .header("content-length", &bytes.len().to_string())
         .chunks(vec![bytes[..10].to_vec(), bytes[10..].to_vec()]);
     let mut host = FakeHost::new();
-    let out = host.exchange(&mut AttemptFlow::default(), Request::json("/model/m/converse-stream", "{}"), answer);
+    let out =
+        host.exchange(&mut AttemptFlow::default(), Request::json("/model/m/converse-stream", "{}"), answer);
     assert_eq!(out.header("content-type"), Some("text/event-stream"));
     assert_eq!(out.header("content-length"), None);
     assert_eq!(
