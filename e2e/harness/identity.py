@@ -23,16 +23,17 @@ port, serves from a daemon thread, and stops when the context ends.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .local_server import LocalServer
 
 GCP_PATH = "/computeMetadata/v1/instance/service-accounts/"
 IMDS_PATH = "/metadata/identity/oauth2/token"
 
 
-class IdentityServer:
+class IdentityServer(LocalServer):
     def __init__(self, expires_in: int = 3600, short_lived: dict[str, int] | None = None,
                  aws_credentials: tuple[str, str, str] | None = None, aws_authorization: str | None = None):
         self.expires_in = expires_in
@@ -94,19 +95,4 @@ class IdentityServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self.serve(Handler)

@@ -25,12 +25,13 @@ import hmac
 import http.client
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from .local_server import LocalServer
 
 AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request,"
@@ -93,7 +94,7 @@ def verify(method: str, host: str, path: str, headers: dict[str, str], body: byt
         raise Rejection("InvalidSignatureException", SIGNATURE_MISMATCH)
 
 
-class SigV4Proxy:
+class SigV4Proxy(LocalServer):
     def __init__(self, upstream_port: int, credentials: Credentials, service: str = "bedrock",
                  region: str = "us-east-1"):
         self.verified = 0
@@ -168,19 +169,4 @@ class SigV4Proxy:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self.serve(Handler)

@@ -15,9 +15,10 @@ It binds 127.0.0.1 on a free port, serves from a daemon thread, and stops when t
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .local_server import LocalServer
 
 SLOW_SECONDS = 1.5
 MASKED = "[WEBHOOK-MASKED]"
@@ -48,7 +49,7 @@ def _verdict(phase: str, body: dict) -> dict:
     return {"action": {}}
 
 
-class GuardWebhook:
+class GuardWebhook(LocalServer):
     def __init__(self):
         self.calls: list[dict] = []
         calls = self.calls
@@ -81,19 +82,4 @@ class GuardWebhook:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        self.serve(Handler)
