@@ -271,6 +271,11 @@ impl CredentialsFlow {
                 }
             }
         }
+        if signing.credentials.is_none() && signing.fetch.is_none() {
+            // Nothing to sign with and nothing on its way (an unreadable cache entry): refuse
+            // rather than hold the request forever.
+            return self.refuse_signing(host, provider);
+        }
         self.signing = Some(signing);
         if self.headers_only {
             return self.sign_when_ready(host, 0);

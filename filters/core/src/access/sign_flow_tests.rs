@@ -222,3 +222,22 @@ fn container_credentials_are_refreshed_before_they_expire() {
     assert!(out.upstream.unwrap().0.get("authorization").unwrap().contains("Credential=ASIASECOND/"));
     assert_eq!(host.callouts.len(), 2);
 }
+
+#[test]
+fn an_unreadable_cached_entry_refuses_instead_of_holding_the_request() {
+    let store = container_store();
+    let mut host = FakeHost::new();
+    host.now_nanos = NOW.saturating_mul(1_000_000_000);
+    // A fresh entry whose value is not `<id>:<secret>:<token>`.
+    let source_key = host.shared.keys().next().cloned();
+    assert!(source_key.is_none());
+    host.answer_calls(|_| credentials_answer("ASIAFIRST"));
+    run_on(&mut host, &store, converse(&["{}"]));
+    let key = host.shared.keys().next().cloned().unwrap();
+    let (_, version) = host.shared.get(&key).cloned().unwrap();
+    host.shared.insert(key, (b"1764640800 0 not-credentials".to_vec(), version));
+    let out = run_on(&mut host, &store, converse(&["{}"]));
+    assert!(!out.stalled, "never held forever");
+    assert_eq!(out.status, 503);
+    assert!(out.upstream.is_none());
+}
