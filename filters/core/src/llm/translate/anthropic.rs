@@ -551,26 +551,14 @@ pub(crate) fn response_to_openai(resp: an::MessagesResponse, model: &str) -> oa:
         }
     }
     let reason = resp.stop_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_anthropic);
-    oa::ChatCompletion {
-        id: openai_id(&resp.id),
-        object: "chat.completion".to_string(),
-        created: 0,
-        model: model.to_string(),
-        choices: vec![oa::Choice {
-            index: 0,
-            message: oa::ResponseMessage {
-                role: "assistant".to_string(),
-                content: (!text.is_empty()).then_some(oa::Content::Text(text)),
-                refusal: None,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                rest: Rest::new(),
-            },
-            logprobs: None,
-            finish_reason: Some(reason.openai().to_string()),
-        }],
-        usage: Some(Usage::from_anthropic(&resp.usage).to_openai()),
-        rest: Rest::new(),
-    }
+    oa::ChatCompletion::single(
+        openai_id(&resp.id),
+        model,
+        text,
+        tool_calls,
+        reason.openai(),
+        Some(Usage::from_anthropic(&resp.usage).to_openai()),
+    )
 }
 
 /// An OpenAI chat completion (first choice) as an Anthropic message.

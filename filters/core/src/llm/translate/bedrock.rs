@@ -303,26 +303,14 @@ pub(crate) fn response_to_openai(resp: br::ConverseResponse, model: &str) -> oa:
         // reasoningContent, citations …: not translated.
     }
     let reason = resp.stop_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_bedrock);
-    oa::ChatCompletion {
-        id: openai_id(""),
-        object: "chat.completion".to_string(),
-        created: 0,
-        model: model.to_string(),
-        choices: vec![oa::Choice {
-            index: 0,
-            message: oa::ResponseMessage {
-                role: "assistant".to_string(),
-                content: (!text.is_empty()).then_some(oa::Content::Text(text)),
-                refusal: None,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                rest: Rest::new(),
-            },
-            logprobs: None,
-            finish_reason: Some(reason.openai().to_string()),
-        }],
-        usage: resp.usage.as_ref().map(|u| Usage::from_bedrock(u).to_openai()),
-        rest: Rest::new(),
-    }
+    oa::ChatCompletion::single(
+        openai_id(""),
+        model,
+        text,
+        tool_calls,
+        reason.openai(),
+        resp.usage.as_ref().map(|u| Usage::from_bedrock(u).to_openai()),
+    )
 }
 
 #[cfg(test)]

@@ -177,6 +177,40 @@ fn function_type() -> String {
     "function".to_string()
 }
 
+impl ChatCompletion {
+    /// A one-choice completion of an assistant's answer (text and tool calls): what a
+    /// translated provider response becomes.
+    pub fn single(
+        id: String,
+        model: &str,
+        text: String,
+        tool_calls: Vec<ToolCall>,
+        finish_reason: &str,
+        usage: Option<Usage>,
+    ) -> Self {
+        ChatCompletion {
+            id,
+            object: "chat.completion".to_string(),
+            created: 0,
+            model: model.to_string(),
+            choices: vec![Choice {
+                index: 0,
+                message: ResponseMessage {
+                    role: "assistant".to_string(),
+                    content: (!text.is_empty()).then_some(Content::Text(text)),
+                    refusal: None,
+                    tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
+                    rest: Rest::new(),
+                },
+                logprobs: None,
+                finish_reason: Some(finish_reason.to_string()),
+            }],
+            usage,
+            rest: Rest::new(),
+        }
+    }
+}
+
 impl ToolCall {
     /// A function call, the only kind of tool call chat models make.
     pub fn function(id: String, name: String, arguments: String) -> Self {
