@@ -12,10 +12,11 @@
 //!
 //! `<api>` is `openai`, `anthropic`, `gemini` or `bedrock` (Converse: provider side only, so
 //! only ever a request's expected output or a response's, stream's or error's input; a stream in
-//! its SSE form, see `translate::stream`). An `expected.<api>.err` holds text the
-//! translation error must contain. An optional `case.json` sets `model` (default
-//! `upstream-model` for requests, `client-model` otherwise), `stream`, `include_usage` and
-//! `status`. JSON is compared as values; SSE event by event, with JSON data compared as values.
+//! its SSE form, see `translate::stream`), or `openai-embeddings` / `bedrock-embeddings`. An
+//! `expected.<api>.err` holds text the translation error must contain. An optional `case.json`
+//! sets `model` (default `upstream-model` for requests, `client-model` otherwise), `stream`,
+//! `include_usage`, `status`, and for answers `base64` (the client asked base64 embeddings) and
+//! `input_tokens` (a count from the response headers). JSON is compared as values; SSE event by event, with JSON data compared as values.
 //! Every stream is also re-run split at every byte offset and byte by byte: the output must be
 //! byte-identical to the unsplit run.
 //!
@@ -32,7 +33,7 @@
 
 use portcullis_core::http::sse::SseParser;
 use portcullis_core::llm::api::WireApi;
-use portcullis_core::llm::translate::{self, StreamTranslator};
+use portcullis_core::llm::translate::{self, AnswerContext, StreamTranslator};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ fn api(name: &str) -> WireApi {
         "anthropic" => WireApi::AnthropicMessages,
         "gemini" => WireApi::GeminiGenerate,
         "bedrock" => WireApi::BedrockConverse,
+        "openai-embeddings" => WireApi::OpenAiEmbeddings,
+        "bedrock-embeddings" => WireApi::BedrockEmbeddings,
         other => panic!("unknown api `{other}` in fixture name"),
     }
 }
@@ -57,6 +60,7 @@ struct Options {
     stream: bool,
     include_usage: bool,
     status: u16,
+    answer: AnswerContext,
 }
 
 fn options(dir: &Path) -> Options {
@@ -69,6 +73,10 @@ fn options(dir: &Path) -> Options {
         stream: v["stream"].as_bool().unwrap_or(false),
         include_usage: v["include_usage"].as_bool().unwrap_or(false),
         status: v["status"].as_u64().unwrap_or(500) as u16,
+        answer: AnswerContext {
+            base64_embeddings: v["base64"].as_bool().unwrap_or(false),
+            input_tokens: v["input_tokens"].as_u64(),
+        },
     }
 }
 
@@ -88,7 +96,7 @@ fn run(kind: &Kind, opts: &Options, from: WireApi, to: WireApi, input: &[u8]) ->
         }
         Kind::Response => {
             let model = opts.model.as_deref().unwrap_or("client-model");
-            translate::response(from, to, input, model).map_err(|e| e.message)
+            translate::response_with(from, to, input, model, &opts.answer).map_err(|e| e.message)
         }
         Kind::Error => Ok(translate::error(from, to, opts.status, input)),
         Kind::Stream => stream(opts, from, to, &[input]),
@@ -248,7 +256,7 @@ fn golden_fixtures() {
     eprintln!("{cases} golden cases, {checks} translations checked");
 }
 
-const PAIRS: [(WireApi, WireApi); 12] = [
+const PAIRS: [(WireApi, WireApi); 14] = [
     (WireApi::OpenAiChat, WireApi::AnthropicMessages),
     (WireApi::OpenAiChat, WireApi::GeminiGenerate),
     (WireApi::AnthropicMessages, WireApi::OpenAiChat),
@@ -261,6 +269,8 @@ const PAIRS: [(WireApi, WireApi); 12] = [
     (WireApi::BedrockConverse, WireApi::OpenAiChat),
     (WireApi::BedrockConverse, WireApi::AnthropicMessages),
     (WireApi::BedrockConverse, WireApi::GeminiGenerate),
+    (WireApi::OpenAiEmbeddings, WireApi::BedrockEmbeddings),
+    (WireApi::BedrockEmbeddings, WireApi::OpenAiEmbeddings),
 ];
 
 const GARBAGE: &[&[u8]] = &[
@@ -282,7 +292,9 @@ const GARBAGE: &[&[u8]] = &[
 fn garbage_requests_are_errors_for_every_pair() {
     for (from, to) in PAIRS {
         for body in GARBAGE {
-            let result = translate::request(from, to, body, "m", false);
+            // An embeddings model of a family the translation knows, so the body is what fails.
+            let model = if to == WireApi::BedrockEmbeddings { "cohere.embed-english-v3" } else { "m" };
+            let result = translate::request(from, to, body, model, false);
             assert!(
                 result.is_err(),
                 "{from} -> {to}: {:?} translated to {:?}",
@@ -301,9 +313,8 @@ fn garbage_responses_and_errors_never_panic() {
             let _ = translate::response(from, to, body, "m");
             let err: Value = serde_json::from_slice(&translate::error(from, to, 502, body))
                 .expect("error bodies are always JSON");
-            // Converse's own shape only where it is the target (never for a client).
-            let in_shape =
-                err["error"].is_object() || (to == WireApi::BedrockConverse && err["message"].is_string());
+            // Bedrock's own shape only where it is the target (never for a client).
+            let in_shape = err["error"].is_object() || (to.is_bedrock() && err["message"].is_string());
             assert!(in_shape, "{from} -> {to}: {err}");
             let mut t = StreamTranslator::new(from, to, "m", true);
             let mut out = Vec::new();

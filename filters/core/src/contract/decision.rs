@@ -217,6 +217,7 @@ mod tests {
             attempts: vec![attempt("anthropic", WireApi::AnthropicMessages)],
             template: None,
             strip_selection: false,
+            base64_embeddings: false,
         }
     }
 

@@ -27,6 +27,10 @@ pub enum WireApi {
     /// only (no client speaks it), so it is never a client's error shape.
     #[serde(rename = "bedrock-converse")]
     BedrockConverse,
+    /// AWS Bedrock `model/{modelId}/invoke` with an embeddings model's own body (Titan Text
+    /// Embeddings: one `inputText`; Cohere Embed: `texts[]`). Provider side only, like Converse.
+    #[serde(rename = "bedrock-embeddings")]
+    BedrockEmbeddings,
 }
 
 impl WireApi {
@@ -37,7 +41,19 @@ impl WireApi {
             WireApi::AnthropicMessages => "anthropic-messages",
             WireApi::GeminiGenerate => "gemini-generate",
             WireApi::BedrockConverse => "bedrock-converse",
+            WireApi::BedrockEmbeddings => "bedrock-embeddings",
         }
+    }
+
+    /// An embeddings API: no messages, no streams, no output tokens.
+    pub const fn is_embeddings(self) -> bool {
+        matches!(self, WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings)
+    }
+
+    /// One of Bedrock's runtime APIs: errors are `{"message"}` with the exception named by the
+    /// status (and `x-amzn-ErrorType`).
+    pub const fn is_bedrock(self) -> bool {
+        matches!(self, WireApi::BedrockConverse | WireApi::BedrockEmbeddings)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -47,6 +63,7 @@ impl WireApi {
             Self::AnthropicMessages,
             Self::GeminiGenerate,
             Self::BedrockConverse,
+            Self::BedrockEmbeddings,
         ]
         .into_iter()
         .find(|api| api.as_str() == s)
@@ -55,9 +72,12 @@ impl WireApi {
     /// The error shape clients of this API understand.
     pub const fn error_shape(self) -> ErrorShape {
         match self {
-            // No client speaks Converse: its shape is never rendered for one; OpenAI's is the
-            // hub's.
-            WireApi::OpenAiChat | WireApi::OpenAiEmbeddings | WireApi::BedrockConverse => ErrorShape::OpenAi,
+            // No client speaks Bedrock's APIs: their shape is never rendered for one; OpenAI's is
+            // the hub's.
+            WireApi::OpenAiChat
+            | WireApi::OpenAiEmbeddings
+            | WireApi::BedrockConverse
+            | WireApi::BedrockEmbeddings => ErrorShape::OpenAi,
             WireApi::AnthropicMessages => ErrorShape::Anthropic,
             WireApi::GeminiGenerate => ErrorShape::Gemini,
         }
@@ -350,6 +370,7 @@ mod tests {
             WireApi::AnthropicMessages,
             WireApi::GeminiGenerate,
             WireApi::BedrockConverse,
+            WireApi::BedrockEmbeddings,
         ] {
             assert_eq!(WireApi::parse(api.as_str()), Some(api));
         }

@@ -146,12 +146,14 @@ impl ProviderKind {
         )
     }
 
-    pub const fn supports_embeddings(self) -> bool {
-        // Bedrock's embeddings models (Titan, Cohere) speak their own InvokeModel bodies: not yet.
-        !matches!(
-            self,
-            ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex | ProviderKind::Bedrock
-        )
+    /// The wire API of the provider's embeddings endpoint, if it has one the gateway serves
+    /// `/v1/embeddings` with (Gemini's `:embedContent` is not one yet).
+    pub const fn embeddings_api(self) -> Option<WireApi> {
+        match self {
+            ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex => None,
+            ProviderKind::Bedrock => Some(WireApi::BedrockEmbeddings),
+            _ => Some(WireApi::OpenAiEmbeddings),
+        }
     }
 }
 
@@ -257,6 +259,9 @@ impl Endpoint {
                 let op = if stream { "converse-stream" } else { "converse" };
                 Some(format!("/model/{}/{op}", segment()))
             }
+            (Settings::Bedrock { .. }, WireApi::BedrockEmbeddings) => {
+                Some(format!("/model/{}/invoke", segment()))
+            }
             _ => None,
         }
     }
@@ -287,10 +292,11 @@ mod tests {
             Some("/model/us.amazon.nova-lite-v1%3A0/converse-stream")
         );
         assert_eq!(
-            bedrock.path(WireApi::OpenAiEmbeddings, "amazon.titan-embed-text-v2:0", false),
-            None,
-            "not yet"
+            bedrock.path(WireApi::BedrockEmbeddings, "amazon.titan-embed-text-v2:0", false).as_deref(),
+            Some("/model/amazon.titan-embed-text-v2%3A0/invoke")
         );
+        assert_eq!(bedrock.path(WireApi::OpenAiEmbeddings, "cohere.embed-english-v3", false), None);
+        assert_eq!(ProviderKind::Bedrock.embeddings_api(), Some(WireApi::BedrockEmbeddings));
         assert_eq!(ProviderKind::Bedrock.chat_api(), WireApi::BedrockConverse);
     }
 

@@ -9,7 +9,7 @@
 
 use crate::http::sse::SseEvent;
 use crate::llm::api::WireApi;
-use crate::llm::wire::{anthropic, bedrock, gemini, openai};
+use crate::llm::wire::{anthropic, bedrock, bedrock_embeddings, gemini, openai};
 use serde::{Deserialize, Serialize};
 
 /// Token counts of one answer, every type, in terms every API can express. `input` counts every
@@ -147,6 +147,13 @@ struct GeminiBody {
     model_version: Option<String>,
 }
 
+/// A Titan embeddings answer (its vector is skipped, not parsed).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TitanBody {
+    input_text_token_count: Option<u64>,
+}
+
 /// A Converse response, or a stream's `metadata` event (no model: it is in the request path).
 #[derive(Deserialize)]
 struct BedrockBody {
@@ -225,8 +232,27 @@ pub fn read_json(api: WireApi, body: &[u8]) -> Reported {
             Ok(b) => Reported { usage: b.usage.as_ref().map(Usage::from_bedrock), model: None },
             Err(_) => Reported::default(),
         },
+        // Titan's count is in its body; Cohere's only in a header ([`from_bedrock_headers`]).
+        WireApi::BedrockEmbeddings => match serde_json::from_slice::<TitanBody>(body) {
+            Ok(TitanBody { input_text_token_count: Some(input) }) => {
+                Reported { usage: Some(Usage { input, ..Usage::default() }), model: None }
+            }
+            _ => Reported::default(),
+        },
     }
 }
+
+/// Usage a Bedrock InvokeModel answer reports in its headers
+/// (`x-amzn-bedrock-input-token-count`, `…-output-token-count`): every InvokeModel model's, and
+/// Cohere Embed's only count. `header` reads one response header.
+pub fn from_bedrock_headers(header: &mut dyn FnMut(&str) -> Option<String>) -> Option<Usage> {
+    let mut count = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    let input = count(bedrock_embeddings::INPUT_TOKENS_HEADER)?;
+    let output = count(OUTPUT_TOKENS_HEADER).unwrap_or(0);
+    Some(Usage { input, output, ..Usage::default() })
+}
+
+const OUTPUT_TOKENS_HEADER: &str = "x-amzn-bedrock-output-token-count";
 
 /// Accumulates usage over a provider's SSE stream.
 #[derive(Debug, Clone)]
@@ -293,6 +319,7 @@ impl StreamUsage {
                     self.usage = Some(Usage::from_bedrock(&u));
                 }
             }
+            WireApi::BedrockEmbeddings => {}
         }
     }
 
@@ -316,6 +343,25 @@ mod fixtures;
 mod tests {
     use super::*;
     use crate::http::sse::SseParser;
+
+    #[test]
+    fn bedrock_embeddings_count_from_body_or_headers() {
+        let titan = br#"{"embedding":[0.1,0.2],"inputTextTokenCount":6}"#;
+        assert_eq!(from_json(WireApi::BedrockEmbeddings, titan), Some(usage(6, 0, 0)));
+        let cohere = br#"{"id":"x","embeddings":[[0.1]],"response_type":"embeddings_floats"}"#;
+        assert_eq!(from_json(WireApi::BedrockEmbeddings, cohere), None);
+        let headers = |input: Option<&'static str>| {
+            move |name: &str| match name {
+                "x-amzn-bedrock-input-token-count" => input.map(str::to_string),
+                "x-amzn-bedrock-output-token-count" => Some("0".to_string()),
+                _ => None,
+            }
+        };
+        assert_eq!(from_bedrock_headers(&mut headers(Some(" 11 "))), Some(usage(11, 0, 0)));
+        assert_eq!(from_bedrock_headers(&mut headers(None)), None);
+        assert_eq!(from_bedrock_headers(&mut headers(Some("-1"))), None);
+        assert_eq!(from_bedrock_headers(&mut headers(Some("99999999999999999999999"))), None);
+    }
 
     #[test]
     fn only_events_with_a_usage_object_are_parsed() {

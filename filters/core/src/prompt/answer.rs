@@ -72,7 +72,7 @@ impl PromptFlow {
             return; // errors carry no answer text
         }
         let Some(answering) = decision::answering(host, decision) else { return };
-        if answering.api == WireApi::OpenAiEmbeddings {
+        if answering.api.is_embeddings() {
             return;
         }
         let policy = name.unwrap_or_default();

@@ -10,7 +10,6 @@ use super::rag::record::{self, Outcome};
 use super::rag::{context::Injection, Document, Retrieval};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::http::host::{self, Flow, Host, Side};
-use crate::llm::api::WireApi;
 use crate::llm::view::RequestView;
 
 /// A request held while its retrieval runs.
@@ -36,7 +35,7 @@ impl PromptFlow {
             self.send(host, view, size);
             return Flow::Continue;
         };
-        if view.api() == WireApi::OpenAiEmbeddings {
+        if view.api().is_embeddings() {
             // Embeddings have no prompt (and the retrieval's own embeddings call comes this way).
             self.send(host, view, size);
             return Flow::Continue;

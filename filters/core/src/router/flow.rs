@@ -19,7 +19,8 @@ use crate::contract::{self, decision::Decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side, LOCAL_REPLY_DETAILS};
 use crate::http::sse;
 use crate::llm::api::{self, ClientRequest, WireApi};
-use crate::llm::translate::StreamTranslator;
+use crate::llm::translate::{AnswerContext, StreamTranslator};
+use crate::llm::wire::bedrock_embeddings::INPUT_TOKENS_HEADER;
 use std::rc::Rc;
 
 /// Where Envoy keeps a request's path when a route rewrites it; access logs read it first.
@@ -206,6 +207,7 @@ impl RouterFlow {
                     from: attempt.upstream_api,
                     model: attempt.upstream_model.clone(),
                     guarded,
+                    context: AnswerContext::default(),
                 }
             } else {
                 ResponseBody::Pass
@@ -219,7 +221,19 @@ impl RouterFlow {
             );
             ResponseBody::Stream(Box::new(translator), Vec::new())
         } else {
-            ResponseBody::Json { from: attempt.upstream_api, model: attempt.upstream_model.clone(), guarded }
+            let context = AnswerContext {
+                base64_embeddings: plan.base64_embeddings,
+                // Cohere on Bedrock counts its input only in a header.
+                input_tokens: (attempt.upstream_api == WireApi::BedrockEmbeddings)
+                    .then(|| headers.get(INPUT_TOKENS_HEADER)?.trim().parse().ok())
+                    .flatten(),
+            };
+            ResponseBody::Json {
+                from: attempt.upstream_api,
+                model: attempt.upstream_model.clone(),
+                guarded,
+                context,
+            }
         })
     }
 

@@ -62,6 +62,10 @@ pub struct RoutePlan {
     /// The client's body carries the selection fields, which must not reach a provider.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strip_selection: bool,
+    /// An embeddings client asked for `encoding_format: base64`: a provider that answers floats
+    /// (Bedrock) has its vectors encoded for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base64_embeddings: bool,
 }
 
 /// A client's choice of prompt template, in the body (top-level `template` and `variables`,
@@ -151,6 +155,8 @@ struct Head<'a> {
     #[serde(default)]
     stream_options: Option<StreamOptions>,
     #[serde(borrow, default)]
+    encoding_format: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     template: Option<Cow<'a, str>>,
     #[serde(default)]
     variables: Option<serde_json::Map<String, serde_json::Value>>,
@@ -203,6 +209,8 @@ pub fn plan_with(
     let stream = path_stream || head.stream.unwrap_or(false);
     let include_usage = head.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
     let strip_selection = head.template.is_some() || head.variables.is_some();
+    let base64_embeddings =
+        client_api == WireApi::OpenAiEmbeddings && head.encoding_format.as_deref() == Some("base64");
     let template = match (head.template, head.variables) {
         (Some(name), variables) => Some(TemplateSelection { name: name.into_owned(), variables }),
         (None, Some(_)) => return Err(invalid("`variables` without `template`".into())),
@@ -241,8 +249,8 @@ pub fn plan_with(
     for choice in choices {
         let endpoint = &choice.provider.endpoint;
         let upstream_api = match client_api {
-            WireApi::OpenAiEmbeddings => WireApi::OpenAiEmbeddings,
-            _ => endpoint.kind().chat_api(),
+            WireApi::OpenAiEmbeddings => endpoint.kind().embeddings_api(),
+            _ => Some(endpoint.kind().chat_api()),
         };
         let model = choice.upstream_model.into_owned();
         if endpoint.kind() == ProviderKind::Bedrock {
@@ -251,12 +259,14 @@ pub fn plan_with(
         } else if endpoint.kind().model_in_path() {
             model_name::check_path_segment(&model).map_err(|e| invalid(e.message()))?;
         }
-        let path = endpoint.path(upstream_api, &model, stream).ok_or_else(|| {
+        let unsupported = || {
             invalid(format!(
                 "model `{request_model}` does not support {client_api} (provider {})",
                 choice.provider.name
             ))
-        })?;
+        };
+        let upstream_api = upstream_api.ok_or_else(unsupported)?;
+        let path = endpoint.path(upstream_api, &model, stream).ok_or_else(unsupported)?;
         attempts.push(Attempt {
             provider: choice.provider.name.clone(),
             kind: endpoint.kind(),
@@ -284,6 +294,7 @@ pub fn plan_with(
         attempts,
         template,
         strip_selection,
+        base64_embeddings,
     })
 }
 
@@ -481,6 +492,41 @@ mod tests {
         let embed = ClientRequest::Inference(WireApi::OpenAiEmbeddings);
         let err = plan(&table(), &embed, br#"{"model":"claude-x","input":"a"}"#, 0, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn embeddings_to_bedrock_are_translated_for_the_models_family() {
+        let cfg = r#"{
+            "providers": {"bedrock": {"kind": "bedrock", "region": "eu-west-1"}},
+            "routes": [
+                {"model": "titan", "provider": "bedrock", "upstreamModel": "amazon.titan-embed-text-v2:0"},
+                {"model": "nova", "provider": "bedrock", "upstreamModel": "amazon.nova-lite-v1:0"}
+            ]
+        }"#;
+        let table = || RouteTable::compile(config::parse(Some(cfg.as_bytes())).unwrap()).unwrap();
+        let plan_chat = |body: &[u8]| plan(&table(), &CHAT, body, 0, None);
+        let embed = ClientRequest::Inference(WireApi::OpenAiEmbeddings);
+        let body = br#"{"model":"titan","input":"hello","encoding_format":"base64"}"#;
+        let p = plan(&table(), &embed, body, 0, None).unwrap();
+        let a = p.first().unwrap();
+        assert_eq!(a.upstream_api, WireApi::BedrockEmbeddings);
+        assert_eq!(
+            (a.host.as_str(), a.path.as_str()),
+            ("bedrock-runtime.eu-west-1.amazonaws.com", "/model/amazon.titan-embed-text-v2%3A0/invoke")
+        );
+        assert!(p.base64_embeddings);
+        let sent: Value = serde_json::from_slice(&p.upstream_body(a, body).unwrap().unwrap()).unwrap();
+        assert_eq!(sent, json!({"inputText": "hello"}));
+        // A chat model on Bedrock is no embeddings model: refused before any call.
+        let p = plan(&table(), &embed, br#"{"model":"nova","input":"x"}"#, 0, None).unwrap();
+        let err = p.upstream_body(p.first().unwrap(), br#"{"model":"nova","input":"x"}"#).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidRequest);
+        assert!(err.message.contains("not a Bedrock embeddings model"), "{}", err.message);
+        // Floats unless asked: and never for chat.
+        let p = plan(&table(), &embed, br#"{"model":"titan","input":"x"}"#, 0, None).unwrap();
+        assert!(!p.base64_embeddings);
+        let p = plan_chat(br#"{"model":"nova","encoding_format":"base64","messages":[]}"#).unwrap();
+        assert!(!p.base64_embeddings);
     }
 
     #[test]

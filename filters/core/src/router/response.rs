@@ -14,7 +14,7 @@ use crate::contract;
 use crate::http::host::{Flow, Host, Side};
 use crate::llm::api::WireApi;
 use crate::llm::hidden_usage::UsageChunkFilter;
-use crate::llm::translate::{self, StreamTranslator};
+use crate::llm::translate::{self, AnswerContext, StreamTranslator};
 
 /// Where an error response came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +32,10 @@ const MAX_QUOTED: usize = 512;
 pub enum ResponseBody {
     /// Passes as it is.
     Pass,
-    /// A complete JSON answer: translated at the end if `from` is not the client's API, and,
-    /// if `guarded`, answered with the prompt filter's refusal status when it refused it
-    /// ([`contract::ANSWER_STATUS`]).
-    Json { from: WireApi, model: String, guarded: bool },
+    /// A complete JSON answer: translated at the end if `from` is not the client's API (with
+    /// what the request and the headers told: `context`), and, if `guarded`, answered with the
+    /// prompt filter's refusal status when it refused it ([`contract::ANSWER_STATUS`]).
+    Json { from: WireApi, model: String, guarded: bool, context: AnswerContext },
     /// An error, rendered in the client's shape at the end (unchanged if it already is).
     Error { origin: Origin, status: u16 },
     /// SSE, translated chunk by chunk.
@@ -93,7 +93,7 @@ impl ResponseBody {
                 (Flow::Continue, problem)
             }
             ResponseBody::Json { .. } | ResponseBody::Error { .. } if !end_of_stream => (Flow::Pause, None),
-            ResponseBody::Json { from, model, guarded } => {
+            ResponseBody::Json { from, model, guarded, context } => {
                 if *guarded {
                     if let Some(status) = refused(host) {
                         // The body is the prompt filter's error, already in the client's shape.
@@ -108,7 +108,7 @@ impl ResponseBody {
                     host.set_header(Side::Response, "content-length", &body.len().to_string());
                     return (Flow::Continue, None);
                 }
-                match translate::response(*from, to, &body, model) {
+                match translate::response_with(*from, to, &body, model, context) {
                     Ok(translated) => {
                         replace_held(host, size, &translated);
                         (Flow::Continue, None)

@@ -58,6 +58,9 @@ struct Observer {
     labels: Labels,
     body: Body,
     ended: bool,
+    /// Usage the response headers report (Bedrock InvokeModel's token counts), for a body
+    /// that reports none.
+    header_usage: Option<Usage>,
 }
 
 pub struct UsageFlow {
@@ -129,7 +132,7 @@ impl UsageFlow {
         match RequestView::parse(decision.upstream_api, body) {
             Ok(mut view) => {
                 view.texts(&mut |_, text| counter.add(text));
-                if decision.upstream_api != WireApi::OpenAiEmbeddings {
+                if !decision.upstream_api.is_embeddings() {
                     let messages = view.sizes().messages as u64;
                     counter.add_tokens(
                         messages.saturating_mul(TOKENS_PER_MESSAGE).saturating_add(TOKENS_PER_REPLY),
@@ -275,9 +278,9 @@ impl UsageFlow {
         let (reported, response_model) = match &mut observer.body {
             Body::Json(buf) => {
                 let r = usage::read_json(observer.api, buf);
-                (r.usage, r.model)
+                (r.usage.or(observer.header_usage), r.model)
             }
-            Body::TooLarge => (None, None),
+            Body::TooLarge => (observer.header_usage, None),
             Body::Stream(stream) => {
                 let (parser, acc, _) = &mut **stream;
                 parser.finish(|event| acc.observe(&event));
@@ -435,7 +438,11 @@ impl HttpFlow for UsageFlow {
         } else {
             Body::Json(Vec::new())
         };
-        self.observer = Some(Observer { api, model, labels, body, ended: false });
+        // Asked only of Bedrock's embeddings answers: Cohere's body has no count of its own.
+        let header_usage = (api == WireApi::BedrockEmbeddings)
+            .then(|| usage::from_bedrock_headers(&mut |name| host.header(Side::Response, name)))
+            .flatten();
+        self.observer = Some(Observer { api, model, labels, body, ended: false, header_usage });
         Flow::Continue
     }
 
@@ -525,7 +532,7 @@ fn refuse(host: &mut dyn Host, decision: &Decision, config: &UsageConfig, refusa
 fn operation(api: WireApi) -> &'static str {
     match api {
         WireApi::OpenAiChat | WireApi::AnthropicMessages | WireApi::BedrockConverse => "chat",
-        WireApi::OpenAiEmbeddings => "embeddings",
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => "embeddings",
         WireApi::GeminiGenerate => "generate_content",
     }
 }
@@ -585,7 +592,7 @@ fn max_output_tokens(api: WireApi, body: &[u8]) -> Option<u64> {
         WireApi::OpenAiChat => {
             serde_json::from_slice::<OpenAi>(body).ok().and_then(|b| b.max_completion_tokens.or(b.max_tokens))
         }
-        WireApi::OpenAiEmbeddings => Some(0),
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => Some(0),
         WireApi::AnthropicMessages => serde_json::from_slice::<Anthropic>(body).ok()?.max_tokens,
         WireApi::GeminiGenerate => {
             serde_json::from_slice::<Gemini>(body).ok()?.generation_config?.max_output_tokens

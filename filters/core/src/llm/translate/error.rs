@@ -183,7 +183,7 @@ impl ErrorType {
 /// `{"error":{"message":…}}`, Anthropic `{"type":"error","error":{"type":…,"message":…}}`,
 /// Gemini `{"error":{"code":…,"message":…,"status":…}}`, Bedrock `{"message":…}`.
 pub fn in_shape(api: WireApi, body: &[u8]) -> bool {
-    if api == WireApi::BedrockConverse {
+    if api.is_bedrock() {
         #[derive(Deserialize)]
         struct Bare<'a> {
             #[serde(borrow)]
@@ -216,7 +216,7 @@ pub fn in_shape(api: WireApi, body: &[u8]) -> bool {
         WireApi::AnthropicMessages => shape.kind.as_deref() == Some("error") && shape.error.kind.is_some(),
         WireApi::GeminiGenerate => shape.error.status.is_some(),
         WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => true,
-        WireApi::BedrockConverse => false,
+        WireApi::BedrockConverse | WireApi::BedrockEmbeddings => false,
     }
 }
 
@@ -270,9 +270,10 @@ impl<'a> ProviderError<'a> {
 
     /// Like [`ProviderError::parse`], but `None` for a body in no known error shape.
     pub fn parse_known(api: WireApi, status: u16, body: &'a [u8]) -> Option<Self> {
-        let by_status = match api {
-            WireApi::BedrockConverse => ErrorType::from_bedrock_status(status),
-            _ => ErrorType::from_status(status),
+        let by_status = if api.is_bedrock() {
+            ErrorType::from_bedrock_status(status)
+        } else {
+            ErrorType::from_status(status)
         };
         let envelope = match serde_json::from_slice::<Envelope<'a>>(body) {
             Ok(envelope) => envelope,
@@ -294,9 +295,7 @@ impl<'a> ProviderError<'a> {
             Some(Detail::Text(text)) => (Some(text), None),
             None => {
                 let kind = match api {
-                    WireApi::BedrockConverse => {
-                        envelope.aws_type.as_deref().and_then(ErrorType::from_bedrock)
-                    }
+                    api if api.is_bedrock() => envelope.aws_type.as_deref().and_then(ErrorType::from_bedrock),
                     _ => None,
                 };
                 (envelope.message.or(envelope.detail), kind)
@@ -362,7 +361,9 @@ impl<'a> ProviderError<'a> {
                 &GeminiError { error: GeminiDetail { code: status, message, status: self.kind.gemini() } },
             ),
             // Only for a provider-format stream (no client speaks Converse).
-            WireApi::BedrockConverse => serde_json::to_writer(&mut *out, &BedrockError { message }),
+            WireApi::BedrockConverse | WireApi::BedrockEmbeddings => {
+                serde_json::to_writer(&mut *out, &BedrockError { message })
+            }
             WireApi::OpenAiChat | WireApi::OpenAiEmbeddings => {
                 let (kind, code) = self.kind.openai();
                 serde_json::to_writer(

@@ -30,9 +30,13 @@
 //! - To Bedrock Converse, turns of one role are merged (Converse wants them alternating), tool
 //!   results become a user turn's `toolResult` blocks, and images must be inline (see
 //!   [`bedrock`]).
+//!
+//! Embeddings have one translation, OpenAI's to Bedrock's embeddings models and back
+//! ([`embeddings`]: Titan one text per call, Cohere batches).
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod embeddings;
 pub mod error;
 pub mod gemini;
 mod schema;
@@ -94,6 +98,17 @@ impl fmt::Display for TranslateError {
 }
 
 impl std::error::Error for TranslateError {}
+
+/// What translating an answer needs beyond its body: from the client's request, and from the
+/// provider's response headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnswerContext {
+    /// The client asked for `encoding_format: base64` embeddings (the provider answers floats).
+    pub base64_embeddings: bool,
+    /// Input tokens a provider reports in a header (Bedrock InvokeModel's
+    /// `x-amzn-bedrock-input-token-count`; Cohere's answer has no count of its own).
+    pub input_tokens: Option<u64>,
+}
 
 /// Client request body (client's API) → provider request body (provider's API).
 ///
@@ -157,6 +172,10 @@ pub fn request_with(
             let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
             to_vec(&bedrock::request_from_openai(req, empty_ok)?)
         }
+        // The model id names the body's family (Titan or Cohere).
+        (WireApi::OpenAiEmbeddings, WireApi::BedrockEmbeddings) => {
+            embeddings::request_to_bedrock(parse(from, "request", body)?, upstream_model)?
+        }
         _ => return Err(TranslateError::unsupported_pair(from, to)),
     };
     Ok(out)
@@ -169,6 +188,17 @@ pub fn response(
     to: WireApi,
     body: &[u8],
     client_model: &str,
+) -> Result<Vec<u8>, TranslateError> {
+    response_with(from, to, body, client_model, &AnswerContext::default())
+}
+
+/// [`response`], with what the request and the response headers tell ([`AnswerContext`]).
+pub fn response_with(
+    from: WireApi,
+    to: WireApi,
+    body: &[u8],
+    client_model: &str,
+    context: &AnswerContext,
 ) -> Result<Vec<u8>, TranslateError> {
     use WireApi::{
         AnthropicMessages as Anthropic, BedrockConverse as Bedrock, GeminiGenerate as Gemini,
@@ -217,6 +247,9 @@ pub fn response(
         (Bedrock, Gemini) => {
             let hub = bedrock::response_to_openai(parse(from, "response", body)?, client_model);
             to_vec(&gemini::response_from_openai(hub, client_model)?)
+        }
+        (WireApi::BedrockEmbeddings, WireApi::OpenAiEmbeddings) => {
+            to_vec(&embeddings::response_to_openai(parse(from, "response", body)?, client_model, context)?)
         }
         _ => return Err(TranslateError::unsupported_pair(from, to)),
     };

@@ -8,7 +8,7 @@
 //! does not know pass through untouched, in order.
 //!
 //! Each format's layout is one small module: `openai` (chat completions), `embeddings`
-//! (OpenAI embeddings input), `anthropic` (Messages), `gemini` (generateContent), `bedrock`
+//! (OpenAI's and Bedrock's embeddings inputs), `anthropic` (Messages), `gemini` (generateContent), `bedrock`
 //! (Converse). Where a format carries structured data a policy still has to see — tool-call
 //! arguments as Anthropic, Gemini and Converse objects, Gemini function responses, Converse
 //! `json` tool results — every string inside is visited.
@@ -110,6 +110,7 @@ impl Side for Request {
             WireApi::AnthropicMessages => anthropic::request_texts(body, f),
             WireApi::GeminiGenerate => gemini::request_texts(body, f),
             WireApi::BedrockConverse => bedrock::request_texts(body, f),
+            WireApi::BedrockEmbeddings => embeddings::bedrock_texts(body, f),
         }
     }
 }
@@ -119,7 +120,7 @@ impl Side for Response {
     fn traverse(api: WireApi, body: &mut Map<String, Value>, f: &mut MutVisitor<'_>) -> bool {
         match api {
             WireApi::OpenAiChat => openai::response_texts(body, f),
-            WireApi::OpenAiEmbeddings => false,
+            WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => false,
             WireApi::AnthropicMessages => anthropic::response_texts(body, f),
             WireApi::GeminiGenerate => gemini::response_texts(body, f),
             WireApi::BedrockConverse => bedrock::response_texts(body, f),
@@ -194,7 +195,7 @@ impl View<Request> {
         };
         let added = match self.api {
             WireApi::OpenAiChat => openai::add_message(&mut self.body, role, position, text)?,
-            WireApi::OpenAiEmbeddings => false,
+            WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => false,
             WireApi::AnthropicMessages => anthropic::add_message(&mut self.body, role, position, text)?,
             WireApi::GeminiGenerate => gemini::add_message(&mut self.body, role, position, text)?,
             WireApi::BedrockConverse => bedrock::add_message(&mut self.body, role, position, text)?,
@@ -220,7 +221,7 @@ impl View<Request> {
     pub fn sizes(&mut self) -> Sizes {
         let messages = match self.api {
             WireApi::OpenAiChat => openai::message_count(&self.body),
-            WireApi::OpenAiEmbeddings => 0,
+            WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => 0,
             WireApi::AnthropicMessages => anthropic::message_count(&self.body),
             WireApi::GeminiGenerate => gemini::message_count(&self.body),
             WireApi::BedrockConverse => bedrock::message_count(&self.body),

@@ -162,6 +162,25 @@ fn embeddings_input_string_or_list() {
 }
 
 #[test]
+fn bedrock_embeddings_inputs_titan_and_cohere() {
+    let mut v = view(WireApi::BedrockEmbeddings, json!({"inputText": "one", "dimensions": 256}));
+    assert_eq!(texts(&mut v), [(EmbeddingsInput, "one".into())]);
+    let mut v = view(WireApi::BedrockEmbeddings, json!({"texts": ["a", "b"], "input_type": "search_query"}));
+    assert_eq!(texts(&mut v), [(EmbeddingsInput, "a".into()), (EmbeddingsInput, "b".into())]);
+    // A guard's mask is written back where it was found.
+    v.texts_mut(&mut |_, text| {
+        text.make_ascii_uppercase();
+        true
+    });
+    let out: Value = serde_json::from_slice(&v.into_bytes().unwrap()).unwrap();
+    assert_eq!(out, json!({"texts": ["A", "B"], "input_type": "search_query"}));
+    let mut v = view(WireApi::BedrockEmbeddings, json!({"inputText": "q"}));
+    assert_eq!(v.sizes(), Sizes { messages: 0, text_bytes: 1 });
+    assert!(v.add_message(Role::System, Position::Prepend, "never added").is_ok());
+    assert!(!v.changed());
+}
+
+#[test]
 fn edits_are_written_back_and_only_then() {
     let body =
         json!({"model": "m", "messages": [{"role": "user", "content": "card 4111"}], "x_unknown": {"k": 1}});

@@ -11,6 +11,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod bedrock_embeddings;
 pub mod gemini;
 pub mod openai;
 

@@ -1,4 +1,5 @@
-//! OpenAI chat completions (`POST /v1/chat/completions`): request, response, error.
+//! OpenAI chat completions (`POST /v1/chat/completions`): request, response, error; and
+//! embeddings (`POST /v1/embeddings`).
 //!
 //! The format the OpenAI-compatible family (Azure, Mistral, Groq, vLLM …) shares, and the hub
 //! the translations go through.
@@ -385,4 +386,63 @@ pub struct PromptTokensDetails {
 pub struct CompletionTokensDetails {
     #[serde(default, deserialize_with = "super::nullable")]
     pub reasoning_tokens: u64,
+}
+
+/// `POST /v1/embeddings`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingsRequest {
+    #[serde(default)]
+    pub model: String,
+    /// A string, an array of strings, or token arrays (one array of integers, or several).
+    #[serde(default)]
+    pub input: Value,
+    /// `float` (OpenAI's default) or `base64` (little-endian f32 bytes; what the Python SDK asks
+    /// for unless told otherwise, decoding it itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<Number>,
+    /// `user`, and fields of a provider's own a client sends as extra body fields.
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+/// A complete embeddings answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingsResponse {
+    #[serde(default = "list_object")]
+    pub object: String,
+    #[serde(default)]
+    pub data: Vec<Embedding>,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub usage: EmbeddingsUsage,
+}
+
+fn list_object() -> String {
+    "list".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Embedding {
+    pub object: String,
+    pub index: usize,
+    pub embedding: Vector,
+}
+
+/// An embedding as the client asked for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Vector {
+    Float(Vec<f32>),
+    Base64(String),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddingsUsage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
 }

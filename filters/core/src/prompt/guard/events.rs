@@ -88,7 +88,7 @@ pub struct GuardedStream {
 impl GuardedStream {
     /// `None` for an API without text streams (embeddings).
     pub fn new(api: WireApi, policy: &str, cap: usize) -> Option<Self> {
-        if api == WireApi::OpenAiEmbeddings {
+        if api.is_embeddings() {
             return None;
         }
         Some(Self {
@@ -335,7 +335,7 @@ fn ends(api: WireApi, body: &Map<String, Value>) -> Ends {
                 Ends::Nothing
             }
         }
-        WireApi::OpenAiEmbeddings => Ends::Nothing,
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => Ends::Nothing,
     }
 }
 
@@ -427,7 +427,7 @@ fn slots(api: WireApi, body: &mut Map<String, Value>, f: &mut dyn FnMut(Key, &mu
             let reasoning = delta.get_mut("reasoningContent").and_then(|r| r.get_mut("text"));
             visit(Key { group, part: Part::Reasoning }, reasoning);
         }
-        WireApi::OpenAiEmbeddings => {}
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => {}
     }
     changed
 }

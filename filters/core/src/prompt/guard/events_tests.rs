@@ -74,7 +74,7 @@ fn texts(api: WireApi, bytes: &[u8]) -> (String, String) {
                 text.push_str(v["delta"]["text"].as_str().unwrap_or_default());
                 args.push_str(v["delta"]["toolUse"]["input"].as_str().unwrap_or_default());
             }
-            WireApi::OpenAiEmbeddings => {}
+            WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => {}
         }
     }
     (text, args)

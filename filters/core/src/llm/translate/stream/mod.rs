@@ -65,7 +65,7 @@ impl Decoder {
             WireApi::AnthropicMessages => Decoder::Anthropic(anthropic::Decoder::default()),
             WireApi::GeminiGenerate => Decoder::Gemini(gemini::Decoder::default()),
             WireApi::BedrockConverse => Decoder::Bedrock(bedrock::Decoder::default()),
-            WireApi::OpenAiEmbeddings => return None,
+            WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => return None,
         })
     }
 
@@ -95,8 +95,8 @@ impl Encoder {
             WireApi::OpenAiChat => Encoder::OpenAi(openai::Encoder::new(client_model, include_usage)),
             WireApi::AnthropicMessages => Encoder::Anthropic(anthropic::Encoder::new(client_model)),
             WireApi::GeminiGenerate => Encoder::Gemini(gemini::Encoder::new(client_model)),
-            // No client speaks Converse.
-            WireApi::OpenAiEmbeddings | WireApi::BedrockConverse => return None,
+            // No client speaks Bedrock's APIs; embeddings do not stream.
+            WireApi::OpenAiEmbeddings | WireApi::BedrockConverse | WireApi::BedrockEmbeddings => return None,
         })
     }
 
