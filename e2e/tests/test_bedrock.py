@@ -3,9 +3,13 @@ openai and anthropic SDKs reach a Bedrock model (Converse, and ConverseStream's 
 stream turned into their own streams), tool calls included; every request is SigV4-signed by
 the credentials filter on the Bedrock cluster and verified by botocore's signer in front of the
 mock (harness/sigv4_proxy.py), which refuses a bad signature with Bedrock's 403; a Bedrock 429
-fails over to OpenAI."""
+fails over to OpenAI. `/v1/embeddings` reaches Titan and Cohere embeddings models through
+InvokeModel, signed the same way."""
+import array
 import json
 import subprocess
+import urllib.parse
+import urllib.request
 
 import anthropic
 import openai
@@ -18,13 +22,15 @@ from harness import envoy as envoy_h
 from harness import paths
 from harness.identity import IdentityServer
 from harness.sigv4_proxy import SigV4Proxy
-from helpers import header
+from helpers import header, metric_value
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-example")
 AWS_ENV = {"AWS_ACCESS_KEY_ID": CREDS.access_key, "AWS_SECRET_ACCESS_KEY": CREDS.secret_key,
            "AWS_SESSION_TOKEN": CREDS.token}
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 CONVERSE = "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse"
+TITAN = "amazon.titan-embed-text-v2:0"
+COHERE = "cohere.embed-english-v3"
 CLI = paths.ROOT / "target" / "release" / "portcullis"
 
 CONFIG = """
@@ -35,6 +41,9 @@ providers:
 routes:
   - {{model: claude-on-bedrock, provider: bedrock, upstreamModel: '{model}'}}
   - {{model: steady, provider: bedrock, upstreamModel: '{model}', fallbacks: [{{provider: openai, model: gpt-4o-mini}}]}}
+  - {{model: titan-embed, provider: bedrock, upstreamModel: '{titan}'}}
+  - {{model: cohere-embed, provider: bedrock, upstreamModel: '{cohere}'}}
+  - {{model: claude-as-embedder, provider: bedrock, upstreamModel: '{model}'}}
   - {{model: 'gpt-*', provider: openai}}
 failover: {{perTryIdleTimeout: 5s}}
 """
@@ -48,7 +57,7 @@ def proxy(mock):
 
 def bootstrap(tmp_path, proxy_port: int, mock_port: int) -> dict:
     config = tmp_path / "gateway.yaml"
-    config.write_text(CONFIG.format(proxy=proxy_port, model=MODEL_ID))
+    config.write_text(CONFIG.format(proxy=proxy_port, model=MODEL_ID, titan=TITAN, cohere=COHERE))
     out = tmp_path / "envoy.yaml"
     result = subprocess.run([str(CLI), "render", "envoy", str(config), "-o", str(out)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -211,3 +220,89 @@ def test_container_credentials_failing_refuse_without_calling_bedrock(proxy, moc
             assert err.value.status_code == 503
             assert err.value.body["error"]["message"] == "the gateway could not get a credential for provider `bedrock`"
     assert converse_requests(mock) == []
+
+
+# --- Embeddings: InvokeModel with Titan's and Cohere's own bodies ---------------------------
+
+def invoke_path(model_id: str) -> str:
+    return "/model/" + urllib.parse.quote(model_id, safe="") + "/invoke"
+
+
+def mock_vectors(mock, model_id: str, body: dict) -> dict:
+    """What the mock itself answers a direct InvokeModel call (its vectors are deterministic)."""
+    req = urllib.request.Request(mock.url + invoke_path(model_id), data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def as_f32(values) -> list[float]:
+    """Floats as the f32 they are on the wire (Bedrock's and the mock's precision)."""
+    return array.array("f", values).tolist()
+
+
+def invoke_requests(mock):
+    return [r for r in mock.requests() if r["path"].endswith("/invoke")]
+
+
+def test_openai_sdk_embeds_with_titan_signed(client, proxy, mock):
+    want = as_f32(mock_vectors(mock, TITAN, {"inputText": "a portcullis", "dimensions": 256})["embedding"])
+    mock.clear()
+    verified = proxy.verified
+    # The SDK asks for base64 unless told (and decodes it): the gateway encodes Bedrock's floats.
+    resp = client.embeddings.create(model="titan-embed", input="a portcullis", dimensions=256)
+    assert [d.index for d in resp.data] == [0]
+    assert resp.data[0].embedding == want
+    assert resp.usage.prompt_tokens == 3 and resp.usage.total_tokens == 3, "Titan's inputTextTokenCount"
+    assert proxy.verified == verified + 1, "botocore verified the gateway's signature"
+    (req,) = invoke_requests(mock)
+    assert req["path"] == invoke_path(TITAN)
+    assert req["json"] == {"inputText": "a portcullis", "dimensions": 256}
+    assert header(req, "authorization").startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    # Asked for floats, floats it gets: the same vector.
+    floats = client.embeddings.with_raw_response.create(model="titan-embed", input="a portcullis",
+                                                        dimensions=256, encoding_format="float")
+    body = json.loads(floats.text)
+    assert as_f32(body["data"][0]["embedding"]) == want and body["model"] == TITAN
+
+
+def test_cohere_embeds_a_batch_counted_from_bedrocks_header(client, gateway, proxy, mock):
+    texts = ["a gate", "a grille", "a drawbridge"]
+    want = mock_vectors(mock, COHERE, {"texts": texts, "input_type": "search_query"})["embeddings"]
+    mock.clear()
+    labels = {"gen_ai_request_model": COHERE, "gen_ai_token_type": "input"}
+    before = metric_value(gateway, "portcullis_tokens_total", labels)
+    resp = client.embeddings.create(model="cohere-embed", input=texts, extra_body={"input_type": "search_query"})
+    assert [d.index for d in resp.data] == [0, 1, 2]
+    assert [d.embedding for d in resp.data] == [as_f32(v) for v in want]
+    # ceil(6/4) + ceil(8/4) + ceil(12/4): only x-amzn-bedrock-input-token-count says so.
+    assert resp.usage.prompt_tokens == 7
+    assert metric_value(gateway, "portcullis_tokens_total", labels) == before + 7, "the usage filter counted it"
+    (req,) = invoke_requests(mock)
+    assert req["path"] == invoke_path(COHERE)
+    assert req["json"] == {"texts": texts, "input_type": "search_query"}
+    # No input type named: stored documents, Cohere's required field filled.
+    client.embeddings.create(model="cohere-embed", input="one more")
+    assert invoke_requests(mock)[-1]["json"] == {"texts": ["one more"], "input_type": "search_document"}
+
+
+def test_embeddings_bedrock_cannot_take_are_refused_before_calling_it(client, proxy, mock):
+    verified = proxy.verified
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="titan-embed", input=["first", "second"])
+    assert "one text per request" in err.value.body["message"] and "Cohere" in err.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="cohere-embed", input=[[1820, 374]])
+    assert "token arrays" in err.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="claude-as-embedder", input="x")
+    assert "not a Bedrock embeddings model" in err.value.body["message"]
+    assert invoke_requests(mock) == [] and proxy.verified == verified, "Bedrock was never called"
+
+
+def test_a_bedrock_validation_error_reaches_the_client_in_its_shape(client, mock):
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="titan-embed", input="x", dimensions=300)
+    assert err.value.body["type"] == "invalid_request_error"
+    assert err.value.body["message"].startswith("Malformed input request: #/dimensions: 300")
+    assert len(invoke_requests(mock)) == 1

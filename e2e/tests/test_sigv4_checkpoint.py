@@ -182,3 +182,24 @@ def test_the_mocks_bedrock_errors_are_what_botocore_expects(bedrock, mock):
         bedrock.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "x"}]}])
     assert err.value.response["Error"]["Code"] == "ThrottlingException"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+
+def test_botocore_invoke_model_reaches_the_mocks_embeddings_models(bedrock, mock):
+    """botocore's own InvokeModel (path, content type, signed body) is what the mock serves:
+    Titan's and Cohere's bodies, the token-count header, and Bedrock's validation error."""
+    from botocore.exceptions import ClientError
+
+    titan = bedrock.invoke_model(modelId="amazon.titan-embed-text-v2:0", contentType="application/json",
+                                 accept="application/json", body=json.dumps({"inputText": "hello", "dimensions": 256}))
+    out = json.loads(titan["body"].read())
+    assert len(out["embedding"]) == 256 and out["inputTextTokenCount"] == 2
+    assert titan["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-input-token-count"] == "2"
+    cohere = bedrock.invoke_model(modelId="cohere.embed-english-v3",
+                                  body=json.dumps({"texts": ["a", "b"], "input_type": "search_document"}))
+    out = json.loads(cohere["body"].read())
+    assert len(out["embeddings"]) == 2 and out["response_type"] == "embeddings_floats"
+    assert mock.requests()[0]["path"] == "/model/amazon.titan-embed-text-v2%3A0/invoke"
+    with pytest.raises(ClientError) as err:
+        bedrock.invoke_model(modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"texts": ["a"]}))
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "extraneous key [texts]" in err.value.response["Error"]["Message"]

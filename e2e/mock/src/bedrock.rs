@@ -18,17 +18,27 @@ use serde_json::{json, Value};
 
 const ME: Provider = Provider::Bedrock;
 
-/// `/model/{modelId}/converse` or `/converse-stream` → (model id, decoded; streaming?).
-pub fn route(path: &str) -> Option<(String, bool)> {
+/// What a `/model/{modelId}/…` call asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Converse,
+    ConverseStream,
+    /// InvokeModel: the body is the model's own (the mock serves embeddings models).
+    Invoke,
+}
+
+/// `/model/{modelId}/converse`, `/converse-stream` or `/invoke` → (model id, decoded; op).
+pub fn route(path: &str) -> Option<(String, Op)> {
     let rest = path.strip_prefix("/model/")?;
     let (model, op) = rest.split_once('/')?;
-    let stream = match op {
-        "converse" => false,
-        "converse-stream" => true,
+    let op = match op {
+        "converse" => Op::Converse,
+        "converse-stream" => Op::ConverseStream,
+        "invoke" => Op::Invoke,
         _ => return None,
     };
     let model = percent_decode(model)?;
-    (!model.is_empty()).then_some((model, stream))
+    (!model.is_empty()).then_some((model, op))
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -242,14 +252,15 @@ mod tests {
     fn routes_decode_the_model_id() {
         assert_eq!(
             route("/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream"),
-            Some(("anthropic.claude-3-5-haiku-20241022-v1:0".to_string(), true))
+            Some(("anthropic.claude-3-5-haiku-20241022-v1:0".to_string(), Op::ConverseStream))
         );
         assert_eq!(
             route("/model/amazon.nova-lite-v1:0/converse"),
-            Some(("amazon.nova-lite-v1:0".to_string(), false))
+            Some(("amazon.nova-lite-v1:0".to_string(), Op::Converse))
         );
+        assert_eq!(route("/model/x/invoke"), Some(("x".to_string(), Op::Invoke)));
         assert_eq!(route("/model//converse"), None);
-        assert_eq!(route("/model/x/invoke"), None);
+        assert_eq!(route("/model/x/invoke-with-response-stream"), None);
         assert_eq!(route("/model/%zz/converse"), None);
     }
 

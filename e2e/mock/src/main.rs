@@ -16,6 +16,7 @@
 mod admin;
 mod anthropic;
 mod bedrock;
+mod bedrock_embeddings;
 mod body;
 mod control;
 mod conversation;

@@ -3,6 +3,7 @@
 use crate::admin;
 use crate::anthropic;
 use crate::bedrock;
+use crate::bedrock_embeddings;
 use crate::control::Controls;
 use crate::embeddings;
 use crate::gemini;
@@ -59,7 +60,7 @@ enum Route {
     /// Bedrock Converse (`stream`: ConverseStream); the model id is decoded from the path.
     Bedrock {
         model: String,
-        stream: bool,
+        op: bedrock::Op,
     },
     NotFound,
 }
@@ -95,8 +96,8 @@ impl Route {
             if let Some((model, method)) = gemini_path(path) {
                 return Route::Gemini { model, method };
             }
-            if let Some((model, stream)) = bedrock::route(path) {
-                return Route::Bedrock { model, stream };
+            if let Some((model, op)) = bedrock::route(path) {
+                return Route::Bedrock { model, op };
             }
         }
         if let Some(id) = path.strip_prefix("/v1/models/") {
@@ -238,7 +239,11 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
                 }
             }
         }
-        Route::Bedrock { model, stream } => bedrock::converse(&body, &model, stream, &ctl),
+        Route::Bedrock { model, op } => match op {
+            bedrock::Op::Converse => bedrock::converse(&body, &model, false, &ctl),
+            bedrock::Op::ConverseStream => bedrock::converse(&body, &model, true, &ctl),
+            bedrock::Op::Invoke => bedrock_embeddings::invoke(&body, &model, &ctl),
+        },
         Route::NotFound => Provider::OpenAi.error(404, "Not found", &ctl),
     })
 }
