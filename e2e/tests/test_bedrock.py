@@ -44,6 +44,7 @@ routes:
   - {{model: titan-embed, provider: bedrock, upstreamModel: '{titan}'}}
   - {{model: cohere-embed, provider: bedrock, upstreamModel: '{cohere}'}}
   - {{model: claude-as-embedder, provider: bedrock, upstreamModel: '{model}'}}
+  - {{model: steady-embed, provider: bedrock, upstreamModel: '{titan}', fallbacks: [{{provider: openai, model: text-embedding-3-small}}]}}
   - {{model: 'gpt-*', provider: openai}}
 failover: {{perTryIdleTimeout: 5s}}
 """
@@ -306,3 +307,14 @@ def test_a_bedrock_validation_error_reaches_the_client_in_its_shape(client, mock
     assert err.value.body["type"] == "invalid_request_error"
     assert err.value.body["message"].startswith("Malformed input request: #/dimensions: 300")
     assert len(invoke_requests(mock)) == 1
+
+
+def test_a_throttled_titan_fails_over_to_openai_embeddings(client, mock):
+    mock.add_rule(pathContains="/invoke", status=429)
+    raw = client.embeddings.with_raw_response.create(model="steady-embed", input="fail me over")
+    resp = raw.parse()
+    assert raw.headers["x-portcullis-provider"] == "openai" and raw.headers["x-portcullis-attempts"] == "2"
+    assert len(resp.data) == 1 and resp.usage.prompt_tokens == 3
+    assert [r["path"] for r in mock.requests()] == [invoke_path(TITAN), "/v1/embeddings"]
+    sent = mock.requests()[1]["json"]
+    assert sent["model"] == "text-embedding-3-small" and sent["input"] == "fail me over"

@@ -1,5 +1,5 @@
-//! `portcullis-mock`: a mock LLM provider speaking the real OpenAI, Azure OpenAI, Anthropic and
-//! Gemini wire formats, for the gateway's e2e tests and benchmarks.
+//! `portcullis-mock`: a mock LLM provider speaking the real OpenAI, Azure OpenAI, Anthropic,
+//! Gemini and AWS Bedrock wire formats, for the gateway's e2e tests and benchmarks.
 //!
 //! Usage: `portcullis-mock [--host ADDR] [--port N] [--no-record] [--max-record N] [--verbose]`.
 //! It binds ADDR:N (127.0.0.1 unless told; 0 or no port: a free one), prints `LISTENING <port>` once ready, and exits
