@@ -19,6 +19,7 @@ from botocore.credentials import Credentials
 
 from conftest import CLIENT_KEY, PROVIDER_KEYS
 from harness import envoy as envoy_h
+from harness import istio
 from harness import paths
 from harness.identity import IdentityServer
 from harness.sigv4_proxy import SigV4Proxy
@@ -138,6 +139,24 @@ def test_a_tool_call_round_trip_through_bedrock(client, mock):
     sent = converse_requests(mock)[-1]["json"]
     assert sent["messages"][-1]["content"][0]["toolResult"]["toolUseId"] == call.id
     assert sent["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather"
+
+
+def test_an_anthropic_tool_round_trip_through_bedrock(gateway, mock):
+    client = anthropic.Anthropic(base_url=gateway.url, api_key=CLIENT_KEY, max_retries=0)
+    tools = [{"name": "get_weather", "input_schema": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+    messages = [{"role": "user", "content": "weather in Paris?"}]
+    first = client.messages.create(model="claude-on-bedrock", max_tokens=64, messages=messages, tools=tools)
+    assert first.stop_reason == "tool_use"
+    (call,) = [b for b in first.content if b.type == "tool_use"]
+    assert call.name == "get_weather" and call.input == {"city": "mock"}
+    messages += [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}]}]
+    second = client.messages.create(model="claude-on-bedrock", max_tokens=64, messages=messages, tools=tools)
+    assert second.content[0].text == "Tool result received: sunny"
+    sent = converse_requests(mock)[-1]["json"]
+    assert sent["messages"][-1]["content"][0]["toolResult"]["toolUseId"] == call.id
+    assert sent["messages"][1]["content"][-1]["toolUse"]["toolUseId"] == call.id
 
 
 def test_a_bedrock_429_fails_over_to_openai(client, mock, proxy):
@@ -318,3 +337,32 @@ def test_a_throttled_titan_fails_over_to_openai_embeddings(client, mock):
     assert [r["path"] for r in mock.requests()] == [invoke_path(TITAN), "/v1/embeddings"]
     sent = mock.requests()[1]["json"]
     assert sent["model"] == "text-embedding-3-small" and sent["input"] == "fail me over"
+
+
+ISTIO_CONFIG = """
+providers:
+  bedrock: {{kind: bedrock, region: us-east-1, aws: {{}}}}
+routes:
+  - {{model: claude-on-bedrock, provider: bedrock, upstreamModel: '{model}'}}
+  - {{model: titan-embed, provider: bedrock, upstreamModel: '{titan}'}}
+"""
+
+
+def test_the_istio_rendering_signs_bedrock_requests(proxy, mock, tmp_path):
+    """`render istio` puts the signing on a cluster of its own (the portcullis-signing
+    EnvoyFilter): run as Istio would generate it, that cluster's requests pass botocore."""
+    config = tmp_path / "gateway.yaml"
+    config.write_text(ISTIO_CONFIG.format(model=MODEL_ID, titan=TITAN))
+    out = tmp_path / "istio"
+    subprocess.run([str(CLI), "render", "istio", str(config), "-o", str(out)], check=True)
+    cfg = envoy_h.adapt(istio.bootstrap(istio.resources(out)), mock.port)
+    envoy_h.point_cluster(cfg, "portcullis-bedrock", proxy.port)
+    with envoy_h.Envoy(cfg, env=AWS_ENV) as envoy:
+        client = openai.OpenAI(base_url=envoy.url + "/v1", api_key=CLIENT_KEY, max_retries=0)
+        verified = proxy.verified
+        resp = client.chat.completions.create(model="claude-on-bedrock", messages=[{"role": "user", "content": "istio"}])
+        assert resp.choices[0].message.content == "Mock reply from bedrock to: istio"
+        embedded = client.embeddings.create(model="titan-embed", input="istio")
+        assert len(embedded.data[0].embedding) == 1024 and embedded.usage.prompt_tokens == 2
+        assert proxy.verified == verified + 2, "botocore verified both signatures"
+    assert [r["path"] for r in mock.requests()] == [CONVERSE, invoke_path(TITAN)]

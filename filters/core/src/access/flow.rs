@@ -23,13 +23,13 @@
 use super::aws::AwsCredential;
 use super::client_key::{self, CLIENT_CREDENTIAL_HEADERS};
 use super::credential::{self, CredentialStore, Lookup, Placement, TokenCredential};
-use super::identity::{self, CachedToken, Plan, TokenSource};
+use super::fetch::{self, Acquire};
+use super::identity::{self, CachedToken, TokenSource};
 use super::keypool::{self, KeyId, Pick};
 use super::sigv4;
 use super::tenant::{Caller, Presented, Tenant};
 use crate::access::secret::Secret;
 use crate::common::error::{ClientError, ErrorKind};
-use crate::common::metric;
 use crate::contract::{self, decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side};
 use crate::llm::api::{self, WireApi};
@@ -67,10 +67,6 @@ struct Signing {
     /// The body is complete (its size): signing waits only for the credentials.
     body_size: Option<usize>,
 }
-
-/// Counts token fetches by outcome: `ok`, `stale` (failed; the still-valid token was used),
-/// `error` (failed; the request was refused).
-const TOKEN_FETCHES: &str = "portcullis_credentials_token_fetches_total";
 
 pub struct CredentialsFlow {
     store: Rc<CredentialStore>,
@@ -236,39 +232,10 @@ impl CredentialsFlow {
             body_size: None,
         };
         if let (None, Some(source)) = (&signing.credentials, &aws.source) {
-            let now = host::now_seconds(host);
-            let (cached, cas) = host.shared_data(&source.cache_key);
-            match identity::plan(source, cached.as_deref(), now) {
-                Plan::Use(token) => signing.credentials = identity::aws_credentials(&token),
-                Plan::Fetch { claim, stale } => {
-                    let lost =
-                        host.set_shared_data(&source.cache_key, &claim, cas) == host::SharedWrite::Conflict;
-                    match (lost, stale) {
-                        // Another worker is fetching: the still-valid credentials meanwhile.
-                        (true, Some(stale)) => signing.credentials = identity::aws_credentials(&stale),
-                        (_, stale) => {
-                            let call_headers = source.request_headers();
-                            let refs: Vec<(&str, &str)> =
-                                call_headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                            match host.dispatch(&source.cluster, &refs, b"", source.timeout_ms) {
-                                Ok(call) => signing.fetch = Some((call, stale)),
-                                Err(why) => {
-                                    log::error!(
-                                        "provider {provider}: cannot call cluster {}: {why}",
-                                        source.cluster
-                                    );
-                                    match stale {
-                                        Some(stale) => {
-                                            count_fetch(host, provider, "stale");
-                                            signing.credentials = identity::aws_credentials(&stale);
-                                        }
-                                        None => return self.refuse_signing(host, provider),
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+            match fetch::acquire(host, source, provider) {
+                Acquire::Ready(token) => signing.credentials = identity::aws_credentials(&token),
+                Acquire::Fetching { call, stale } => signing.fetch = Some((call, stale)),
+                Acquire::Failed => return self.refuse_signing(host, provider),
             }
         }
         if signing.credentials.is_none() && signing.fetch.is_none() {
@@ -304,38 +271,9 @@ impl CredentialsFlow {
         }
         let stale = signing.fetch.take().and_then(|(_, stale)| stale);
         let Some(source) = signing.aws.source.clone() else { return true };
-        let (status, answer) = if body_size > identity::MAX_ANSWER_BYTES {
-            (None, Vec::new())
-        } else {
-            host.call_response(body_size)
-        };
-        let now = host::now_seconds(host);
         let provider = signing.provider.clone();
-        let credentials = match source.parse(status, &answer, now) {
-            Ok(fresh) => {
-                host.set_shared_data(&source.cache_key, &fresh.encode(), None);
-                count_fetch(host, &provider, "ok");
-                log::info!(
-                    "provider {provider}: new AWS credentials from {}, valid {} s",
-                    source.cluster,
-                    fresh.expires_at.saturating_sub(now)
-                );
-                identity::aws_credentials(&fresh.token)
-            }
-            Err(why) => {
-                log::warn!(
-                    "provider {provider}: AWS credentials from cluster {} failed: {why}",
-                    source.cluster
-                );
-                match stale {
-                    Some(stale) => {
-                        count_fetch(host, &provider, "stale");
-                        identity::aws_credentials(&stale)
-                    }
-                    None => None,
-                }
-            }
-        };
+        let credentials = fetch::settle(host, &source, &provider, body_size, stale)
+            .and_then(|t| identity::aws_credentials(&t));
         let Some(credentials) = credentials else {
             self.refuse_signing(host, &provider);
             return true;
@@ -350,14 +288,8 @@ impl CredentialsFlow {
     }
 
     fn refuse_signing(&mut self, host: &mut dyn Host, provider: &str) -> Flow {
-        count_fetch(host, provider, "error");
         self.signing = None;
-        let err = ClientError::new(
-            ErrorKind::Unavailable,
-            format!("the gateway could not get a credential for provider `{provider}`"),
-        );
-        host::send_error(host, &err, self.client_api.unwrap_or(WireApi::OpenAiChat).error_shape());
-        Flow::Pause
+        unavailable(host, provider, self.client_api.unwrap_or(WireApi::OpenAiChat))
     }
 
     /// Signs the request as it leaves: method, path and query, `host` and `content-type`, body.
@@ -482,98 +414,35 @@ impl CredentialsFlow {
         credential: &TokenCredential,
     ) -> Flow {
         let source = &credential.source;
-        let now = host::now_seconds(host);
-        let (cached, cas) = host.shared_data(&source.cache_key);
-        let stale = match identity::plan(source, cached.as_deref(), now) {
-            Plan::Use(token) => return self.send_token(host, source, &token, &credential.headers),
-            Plan::Fetch { claim, stale } => {
-                // Claim the fetch so other workers keep using the still-valid token meanwhile.
-                // Losing the claim to another worker: use the token it left if there is one.
-                if host.set_shared_data(&source.cache_key, &claim, cas) == host::SharedWrite::Conflict {
-                    if let Some(token) = stale {
-                        return self.send_token(host, source, &token, &credential.headers);
-                    }
-                }
-                stale
-            }
-        };
-        let call_headers = source.request_headers();
-        let refs: Vec<(&str, &str)> = call_headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let api = self.client_api.unwrap_or_else(|| client_api_from_path(headers));
-        match host.dispatch(&source.cluster, &refs, b"", source.timeout_ms) {
-            Ok(call) => {
+        match fetch::acquire(host, source, provider) {
+            Acquire::Ready(token) => self.send_token(host, source, &token, &credential.headers),
+            Acquire::Fetching { call, stale } => {
                 self.pending = Some(PendingToken {
                     call,
                     provider: provider.to_owned(),
                     source: source.clone(),
                     headers: credential.headers.clone(),
                     stale,
-                    api,
+                    api: self.client_api.unwrap_or_else(|| client_api_from_path(headers)),
                 });
                 Flow::Pause
             }
-            Err(why) => {
-                log::error!("provider {provider}: cannot call identity cluster {}: {why}", source.cluster);
-                self.token_failed(host, provider, source, stale, &credential.headers, api)
+            Acquire::Failed => {
+                unavailable(host, provider, self.client_api.unwrap_or_else(|| client_api_from_path(headers)))
             }
         }
     }
 
-    /// The fetched token (cached for every worker), or the fallback.
+    /// The fetched token (cached for every worker), the still-valid one, or a 503.
     fn on_token(&mut self, host: &mut dyn Host, call: u32, body_size: usize) {
         let Some(pending) = self.pending.take_if(|p| p.call == call) else { return };
-        let (status, body) = if body_size > identity::MAX_ANSWER_BYTES {
-            (None, Vec::new())
-        } else {
-            host.call_response(body_size)
-        };
-        let now = host::now_seconds(host);
         let PendingToken { provider, source, headers, stale, api, .. } = pending;
-        match source.parse(status, &body, now) {
-            Ok(fresh) => {
-                host.set_shared_data(&source.cache_key, &fresh.encode(), None);
-                count_fetch(host, &provider, "ok");
-                log::info!(
-                    "provider {provider}: new token from {}, valid {} s",
-                    source.cluster,
-                    fresh.expires_at.saturating_sub(now)
-                );
-                self.send_token(host, &source, &fresh.token, &headers);
-                host.resume(Side::Request);
-            }
-            Err(why) => {
-                log::warn!("provider {provider}: token from cluster {} failed: {why}", source.cluster);
-                if self.token_failed(host, &provider, &source, stale, &headers, api) == Flow::Continue {
-                    host.resume(Side::Request);
-                }
-            }
-        }
-    }
-
-    /// A fetch failed: the still-valid token if there is one, else a 503 in the client's shape.
-    fn token_failed(
-        &mut self,
-        host: &mut dyn Host,
-        provider: &str,
-        source: &TokenSource,
-        stale: Option<Secret>,
-        headers: &[(String, String)],
-        api: WireApi,
-    ) -> Flow {
-        match stale {
-            Some(token) => {
-                count_fetch(host, provider, "stale");
-                self.send_token(host, source, &token, headers)
-            }
-            None => {
-                count_fetch(host, provider, "error");
-                let err = ClientError::new(
-                    ErrorKind::Unavailable,
-                    format!("the gateway could not get a credential for provider `{provider}`"),
-                );
-                host::send_error(host, &err, api.error_shape());
-                Flow::Pause
-            }
+        let flow = match fetch::settle(host, &source, &provider, body_size, stale) {
+            Some(token) => self.send_token(host, &source, &token, &headers),
+            None => unavailable(host, &provider, api),
+        };
+        if flow == Flow::Continue {
+            host.resume(Side::Request);
         }
     }
 
@@ -687,11 +556,16 @@ impl HttpFlow for CredentialsFlow {
     }
 }
 
-fn count_fetch(host: &mut dyn Host, provider: &str, outcome: &str) {
-    host.increment(
-        &metric::labelled(TOKEN_FETCHES, &[("gen_ai_provider_name", provider), ("outcome", outcome)]),
-        1,
+/// No credential for `provider` now and none coming: a 503 in the client's shape (counted as
+/// a failed fetch).
+fn unavailable(host: &mut dyn Host, provider: &str, api: WireApi) -> Flow {
+    fetch::count(host, provider, "error");
+    let err = ClientError::new(
+        ErrorKind::Unavailable,
+        format!("the gateway could not get a credential for provider `{provider}`"),
     );
+    host::send_error(host, &err, api.error_shape());
+    Flow::Pause
 }
 
 /// May the tenant use `provider` with `requested` (the model the client asked for) or `model`

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod client_key;
 pub mod credential;
+mod fetch;
 pub mod flow;
 pub mod identity;
 pub mod key_config;

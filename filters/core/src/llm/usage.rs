@@ -9,7 +9,7 @@
 
 use crate::http::sse::SseEvent;
 use crate::llm::api::WireApi;
-use crate::llm::wire::{anthropic, bedrock, bedrock_embeddings, gemini, openai};
+use crate::llm::wire::{anthropic, bedrock, gemini, openai};
 use serde::{Deserialize, Serialize};
 
 /// Token counts of one answer, every type, in terms every API can express. `input` counts every
@@ -247,12 +247,10 @@ pub fn read_json(api: WireApi, body: &[u8]) -> Reported {
 /// Cohere Embed's only count. `header` reads one response header.
 pub fn from_bedrock_headers(header: &mut dyn FnMut(&str) -> Option<String>) -> Option<Usage> {
     let mut count = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
-    let input = count(bedrock_embeddings::INPUT_TOKENS_HEADER)?;
-    let output = count(OUTPUT_TOKENS_HEADER).unwrap_or(0);
+    let input = count("x-amzn-bedrock-input-token-count")?;
+    let output = count("x-amzn-bedrock-output-token-count").unwrap_or(0);
     Some(Usage { input, output, ..Usage::default() })
 }
-
-const OUTPUT_TOKENS_HEADER: &str = "x-amzn-bedrock-output-token-count";
 
 /// Accumulates usage over a provider's SSE stream.
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@ use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side, LOCAL_REPLY_D
 use crate::http::sse;
 use crate::llm::api::{self, ClientRequest, WireApi};
 use crate::llm::translate::{AnswerContext, StreamTranslator};
-use crate::llm::wire::bedrock_embeddings::INPUT_TOKENS_HEADER;
+use crate::llm::usage;
 use std::rc::Rc;
 
 /// Where Envoy keeps a request's path when a route rewrites it; access logs read it first.
@@ -225,8 +225,9 @@ impl RouterFlow {
                 base64_embeddings: plan.base64_embeddings,
                 // Cohere on Bedrock counts its input only in a header.
                 input_tokens: (attempt.upstream_api == WireApi::BedrockEmbeddings)
-                    .then(|| headers.get(INPUT_TOKENS_HEADER)?.trim().parse().ok())
-                    .flatten(),
+                    .then(|| usage::from_bedrock_headers(&mut |name| headers.get(name).map(str::to_string)))
+                    .flatten()
+                    .map(|u| u.input),
             };
             ResponseBody::Json {
                 from: attempt.upstream_api,

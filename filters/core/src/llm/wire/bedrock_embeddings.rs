@@ -6,7 +6,8 @@
 //! - **Cohere Embed** (`cohere.embed-english-v3`, `-multilingual-v3`, `cohere.embed-v4:0`): up to
 //!   96 `texts`, an `input_type` (required by v3), `truncate`, `output_dimension` (v4). Answers
 //!   `{"embeddings": [[…]]}` (or `{"float": [[…]]}` when embedding types were asked for); its
-//!   token count is only in the `x-amzn-bedrock-input-token-count` response header.
+//!   token count is only in the `x-amzn-bedrock-input-token-count` response header
+//!   ([`crate::llm::usage::from_bedrock_headers`]).
 //!
 //! Errors are Bedrock's `{"message": …}`, as for Converse.
 
@@ -85,9 +86,6 @@ pub enum CohereEmbeddings {
     /// `response_type: embeddings_by_type` (`float`, `int8` … per requested type).
     ByType { float: Vec<Vec<f32>> },
 }
-
-/// The response header carrying an InvokeModel call's input token count.
-pub const INPUT_TOKENS_HEADER: &str = "x-amzn-bedrock-input-token-count";
 
 #[cfg(test)]
 mod tests {
