@@ -89,8 +89,12 @@ def test_openai_sdk_reaches_a_bedrock_model_signed(client, proxy, mock):
     assert resp.choices[0].message.content == "Mock reply from bedrock to: hi bedrock"
     assert resp.choices[0].finish_reason == "stop"
     assert resp.usage.completion_tokens == 7 and resp.usage.prompt_tokens > 0
-    assert proxy.verified == verified + 1, "botocore verified the gateway's signature"
-    (req,) = converse_requests(mock)
+    # Converse answers carry no id: Bedrock's request id stands for one, so each answer has its own.
+    assert resp.id.startswith("chatcmpl-req_")
+    again = client.chat.completions.create(model="claude-on-bedrock", messages=[{"role": "user", "content": "hi"}])
+    assert again.id.startswith("chatcmpl-req_") and again.id != resp.id
+    assert proxy.verified == verified + 2, "botocore verified the gateway's signatures"
+    req = converse_requests(mock)[0]
     assert req["path"] == CONVERSE
     assert req["json"]["system"] == [{"text": "be brief"}]
     assert req["json"]["messages"] == [{"role": "user", "content": [{"text": "hi bedrock"}]}]
@@ -107,6 +111,7 @@ def test_openai_sdk_streams_from_bedrock(client, proxy):
     assert text == "Mock reply from bedrock to: stream from bedrock"
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     assert chunks[-1].usage.completion_tokens == 8
+    assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-req_")
     assert proxy.verified == verified + 1
 
 
@@ -115,13 +120,13 @@ def test_anthropic_sdk_reaches_bedrock_json_and_stream(gateway):
     message = client.messages.create(model="claude-on-bedrock", max_tokens=64,
                                      messages=[{"role": "user", "content": "hello from anthropic"}])
     assert message.content[0].text == "Mock reply from bedrock to: hello from anthropic"
-    assert message.stop_reason == "end_turn"
+    assert message.stop_reason == "end_turn" and message.id.startswith("msg_req_")
     with client.messages.stream(model="claude-on-bedrock", max_tokens=64,
                                 messages=[{"role": "user", "content": "stream it"}]) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "Mock reply from bedrock to: stream it"
-    assert final.usage.output_tokens == 7
+    assert final.usage.output_tokens == 7 and final.id.startswith("msg_req_") and final.id != message.id
 
 
 def test_a_tool_call_round_trip_through_bedrock(client, mock):

@@ -15,8 +15,8 @@
 //! its SSE form, see `translate::stream`), or `openai-embeddings` / `bedrock-embeddings`. An
 //! `expected.<api>.err` holds text the translation error must contain. An optional `case.json`
 //! sets `model` (default `upstream-model` for requests, `client-model` otherwise), `stream`,
-//! `include_usage`, `status`, and for answers `base64` (the client asked base64 embeddings) and
-//! `input_tokens` (a count from the response headers). JSON is compared as values; SSE event by event, with JSON data compared as values.
+//! `include_usage`, `status`, and for answers `base64` (the client asked base64 embeddings),
+//! `input_tokens` (a count from the response headers) and `response_id` (an id from them). JSON is compared as values; SSE event by event, with JSON data compared as values.
 //! Every stream is also re-run split at every byte offset and byte by byte: the output must be
 //! byte-identical to the unsplit run.
 //!
@@ -76,6 +76,7 @@ fn options(dir: &Path) -> Options {
         answer: AnswerContext {
             base64_embeddings: v["base64"].as_bool().unwrap_or(false),
             input_tokens: v["input_tokens"].as_u64(),
+            response_id: v["response_id"].as_str().unwrap_or_default().to_string(),
         },
     }
 }
@@ -105,7 +106,8 @@ fn run(kind: &Kind, opts: &Options, from: WireApi, to: WireApi, input: &[u8]) ->
 
 fn stream(opts: &Options, from: WireApi, to: WireApi, chunks: &[&[u8]]) -> Result<Vec<u8>, String> {
     let model = opts.model.as_deref().unwrap_or("client-model");
-    let mut t = StreamTranslator::new(from, to, model, opts.include_usage);
+    let mut t =
+        StreamTranslator::new(from, to, model, opts.include_usage).with_response_id(&opts.answer.response_id);
     let mut out = Vec::new();
     for chunk in chunks {
         t.push(chunk, &mut out).map_err(|e| e.message)?;

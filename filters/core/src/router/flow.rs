@@ -218,7 +218,8 @@ impl RouterFlow {
                 plan.client_api,
                 &attempt.upstream_model,
                 plan.include_usage,
-            );
+            )
+            .with_response_id(&bedrock_request_id(attempt, headers));
             ResponseBody::Stream(Box::new(translator), Vec::new())
         } else {
             let context = AnswerContext {
@@ -228,6 +229,7 @@ impl RouterFlow {
                     .then(|| usage::from_bedrock_headers(&mut |name| headers.get(name).map(str::to_string)))
                     .flatten()
                     .map(|u| u.input),
+                response_id: bedrock_request_id(attempt, headers),
             };
             ResponseBody::Json {
                 from: attempt.upstream_api,
@@ -253,6 +255,21 @@ fn move_query_key(host: &mut dyn Host, headers: &Headers, path: &str, key: &str)
     if headers.get("x-goog-api-key").is_none() {
         host.set_header(Side::Request, "x-goog-api-key", key);
     }
+}
+
+/// Bedrock's answers carry no id of their own: its request id stands for one (the client's
+/// `chatcmpl-…`/`msg_…` ids then differ per answer). Empty for other providers.
+fn bedrock_request_id(attempt: &Attempt, headers: &Headers) -> String {
+    if !attempt.upstream_api.is_bedrock() {
+        return String::new();
+    }
+    // Only an id's own characters: it becomes part of a JSON string and an SSE line.
+    headers
+        .get("x-amzn-requestid")
+        .map(|id| {
+            id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(64).collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Filter state naming the provider that serves (or is about to serve) the request.

@@ -290,8 +290,9 @@ fn tool_from_openai(tool: oa::Tool) -> Result<br::Tool, TranslateError> {
 // ---------------------------------------------------------------------------------------------
 // Responses: Converse → OpenAI
 
-/// A Converse response as an OpenAI chat completion. Converse answers carry no id.
-pub(crate) fn response_to_openai(resp: br::ConverseResponse, model: &str) -> oa::ChatCompletion {
+/// A Converse response as an OpenAI chat completion. Converse answers carry no id: `id` is the
+/// response's `x-amzn-requestid` (empty if unknown).
+pub(crate) fn response_to_openai(resp: br::ConverseResponse, id: &str, model: &str) -> oa::ChatCompletion {
     let mut text = String::new();
     let mut tool_calls = Vec::new();
     for block in resp.output.message.map(|m| m.content).unwrap_or_default() {
@@ -304,7 +305,7 @@ pub(crate) fn response_to_openai(resp: br::ConverseResponse, model: &str) -> oa:
     }
     let reason = resp.stop_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_bedrock);
     oa::ChatCompletion::single(
-        openai_id(""),
+        openai_id(id),
         model,
         text,
         tool_calls,

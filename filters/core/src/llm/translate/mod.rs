@@ -101,13 +101,15 @@ impl std::error::Error for TranslateError {}
 
 /// What translating an answer needs beyond its body: from the client's request, and from the
 /// provider's response headers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AnswerContext {
     /// The client asked for `encoding_format: base64` embeddings (the provider answers floats).
     pub base64_embeddings: bool,
     /// Input tokens a provider reports in a header (Bedrock InvokeModel's
     /// `x-amzn-bedrock-input-token-count`; Cohere's answer has no count of its own).
     pub input_tokens: Option<u64>,
+    /// The answer's id where its body has none (Bedrock's `x-amzn-requestid`); empty if unknown.
+    pub response_id: String,
 }
 
 /// Client request body (client's API) → provider request body (provider's API).
@@ -228,14 +230,16 @@ pub fn response_with(
             let hub = anthropic::response_to_openai(parse(from, "response", body)?, client_model);
             to_vec(&gemini::response_from_openai(hub, client_model)?)
         }
-        (Bedrock, OpenAi) => {
-            to_vec(&bedrock::response_to_openai(parse(from, "response", body)?, client_model))
-        }
+        (Bedrock, OpenAi) => to_vec(&bedrock::response_to_openai(
+            parse(from, "response", body)?,
+            &context.response_id,
+            client_model,
+        )),
         (Bedrock, Anthropic) => {
             let resp: wire::bedrock::ConverseResponse = parse(from, "response", body)?;
             let usage = resp.usage.as_ref().map(Usage::from_bedrock);
             let mut out = anthropic::response_from_openai(
-                bedrock::response_to_openai(resp, client_model),
+                bedrock::response_to_openai(resp, &context.response_id, client_model),
                 client_model,
             )?;
             // OpenAI's usage has no cache writes: Anthropic's has, so they are taken from the source.
@@ -245,7 +249,11 @@ pub fn response_with(
             to_vec(&out)
         }
         (Bedrock, Gemini) => {
-            let hub = bedrock::response_to_openai(parse(from, "response", body)?, client_model);
+            let hub = bedrock::response_to_openai(
+                parse(from, "response", body)?,
+                &context.response_id,
+                client_model,
+            );
             to_vec(&gemini::response_from_openai(hub, client_model)?)
         }
         (WireApi::BedrockEmbeddings, WireApi::OpenAiEmbeddings) => {

@@ -93,6 +93,8 @@ struct ToolDeltaView<'a> {
 
 #[derive(Default)]
 pub(super) struct Decoder {
+    /// The message id (Converse streams carry none: the response's `x-amzn-requestid`).
+    pub(super) id: String,
     started: bool,
     stopped: bool,
     /// (content block index, tool-call index) of each tool-use block.
@@ -117,7 +119,7 @@ impl Decoder {
         let ev: EventView<'_> = parse(WireApi::BedrockConverse, data)?;
         if !self.started && name != "metadata" {
             self.started = true;
-            emit(StreamEvent::Start { id: "" });
+            emit(StreamEvent::Start { id: &self.id });
         }
         match name {
             "contentBlockStart" => {

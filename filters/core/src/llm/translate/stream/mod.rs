@@ -155,6 +155,15 @@ impl StreamTranslator {
         }
     }
 
+    /// The id of the provider's answer, for a provider whose stream carries none (Bedrock:
+    /// its `x-amzn-requestid`): the client's message id derives from it.
+    pub fn with_response_id(mut self, id: &str) -> Self {
+        if let Some(Decoder::Bedrock(d)) = &mut self.decoder {
+            d.id = id.to_string();
+        }
+        self
+    }
+
     /// Feeds the next chunk of the provider's stream; appends the client's bytes to `out`.
     ///
     /// A provider event that cannot be read (not valid JSON, over the size bound) ends the
