@@ -162,6 +162,10 @@ def test_an_anthropic_tool_round_trip_through_bedrock(gateway, mock):
     sent = converse_requests(mock)[-1]["json"]
     assert sent["messages"][-1]["content"][0]["toolResult"]["toolUseId"] == call.id
     assert sent["messages"][1]["content"][-1]["toolUse"]["toolUseId"] == call.id
+    # A failed tool says so to Bedrock (Converse's `status`), through the OpenAI-shaped hub.
+    messages[-1]["content"][0]["is_error"] = True
+    client.messages.create(model="claude-on-bedrock", max_tokens=64, messages=messages, tools=tools)
+    assert converse_requests(mock)[-1]["json"]["messages"][-1]["content"][0]["toolResult"]["status"] == "error"
 
 
 def test_a_bedrock_429_fails_over_to_openai(client, mock, proxy):

@@ -109,7 +109,7 @@ pub(crate) fn request_from_openai(
                 let result = an::ContentBlock::ToolResult(an::ToolResult {
                     tool_use_id: m.tool_call_id,
                     content: Some(content),
-                    is_error: None,
+                    is_error: m.is_error.then_some(true),
                     rest: Rest::new(),
                 });
                 push_turn(&mut messages, an::Role::User, an::Content::Blocks(vec![result]));
@@ -408,6 +408,7 @@ fn user_to_openai(
                 messages.push(oa::Message::Tool(oa::ToolMessage {
                     tool_call_id: result.tool_use_id,
                     content: oa::Content::Text(tool_result_text(result.content, i)?),
+                    is_error: result.is_error == Some(true),
                     rest: Rest::new(),
                 }));
             }

@@ -2,8 +2,9 @@
 //! complete responses (from Converse).
 //!
 //! Converse wants alternating `user`/`assistant` turns: consecutive messages of one role are
-//! merged, OpenAI `tool` messages become `toolResult` blocks of a user turn, and the model is in
-//! the path (never in the body). It has no `none` tool choice: without tool blocks in the
+//! merged, OpenAI `tool` messages become `toolResult` blocks of a user turn (`status: error` for
+//! an Anthropic client's `is_error` result, carried through the hub), and the model is in the
+//! path (never in the body). It has no `none` tool choice: without tool blocks in the
 //! conversation the tools are left out instead, with them the request is refused (Converse
 //! requires `toolConfig` whenever the conversation holds tool blocks). Images and files must be
 //! inline (`data:` URLs; Converse fetches no URLs); files become `document` blocks named after
@@ -93,7 +94,8 @@ pub(crate) fn request_from_openai(
                 } else {
                     vec![br::ToolResultContent { text: Some(text), ..br::ToolResultContent::default() }]
                 };
-                let result = br::ToolResult { tool_use_id: m.tool_call_id, content, status: None };
+                let status = m.is_error.then(|| "error".to_string());
+                let result = br::ToolResult { tool_use_id: m.tool_call_id, content, status };
                 let block = br::ContentBlock { tool_result: Some(result), ..br::ContentBlock::default() };
                 push_turn(&mut messages, "user", vec![block]);
             }

@@ -446,6 +446,7 @@ pub(crate) fn request_to_openai(
                 messages.push(oa::Message::Tool(oa::ToolMessage {
                     tool_call_id: id,
                     content: oa::Content::Text(function_output(result.response)),
+                    is_error: false,
                     rest: Rest::new(),
                 }));
             } else if let Some(text) = part.text {

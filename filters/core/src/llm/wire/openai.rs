@@ -114,6 +114,11 @@ pub struct AssistantMessage {
 pub struct ToolMessage {
     pub tool_call_id: String,
     pub content: Content,
+    /// The tool failed (Anthropic's `is_error`, Converse's `status: error`). OpenAI's tool
+    /// messages have no such field: it lives only in the hub, between two other formats, and is
+    /// never read from or written to an OpenAI body.
+    #[serde(skip)]
+    pub is_error: bool,
     #[serde(flatten)]
     pub rest: Rest,
 }
