@@ -127,6 +127,8 @@ def test_anthropic_sdk_reaches_bedrock_json_and_stream(gateway):
         final = stream.get_final_message()
     assert text == "Mock reply from bedrock to: stream it"
     assert final.usage.output_tokens == 7 and final.id.startswith("msg_req_") and final.id != message.id
+    # Converse counts the prompt only at the end: message_delta carries it, and the SDK takes it.
+    assert final.usage.input_tokens == message.usage.input_tokens - 2 > 0  # "stream it" vs "hello from anthropic"
 
 
 def test_a_tool_call_round_trip_through_bedrock(client, mock):
