@@ -2,8 +2,9 @@
 
     python3 filters/core/fuzz/seed.py target/fuzz-corpus
 
-Each target reads a selector byte first (see fuzz_targets/common.rs: API = APIS[s % 3], the
-other API = APIS[(s / 3) % 3]); seeds carry the selector that makes the fixture meaningful.
+Each target reads a selector byte first (see fuzz_targets/common.rs: with n = len(APIS) and the
+top bit (streaming) masked off, API = APIS[s % n], the other API = APIS[(s / n) % n]); seeds carry
+the selector that makes the fixture meaningful.
 """
 import json
 import sys
@@ -14,13 +15,14 @@ import yaml
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "fixtures" / "translate"
 CONFIGS = HERE.parents[2] / "envoy-configs"
-APIS = ["openai", "anthropic", "gemini"]
+# In fuzz_targets/common.rs's order.
+APIS = ["openai", "anthropic", "gemini", "bedrock", "openai-embeddings", "bedrock-embeddings"]
 # The config target's selector: which filter's parser (fuzz_targets/config.rs).
 ORDER = {"portcullis.router": 0, "portcullis.credentials": 1, "portcullis.prompt": 2, "portcullis.usage": 3}
 
 
 def selector(frm: str, to: str, stream: bool = False) -> int:
-    return APIS.index(frm) + 3 * APIS.index(to) + (0x80 if stream else 0)
+    return APIS.index(frm) + len(APIS) * APIS.index(to) + (0x80 if stream else 0)
 
 
 def main(out: Path) -> None:

@@ -3,7 +3,31 @@
 
 use portcullis_core::llm::api::WireApi;
 
-pub const APIS: [WireApi; 3] = [WireApi::OpenAiChat, WireApi::AnthropicMessages, WireApi::GeminiGenerate];
+pub const APIS: [WireApi; 6] = [
+    WireApi::OpenAiChat,
+    WireApi::AnthropicMessages,
+    WireApi::GeminiGenerate,
+    WireApi::BedrockConverse,
+    WireApi::OpenAiEmbeddings,
+    WireApi::BedrockEmbeddings,
+];
+
+/// (from, to) of a translation: the selector's low 7 bits are `from + APIS.len() * to` (the top
+/// bit is left to the target, e.g. "streaming").
+pub fn pair(selector: u8) -> (WireApi, WireApi) {
+    let s = usize::from(selector & 0x7f);
+    (APIS[s % APIS.len()], APIS[(s / APIS.len()) % APIS.len()])
+}
+
+/// The model a request to `api` names: an embeddings model of a family Bedrock's translation
+/// knows (so the body, not the model, decides), else any name.
+pub fn model_for(api: WireApi) -> &'static str {
+    if api == WireApi::BedrockEmbeddings {
+        "cohere.embed-v4:0"
+    } else {
+        "fuzz-model"
+    }
+}
 
 /// Splits the first byte off as a selector.
 pub fn take(data: &[u8]) -> (u8, &[u8]) {
@@ -14,7 +38,7 @@ pub fn take(data: &[u8]) -> (u8, &[u8]) {
 }
 
 pub fn api(selector: u8) -> WireApi {
-    APIS[usize::from(selector) % APIS.len()]
+    APIS[usize::from(selector & 0x7f) % APIS.len()]
 }
 
 /// Chunk boundaries from a seed: 1..=64-byte pieces.

@@ -15,23 +15,27 @@ use std::sync::OnceLock;
 fn guards() -> &'static Guards {
     static GUARDS: OnceLock<Guards> = OnceLock::new();
     GUARDS.get_or_init(|| {
-        let mut configs: Vec<serde_json::Value> =
-            Detector::ALL.iter().map(|d| serde_json::json!({"detector": d.name(), "action": "mask"})).collect();
+        let mut configs: Vec<serde_json::Value> = Detector::ALL
+            .iter()
+            .map(|d| serde_json::json!({"detector": d.name(), "action": "mask"}))
+            .collect();
         configs.push(serde_json::json!({"patterns": ["x{3,}y"], "action": "mask", "name": "custom"}));
         configs.push(serde_json::json!({"phrases": ["secret plan"], "action": "block"}));
-        let configs: Vec<GuardConfig> = configs.into_iter().map(|c| serde_json::from_value(c).unwrap()).collect();
+        let configs: Vec<GuardConfig> =
+            configs.into_iter().map(|c| serde_json::from_value(c).unwrap()).collect();
         Guards::compile(configs, "fuzz").unwrap()
     })
 }
 
-fn guard(api: portcullis_core::llm::api::WireApi, pieces: &[&[u8]]) -> Vec<u8> {
-    let mut s = GuardedStream::new(api, "fuzz", 256).unwrap();
+/// `None` for an API without answer streams (embeddings).
+fn guard(api: portcullis_core::llm::api::WireApi, pieces: &[&[u8]]) -> Option<Vec<u8>> {
+    let mut s = GuardedStream::new(api, "fuzz", 256)?;
     let mut out = Vec::new();
     for piece in pieces {
         let _ = s.push(guards(), piece, &mut out);
     }
     s.finish(guards(), &mut out);
-    out
+    Some(out)
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -7,12 +7,14 @@ use portcullis_core::llm::translate;
 
 fuzz_target!(|data: &[u8]| {
     let (selector, body) = common::take(data);
-    let from = common::api(selector);
-    let to = common::api(selector / 3);
+    let (from, to) = common::pair(selector);
     let stream = selector & 0x80 != 0;
     if from != to {
-        if let Ok(out) = translate::request(from, to, body, "fuzz-model", stream) {
-            assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "a translated request is JSON");
+        if let Ok(out) = translate::request(from, to, body, common::model_for(to), stream) {
+            assert!(
+                serde_json::from_slice::<serde_json::Value>(&out).is_ok(),
+                "a translated request is JSON"
+            );
         }
         if let Ok(out) = translate::response(from, to, body, "fuzz-model") {
             assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "a translated answer is JSON");

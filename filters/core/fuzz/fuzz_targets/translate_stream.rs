@@ -7,7 +7,11 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_core::llm::hidden_usage::UsageChunkFilter;
 use portcullis_core::llm::translate::StreamTranslator;
 
-fn translate(from: portcullis_core::llm::api::WireApi, to: portcullis_core::llm::api::WireApi, pieces: &[&[u8]]) -> Vec<u8> {
+fn translate(
+    from: portcullis_core::llm::api::WireApi,
+    to: portcullis_core::llm::api::WireApi,
+    pieces: &[&[u8]],
+) -> Vec<u8> {
     let mut t = StreamTranslator::new(from, to, "fuzz-model", true);
     let mut out = Vec::new();
     for piece in pieces {
@@ -19,8 +23,7 @@ fn translate(from: portcullis_core::llm::api::WireApi, to: portcullis_core::llm:
 
 fuzz_target!(|data: &[u8]| {
     let (selector, input) = common::take(data);
-    let from = common::api(selector);
-    let to = common::api(selector / 3);
+    let (from, to) = common::pair(selector);
     if from != to {
         let whole = translate(from, to, &[input]);
         let split = translate(from, to, &common::chunks(input, selector));
