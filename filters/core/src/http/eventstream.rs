@@ -195,4 +195,4 @@ fn parse_headers(mut bytes: &[u8]) -> Result<Vec<(String, HeaderValue)>, FrameEr
 
 #[cfg(test)]
 #[allow(clippy::arithmetic_side_effects)] // test data sizes
-mod tests;
+pub(crate) mod tests;

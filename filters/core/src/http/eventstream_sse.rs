@@ -9,6 +9,7 @@
 //! naming the fault; nothing after it is passed on. Nothing but the unfinished message is kept.
 
 use super::eventstream::{Decoder, FrameError, Message};
+use super::sse;
 
 /// The content type of an event-stream answer.
 pub const CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
@@ -49,7 +50,7 @@ impl Reframer {
         self.ended = true;
         log::warn!("bedrock stream: {error}");
         let payload = serde_json::json!({"message": error.to_string()}).to_string();
-        write_sse(out, "internalServerException", payload.as_bytes());
+        sse::write_event(out, Some("internalServerException"), payload.as_bytes());
     }
 }
 
@@ -59,56 +60,13 @@ fn write_event(out: &mut Vec<u8>, message: &Message) {
         Some("error") => Some(message.header(":error-code").unwrap_or("internalServerException")),
         _ => message.header(":event-type"),
     };
-    write_sse(out, name.unwrap_or("unknown"), &message.payload);
-}
-
-/// `event: <name>\ndata: <line>\n…\n`: a payload with newlines becomes several data lines,
-/// which SSE joins back with `\n`.
-fn write_sse(out: &mut Vec<u8>, name: &str, payload: &[u8]) {
-    out.extend_from_slice(b"event: ");
-    out.extend(name.bytes().filter(|b| !matches!(b, b'\r' | b'\n')));
-    out.push(b'\n');
-    for line in payload.split(|b| *b == b'\n') {
-        out.extend_from_slice(b"data: ");
-        out.extend(line.iter().filter(|b| **b != b'\r'));
-        out.push(b'\n');
-    }
-    out.push(b'\n');
+    sse::write_event(out, Some(name.unwrap_or("unknown")), &message.payload);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A frame as Bedrock sends it (the encoder is test code: the filters only decode).
-    fn frame(headers: &[(&str, &str)], payload: &str) -> Vec<u8> {
-        let mut h = Vec::new();
-        for (name, value) in headers {
-            h.push(name.len() as u8);
-            h.extend_from_slice(name.as_bytes());
-            h.push(7);
-            h.extend_from_slice(&(value.len() as u16).to_be_bytes());
-            h.extend_from_slice(value.as_bytes());
-        }
-        let total = [16, h.len(), payload.len()].iter().sum::<usize>();
-        let mut out = Vec::new();
-        out.extend_from_slice(&(total as u32).to_be_bytes());
-        out.extend_from_slice(&(h.len() as u32).to_be_bytes());
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_be_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(payload.as_bytes());
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_be_bytes());
-        out
-    }
-
-    fn event(kind: &str, payload: &str) -> Vec<u8> {
-        frame(
-            &[(":event-type", kind), (":content-type", "application/json"), (":message-type", "event")],
-            payload,
-        )
-    }
+    use crate::http::eventstream::tests::{event, frame};
 
     fn stream() -> Vec<u8> {
         [
@@ -158,7 +116,7 @@ mod tests {
                 (":content-type", "application/json"),
                 (":message-type", "exception"),
             ],
-            r#"{"message":"Too many tokens"}"#,
+            br#"{"message":"Too many tokens"}"#,
         );
         assert_eq!(run(&[&bytes]), "event: throttlingException\ndata: {\"message\":\"Too many tokens\"}\n\n");
     }

@@ -175,20 +175,31 @@ fn dispatch<F: FnMut(SseEvent<'_>)>(block: &[u8], on_event: &mut F) {
     }
 }
 
-/// Appends one event in wire form. `data` must not contain newlines other than as line breaks
-/// between `data:` lines; JSON from serde never does.
+/// Appends one event in wire form. A newline in `data` becomes a break between `data:` lines
+/// (which SSE joins back with `\n`); a carriage return, which SSE would read as a line break
+/// too, is dropped, as are line breaks in the name — so bytes from a provider (Bedrock's
+/// event-stream payloads) cannot forge events. JSON from serde has none of them.
 pub fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &[u8]) {
     if let Some(name) = event {
         out.extend_from_slice(b"event: ");
-        out.extend_from_slice(name.as_bytes());
+        push_without(out, name.as_bytes(), b'\r', b'\n');
         out.push(b'\n');
     }
     for line in data.split(|&b| b == b'\n') {
         out.extend_from_slice(b"data: ");
-        out.extend_from_slice(line);
+        push_without(out, line, b'\r', b'\r');
         out.push(b'\n');
     }
     out.push(b'\n');
+}
+
+/// `bytes` without any `a` or `b`; copied whole (after one SIMD scan) in the usual case of none.
+fn push_without(out: &mut Vec<u8>, bytes: &[u8], a: u8, b: u8) {
+    if memchr::memchr2(a, b, bytes).is_none() {
+        out.extend_from_slice(bytes);
+    } else {
+        out.extend(bytes.iter().copied().filter(|&x| x != a && x != b));
+    }
 }
 
 #[cfg(test)]
@@ -294,6 +305,13 @@ mod tests {
             .unwrap();
         assert_eq!(borrowed, 2);
         assert_eq!(parser.pending_len(), 0);
+    }
+
+    #[test]
+    fn written_events_cannot_be_split_by_carriage_returns() {
+        let mut out = Vec::new();
+        write_event(&mut out, Some("na\r\nme"), b"{\"a\":1}\r\ndata: forged\r");
+        assert_eq!(out, b"event: name\ndata: {\"a\":1}\ndata: data: forged\n\n");
     }
 
     #[test]

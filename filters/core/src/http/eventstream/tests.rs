@@ -4,8 +4,9 @@
 use super::*;
 use proptest::prelude::*;
 
-/// A message as AWS frames it (string headers), CRCs by crc32fast.
-fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
+/// A message as AWS frames it (string headers), CRCs by crc32fast. (The encoder is test code:
+/// the filters only decode; the SSE rewrite's tests frame with it too.)
+pub(crate) fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     let mut h = Vec::new();
     for (name, value) in headers {
         h.push(name.len() as u8);
@@ -25,7 +26,7 @@ fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     out
 }
 
-fn event(kind: &str, payload: &str) -> Vec<u8> {
+pub(crate) fn event(kind: &str, payload: &str) -> Vec<u8> {
     frame(
         &[(":event-type", kind), (":content-type", "application/json"), (":message-type", "event")],
         payload.as_bytes(),
