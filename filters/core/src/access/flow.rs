@@ -30,11 +30,12 @@ use super::sigv4;
 use super::tenant::{Caller, Presented, Tenant};
 use crate::access::secret::Secret;
 use crate::common::error::{ClientError, ErrorKind};
+use crate::contract::attempt::AttemptRecord;
+use crate::contract::record::{self, ContractError, RecordError};
 use crate::contract::{self, decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side};
 use crate::llm::api::{self, WireApi};
 use crate::llm::provider::{AuthScheme, ProviderKind};
-use crate::router::plan::RoutePlan;
 use std::rc::Rc;
 
 /// The provider key a request was sent with, so its response can cool it down.
@@ -150,22 +151,24 @@ impl CredentialsFlow {
     /// Upstream, once per failover attempt: the tenant is known (filter state from the
     /// downstream instance), the provider is this attempt's.
     fn on_attempt(&mut self, host: &mut dyn Host) -> Flow {
-        let Some(provider) = host.filter_state(contract::ATTEMPT_PROVIDER) else {
+        let provider = match AttemptRecord::read(host) {
+            Ok(record) => record.provider,
             // Not a failover attempt: the downstream instance did everything, unless the
             // provider signs its requests (its cluster carries this instance for that).
-            return self.sign_single_provider(host);
+            Err(RecordError::Missing) => return self.sign_single_provider(host),
+            Err(e) => return self.refuse_contract(host, ContractError::Attempt(e)),
         };
-        let provider = String::from_utf8_lossy(&provider).into_owned();
         // The plan (the downstream router's) says what the client asked for, what this attempt
         // sends, and whether another provider follows it.
-        let plan = host
-            .filter_state(contract::ROUTE_PLAN)
-            .and_then(|json| serde_json::from_slice::<RoutePlan>(&json).ok());
-        self.client_api = plan.as_ref().map(|p| p.client_api);
-        let attempt = plan.as_ref().and_then(|plan| {
-            let at = plan.attempts.iter().position(|a| a.provider == provider)?;
-            Some((plan.attempts.get(at)?, at.saturating_add(1) < plan.attempts.len()))
-        });
+        let plan = match contract::plan::read(host) {
+            Ok(plan) => plan,
+            Err(e) => return self.refuse_contract(host, ContractError::Plan(e)),
+        };
+        self.client_api = Some(plan.client_api);
+        let Some(at) = plan.attempts.iter().position(|a| a.provider == provider) else {
+            return self.refuse_contract(host, ContractError::UnknownProvider);
+        };
+        let attempt = plan.attempts.get(at).map(|a| (a, at.saturating_add(1) < plan.attempts.len()));
         let store = Rc::clone(&self.store);
         let tenants = store.tenants();
         let headers = host.headers(Side::Request);
@@ -184,7 +187,7 @@ impl CredentialsFlow {
                 &ClientError::new(ErrorKind::Authentication, "Missing API key."),
             );
         }
-        let requested = plan.as_ref().map_or("", |p| p.request_model.as_str());
+        let requested = plan.request_model.as_str();
         let model = attempt.map_or("", |(a, _)| a.upstream_model.as_str());
         if let Err(err) = check_scope(tenant, &provider, requested, model) {
             return self.refuse(host, &headers, &err);
@@ -197,10 +200,11 @@ impl CredentialsFlow {
     /// On a signing provider's own cluster (no failover): the router's record names the
     /// provider; a provider with AWS credentials is signed here.
     fn sign_single_provider(&mut self, host: &mut dyn Host) -> Flow {
-        let Some(decision) =
-            host.filter_state(contract::DECISION).and_then(|d| decision::Decision::decode(&d).ok())
-        else {
-            return Flow::Continue;
+        let decision = match record::read::<decision::Decision>(host, contract::DECISION, decision::VERSION) {
+            Ok(decision) => decision,
+            // Not routed by Portcullis: nothing to sign for.
+            Err(RecordError::Missing) => return Flow::Continue,
+            Err(e) => return self.refuse_contract(host, ContractError::Decision(e)),
         };
         self.client_api = Some(decision.client_api);
         let store = Rc::clone(&self.store);
@@ -515,6 +519,15 @@ impl CredentialsFlow {
     fn refuse(&self, host: &mut dyn Host, headers: &Headers, err: &ClientError) -> Flow {
         let api = self.client_api.unwrap_or_else(|| client_api_from_path(headers));
         host::send_error(host, err, api.error_shape());
+        Flow::Pause
+    }
+
+    /// A record this instance needs is unusable: nothing is sent to a provider (it would go
+    /// without a key, or with the wrong one).
+    fn refuse_contract(&self, host: &mut dyn Host, failure: ContractError) -> Flow {
+        let message = failure.count(host, "credentials");
+        let api = self.client_api.unwrap_or(WireApi::OpenAiChat);
+        host::send_error(host, &ClientError::new(ErrorKind::Internal, message), api.error_shape());
         Flow::Pause
     }
 }

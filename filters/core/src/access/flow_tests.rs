@@ -139,3 +139,58 @@ fn a_provider_429_cools_the_key_and_the_next_request_takes_another() {
     let out = host.exchange(&mut flow, chat("x"), Response::json(200, "{}"));
     assert_eq!(out.upstream.unwrap().0.get("authorization"), Some("Bearer sk-provider-openai-2"));
 }
+
+/// Upstream, per failover attempt: the attempt's provider and the plan come from the router's
+/// records; one that cannot be used stops the attempt (no key guessed, none sent).
+#[test]
+fn an_attempt_with_unusable_records_is_refused_before_any_key_is_injected() {
+    let router = Router::configure(Some(
+        br#"{"providers":{"openai":{"kind":"openai"},"anthropic":{"kind":"anthropic"}},
+             "routes":[{"model":"resilient","provider":"openai","fallbacks":[{"provider":"anthropic","model":"claude-x"}],
+                        "failoverCluster":"resilient-failover"}]}"#,
+    ))
+    .unwrap();
+    let request = crate::llm::api::ClientRequest::Inference(crate::llm::api::WireApi::OpenAiChat);
+    let plan = crate::router::plan::plan(
+        &router.table,
+        &request,
+        br#"{"model":"resilient","messages":[]}"#,
+        0,
+        None,
+    )
+    .unwrap();
+    let plan = contract::plan::encode(&plan).unwrap();
+    let store = store(
+        r#"{"placement": "upstream", "providers": {"openai": {"keyEnv": "OPENAI_KEY"}, "anthropic": {"keyEnv": "ANTHROPIC_KEY"}}}"#,
+    );
+    let attempt = |record: &[u8], plan: &[u8]| {
+        let mut host = FakeHost::new();
+        host.filter_state.insert(contract::ATTEMPT_PROVIDER.into(), record.to_vec());
+        host.filter_state.insert(contract::ROUTE_PLAN.into(), plan.to_vec());
+        let mut flow = CredentialsFlow::new(Rc::clone(&store));
+        let out = host.exchange(&mut flow, Request::json("/v1/messages", "{}"), Response::json(200, "{}"));
+        (host, out)
+    };
+    let anthropic = contract::attempt::AttemptRecord::new("anthropic").encode();
+    let (_, out) = attempt(&anthropic, &plan);
+    let (up, _) = out.upstream.unwrap();
+    assert_eq!(up.get("x-api-key"), Some("sk-ant-provider"));
+
+    for (record, plan, reason) in [
+        (b"anthropic".to_vec(), plan.clone(), "attempt_unreadable"),
+        (br#"{"v":2,"provider":"anthropic"}"#.to_vec(), plan.clone(), "attempt_version"),
+        (anthropic.clone(), b"{}".to_vec(), "plan_version"),
+        (contract::attempt::AttemptRecord::new("gemini").encode(), plan.clone(), "unknown_provider"),
+    ] {
+        let (host, out) = attempt(&record, &plan);
+        assert!(out.upstream.is_none(), "{reason}");
+        assert_eq!(out.status, 500, "{reason}");
+        assert_eq!(
+            host.counters
+                .get(&format!("portcullis_contract_errors_total;filter=credentials;reason={reason}")),
+            Some(&1),
+            "{reason}: {:?}",
+            host.counters
+        );
+    }
+}

@@ -6,8 +6,10 @@
 //! public keys meant for access logs (`provider`, `model`, `request_model`, `route`) are still
 //! written one by one: `%FILTER_STATE(wasm.portcullis.provider:PLAIN)%` cannot read into JSON.
 
+use super::plan;
+pub use super::record::RecordError;
+use super::record::{self, ContractError};
 use crate::common::error::{ClientError, ErrorKind};
-use crate::common::metric::labelled;
 use crate::http::host::Host;
 use crate::llm::api::{self, ClientRequest, ErrorShape, WireApi};
 use crate::llm::provider::ProviderKind;
@@ -75,38 +77,7 @@ impl Decision {
     /// Reads a record. The key is never client-controlled, but a reader must not trust a value
     /// it cannot parse, nor one of another version.
     pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
-        #[derive(Deserialize)]
-        struct Versioned {
-            #[serde(rename = "v")]
-            version: Option<u32>,
-        }
-        let version =
-            serde_json::from_slice::<Versioned>(bytes).map_err(|_| RecordError::Unreadable)?.version;
-        match version {
-            Some(VERSION) => serde_json::from_slice(bytes).map_err(|_| RecordError::Unreadable),
-            Some(other) => Err(RecordError::Version(other)),
-            None => Err(RecordError::Version(0)),
-        }
-    }
-}
-
-/// Why a record could not be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordError {
-    /// No record, on a request the router routes: no router before this filter.
-    Missing,
-    Unreadable,
-    /// Written by a router of another version (0: before versions).
-    Version(u32),
-}
-
-impl RecordError {
-    fn reason(self) -> &'static str {
-        match self {
-            RecordError::Missing => "missing",
-            RecordError::Unreadable => "unreadable",
-            RecordError::Version(_) => "version",
-        }
+        record::decode(bytes, VERSION)
     }
 }
 
@@ -124,20 +95,31 @@ pub struct Answering {
 /// Who answered. Without failover, the decision's provider. With failover, the provider Envoy
 /// ended with, known only from the upstream router's response header (trusted only then: a
 /// provider could send it) and looked up in the route plan.
-pub fn answering(host: &mut dyn Host, decision: &Decision) -> Option<Answering> {
+///
+/// Fails closed: a failover answer whose provider cannot be told (no header, an unreadable plan
+/// or one of another version, a provider outside the plan) is counted in
+/// `portcullis_contract_errors_total{filter,reason}` and is an error the caller must act on —
+/// refuse the answer, charge what was reserved — never a reason to skip its checks. `Err`
+/// carries the message for the client.
+pub fn answering(host: &mut dyn Host, decision: &Decision, filter: &str) -> Result<Answering, String> {
     if !decision.failover {
-        return Some(Answering {
+        return Ok(Answering {
             provider: decision.provider.clone(),
             api: decision.upstream_api,
             model: decision.model.clone(),
             model_label: decision.model_label.clone(),
         });
     }
-    let provider =
-        host.header(crate::http::host::Side::Response, crate::contract::RESPONSE_PROVIDER_HEADER)?;
-    let plan: RoutePlan = serde_json::from_slice(&host.filter_state(crate::contract::ROUTE_PLAN)?).ok()?;
-    let attempt = plan.attempt_for(&provider)?;
-    Some(Answering {
+    attribute(host).map_err(|e| e.count(host, filter))
+}
+
+fn attribute(host: &mut dyn Host) -> Result<Answering, ContractError> {
+    let provider = host
+        .header(crate::http::host::Side::Response, crate::contract::RESPONSE_PROVIDER_HEADER)
+        .ok_or(ContractError::NoAnsweringProvider)?;
+    let plan = plan::read(host).map_err(ContractError::Plan)?;
+    let attempt = plan.attempt_for(&provider).ok_or(ContractError::UnknownProvider)?;
+    Ok(Answering {
         api: attempt.upstream_api,
         model: attempt.upstream_model.clone(),
         model_label: attempt.model_label.clone(),
@@ -153,12 +135,9 @@ pub fn answering(host: &mut dyn Host, decision: &Decision) -> Option<Answering> 
 /// filter's checks. `Ok(None)`: a request the router does not route (another path), or one it
 /// answered itself. `filter` names the reader in the metric and the log.
 pub fn require(host: &mut dyn Host, filter: &str) -> Result<Option<Decision>, (ClientError, ErrorShape)> {
-    let failure = match host.filter_state(crate::contract::DECISION) {
-        Some(bytes) => match Decision::decode(&bytes) {
-            Ok(decision) => return Ok(Some(decision)),
-            Err(e) => e,
-        },
-        None => RecordError::Missing,
+    let failure = match record::read(host, crate::contract::DECISION, VERSION) {
+        Ok(decision) => return Ok(Some(decision)),
+        Err(e) => e,
     };
     // Only now is the request's path read: the common case costs no extra host call.
     let method = host.header(crate::http::host::Side::Request, ":method").unwrap_or_default();
@@ -169,25 +148,7 @@ pub fn require(host: &mut dyn Host, filter: &str) -> Result<Option<Decision>, (C
         Some(request) => request.api().error_shape(),
         None => ErrorShape::OpenAi,
     };
-    let reason = failure.reason();
-    host.increment(
-        &labelled("portcullis_contract_errors_total", &[("filter", filter), ("reason", reason)]),
-        1,
-    );
-    let message = match failure {
-        RecordError::Missing => {
-            log::error!("no routing record: is portcullis.router installed before this filter?");
-            "the gateway is misconfigured: this request was not routed".to_string()
-        }
-        RecordError::Unreadable => {
-            log::error!("the routing record is unreadable");
-            "the gateway is misconfigured: unreadable routing record".to_string()
-        }
-        RecordError::Version(v) => {
-            log::error!("routing record version {v}, this filter reads version {VERSION}: upgrade the filters together");
-            format!("the gateway is misconfigured: routing record version {v}, expected {VERSION}")
-        }
-    };
+    let message = ContractError::Decision(failure).count(host, filter);
     Err((ClientError::new(ErrorKind::Internal, message), shape))
 }
 

@@ -9,21 +9,35 @@
 //! |------------------------------|------------------------------------|------------------------------------------|
 //! | `portcullis.decision`        | router (downstream), versioned      | credentials, prompt, usage (required)    |
 //! | `portcullis.provider`, `.model`, `.request_model`, `.route`, `.attempts` | router | access logs      |
-//! | `portcullis.route_plan`      | router, failover requests only      | router and credentials upstream, usage   |
+//! | `portcullis.route_plan`      | router, failover requests only, versioned | router and credentials upstream, prompt, usage |
 //! | `portcullis.request_body`    | router, failover requests only      | router upstream (each attempt)           |
-//! | `portcullis.attempt_provider`| router upstream, per attempt        | credentials upstream                     |
+//! | `portcullis.attempt_provider`| router upstream, per attempt, versioned | credentials upstream                 |
 //! | `portcullis.tenant`          | credentials                         | usage, prompt (bindings), access logs    |
 //! | `portcullis.template`        | prompt                              | access logs                              |
 //! | `portcullis.guardrail`       | prompt: what its guards did (never a matched value) | access logs              |
 //! | `portcullis.answer_status`   | prompt, when it refused an answer   | router: the status to answer with        |
 //! | `portcullis.usage`           | usage                               | access logs                              |
 //!
-//! The [`decision`] record carries a version ([`decision::VERSION`]). A filter that needs it on
-//! a request the router routes (an LLM call, by method and path) and finds none, an unreadable
-//! one or one of another version — no router before it, or a partial upgrade of the
-//! WasmPlugins — answers 500 in the client's API shape and counts
-//! `portcullis_contract_errors_total{filter,reason}` ([`decision::require`]); it never skips its
-//! checks. Requests the router does not route need no record.
+//! Every record carries a version ([`record`]): the [`decision`], the route [`plan`] and the
+//! [`attempt`] record. A filter that needs one and finds none, an unreadable one or one of
+//! another version — no router before it, a cluster without the upstream filters, or a partial
+//! upgrade of the WasmPlugins — fails closed and counts
+//! `portcullis_contract_errors_total{filter,reason}` ([`record::ContractError`]); it never skips
+//! its checks:
+//! - no usable decision on a request the router routes (an LLM call, by method and path):
+//!   credentials, prompt and usage answer 500 in the client's API shape ([`decision::require`]).
+//!   Requests the router does not route need no record.
+//! - a failover request whose plan the upstream router or credentials cannot read: that attempt
+//!   is answered 500 and nothing reaches a provider.
+//! - a failover answer whose provider cannot be told (no [`RESPONSE_PROVIDER_HEADER`], an
+//!   unusable plan, a provider outside it — [`decision::answering`]): the prompt filter refuses
+//!   the answer it cannot guard (a 502, or an error event in a stream), the usage filter charges
+//!   what it reserved and records the request as estimated, and the router answers 502 instead
+//!   of translating a body whose API it does not know.
+//!
+//! `reason` is `missing`, `unreadable`, `version` (the decision); `plan_missing`,
+//! `plan_unreadable`, `plan_version`; `attempt_unreadable`, `attempt_version`;
+//! `no_answering_provider`, `unknown_provider`.
 //!
 //! Two response headers cross between filters: [`RESPONSE_PROVIDER_HEADER`] from the upstream
 //! to the downstream filters, trusted only on failover requests, and [`HOLD_ANSWER_HEADER`] from
@@ -35,7 +49,10 @@
 //! prompt filter runs after credentials, so a signed provider is signed per attempt by the
 //! upstream placement (which runs after every downstream filter), never downstream.
 
+pub mod attempt;
 pub mod decision;
+pub mod plan;
+pub mod record;
 
 use serde::Deserialize;
 
@@ -83,7 +100,7 @@ pub fn envoy_name(key: &str) -> String {
     format!("wasm.{key}")
 }
 
-/// The route plan as JSON, for the upstream (per-attempt) router; set only when Envoy fails
+/// The route plan ([`plan`]), for the upstream (per-attempt) router; set only when Envoy fails
 /// over between providers (aggregate cluster + retries) and the router also runs upstream.
 pub const ROUTE_PLAN: &str = "portcullis.route_plan";
 /// The client's original request body, for the upstream router: a retried attempt may see the
@@ -92,7 +109,7 @@ pub const REQUEST_BODY: &str = "portcullis.request_body";
 /// Number of upstream attempts that served the request (1 without failover).
 pub const ATTEMPTS: &str = "portcullis.attempts";
 /// Written by the upstream router for the filters after it in the same attempt (credentials):
-/// the provider of *this* attempt (the rest is in [`ROUTE_PLAN`]).
+/// the provider of *this* attempt ([`attempt::AttemptRecord`]; the rest is in [`ROUTE_PLAN`]).
 pub const ATTEMPT_PROVIDER: &str = "portcullis.attempt_provider";
 
 /// The response header the upstream router sets on each attempt's response so the downstream

@@ -36,13 +36,15 @@ pub enum Answer {
         api: WireApi,
         held: Option<HeldAnswer>,
     },
-    /// Compressed (`content-encoding`): nothing in it can be checked, so it is refused — an
-    /// error event for a stream (`sent` once), an error status for a complete answer. The
-    /// router asks providers for uncompressed answers; this is a provider that ignored it.
+    /// Nothing in it can be checked, so it is refused — an error event for a stream (`sent`
+    /// once), an error status for a complete answer: compressed (`content-encoding`; the router
+    /// asks providers for uncompressed answers, this is a provider that ignored it), or a
+    /// failover answer whose provider, and so whose API, cannot be told.
     Unreadable {
         api: WireApi,
         stream: bool,
         sent: bool,
+        message: String,
     },
 }
 
@@ -71,20 +73,34 @@ impl PromptFlow {
         if !(200..300).contains(&status) {
             return; // errors carry no answer text
         }
-        let Some(answering) = decision::answering(host, decision) else { return };
+        let policy = name.unwrap_or_default();
+        let stream = headers.get("content-type").is_some_and(sse::is_event_stream);
+        let answering = match decision::answering(host, decision, "prompt") {
+            Ok(answering) => answering,
+            Err(message) => {
+                // Whose answer it is cannot be told, so neither can how to read it: refused.
+                // The first attempt's API shapes the error event (what the router assumes).
+                let api = decision.upstream_api;
+                self.refuse_whole_answer(
+                    host,
+                    Answer::Unreadable { api, stream, sent: false, message },
+                    &headers,
+                );
+                return;
+            }
+        };
         if answering.api.is_embeddings() {
             return;
         }
-        let policy = name.unwrap_or_default();
-        let stream = headers.get("content-type").is_some_and(sse::is_event_stream);
         if headers.get("content-encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
             log::warn!("policy {policy}: {UNREADABLE}");
             host.remove_header(Side::Response, "content-encoding");
-            host.remove_header(Side::Response, "content-length");
-            if !stream {
-                host.set_header(Side::Response, contract::HOLD_ANSWER_HEADER, "1");
-            }
-            self.answer = Some(Answer::Unreadable { api: answering.api, stream, sent: false });
+            let message = UNREADABLE.to_string();
+            self.refuse_whole_answer(
+                host,
+                Answer::Unreadable { api: answering.api, stream, sent: false, message },
+                &headers,
+            );
             return;
         }
         if stream {
@@ -112,18 +128,19 @@ impl PromptFlow {
         };
         match &mut self.answer {
             None => Flow::Continue,
-            Some(Answer::Unreadable { api, stream: true, sent }) => {
+            Some(Answer::Unreadable { api, stream: true, sent, message }) => {
                 let mut out = Vec::new();
                 if !*sent {
                     *sent = true;
-                    events::error_event(*api, ErrorType::Server, UNREADABLE, &mut out);
+                    events::error_event(*api, ErrorType::Server, message, &mut out);
                 }
                 host.replace_body(Side::Response, size, &out);
                 Flow::Continue
             }
             Some(Answer::Unreadable { .. }) if !end_of_stream => Flow::Pause,
-            Some(Answer::Unreadable { .. }) => {
-                self.refuse_answer(host, &policy, size, 502, UNREADABLE);
+            Some(Answer::Unreadable { message, .. }) => {
+                let message = std::mem::take(message);
+                self.refuse_answer(host, &policy, size, 502, &message);
                 Flow::Continue
             }
             Some(Answer::Stream { stream, out, recorded }) => {
@@ -189,6 +206,23 @@ impl PromptFlow {
                 Flow::Continue
             }
         }
+    }
+
+    /// The answer will be refused whole ([`Answer::Unreadable`]): a complete one is held so
+    /// its status can still change, and its length will.
+    fn refuse_whole_answer(
+        &mut self,
+        host: &mut dyn Host,
+        answer: Answer,
+        headers: &crate::http::host::Headers,
+    ) {
+        if matches!(answer, Answer::Unreadable { stream: false, .. }) {
+            host.set_header(Side::Response, contract::HOLD_ANSWER_HEADER, "1");
+        }
+        if headers.get("content-length").is_some() {
+            host.remove_header(Side::Response, "content-length");
+        }
+        self.answer = Some(answer);
     }
 
     /// A remote guard answered about the held answer.

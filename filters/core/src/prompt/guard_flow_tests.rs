@@ -332,3 +332,47 @@ fn a_compressed_answer_cannot_be_checked_and_is_refused() {
     assert!(body.starts_with("event: error\n") && body.contains("compressed"), "{body}");
     assert!(!body.contains("garbage") && !body.contains("more"));
 }
+
+/// A failover answer whose provider cannot be told: the guards cannot know how to read it, so
+/// it is refused (a 502 for a complete answer, an error event ending a stream) and counted —
+/// never passed on unguarded.
+#[test]
+fn a_failover_answer_that_cannot_be_attributed_is_refused_not_passed_unguarded() {
+    let guards = json!({"response": [{"detector": "email", "action": "mask"}]});
+    let contract_errors = |h: &FakeHost, reason: &str| {
+        h.counters.get(&format!("portcullis_contract_errors_total;filter=prompt;reason={reason}")).copied()
+    };
+    // No provider header: the upstream router never ran on the attempt.
+    let mut h = host(true);
+    let out =
+        run(&mut h, guards.clone(), &anthropic_body("hi"), anthropic_answer("write to ann@example.com"));
+    assert_eq!(out.header(contract::HOLD_ANSWER_HEADER), Some("1"));
+    assert_eq!(h.filter_state.get(contract::ANSWER_STATUS).map(Vec::as_slice), Some(&b"502"[..]));
+    assert!(!String::from_utf8_lossy(&out.body).contains("ann@"));
+    assert!(out.json()["error"]["message"].as_str().unwrap().contains("misconfigured"), "{:?}", out.json());
+    assert_eq!(contract_errors(&h, "no_answering_provider"), Some(1));
+
+    // A header, but a plan of another version.
+    let mut h = host(true);
+    h.filter_state.insert(contract::ROUTE_PLAN.into(), br#"{"v":99,"plan":{}}"#.to_vec());
+    let answer =
+        anthropic_answer("write to ann@example.com").header(contract::RESPONSE_PROVIDER_HEADER, "anthropic");
+    let out = run(&mut h, guards.clone(), &anthropic_body("hi"), answer);
+    assert_eq!(h.filter_state.get(contract::ANSWER_STATUS).map(Vec::as_slice), Some(&b"502"[..]));
+    assert!(!String::from_utf8_lossy(&out.body).contains("ann@"));
+    assert_eq!(contract_errors(&h, "plan_version"), Some(1));
+
+    // A stream: its text never passes; one error event instead.
+    let mut h = host(true);
+    h.filter_state.insert(contract::ROUTE_PLAN.into(), b"not json".to_vec());
+    let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ann@example.com"}});
+    let chunk = format!("event: content_block_delta\ndata: {delta}\n\n").into_bytes();
+    let stream =
+        Response::sse(vec![chunk.clone(), chunk]).header(contract::RESPONSE_PROVIDER_HEADER, "anthropic");
+    let out = run(&mut h, guards, &anthropic_body("hi"), stream);
+    let body = String::from_utf8(out.body).unwrap();
+    assert!(body.starts_with("event: error\n") && body.contains("misconfigured"), "{body}");
+    assert!(!body.contains("ann@"), "{body}");
+    assert_eq!(body.matches("event: error").count(), 1, "{body}");
+    assert_eq!(contract_errors(&h, "plan_unreadable"), Some(1));
+}

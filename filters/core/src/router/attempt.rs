@@ -14,6 +14,8 @@
 use super::plan::{Attempt, RoutePlan};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::contract;
+use crate::contract::attempt::AttemptRecord;
+use crate::contract::record::{ContractError, RecordError};
 use crate::http::eventstream_sse::{self, Reframer};
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::llm::api::ErrorShape;
@@ -48,12 +50,14 @@ fn host_provider(host: &mut dyn Host) -> Option<String> {
 
 impl HttpFlow for AttemptFlow {
     fn on_request_headers(&mut self, host: &mut dyn Host, _end_of_stream: bool) -> Flow {
-        let Some(json) = host.filter_state(contract::ROUTE_PLAN) else {
+        let plan = match contract::plan::read(host) {
+            Ok(plan) => plan,
             // Not a failover request: the downstream router already did everything.
-            return Flow::Continue;
-        };
-        let Ok(plan) = serde_json::from_slice::<RoutePlan>(&json) else {
-            return self.fail(host, "failover plan in filter state is unreadable");
+            Err(RecordError::Missing) => return Flow::Continue,
+            Err(e) => {
+                let message = ContractError::Plan(e).count(host, "router");
+                return self.fail(host, &message);
+            }
         };
         let provider = host_provider(host);
         let attempt = match provider.as_deref().and_then(|p| plan.attempt_for(p)).or(plan.first()) {
@@ -69,7 +73,7 @@ impl HttpFlow for AttemptFlow {
         host.set_header(Side::Request, ":path", &attempt.path);
         host.set_header(Side::Request, ":authority", &attempt.host);
         host.remove_header(Side::Request, "content-length");
-        host.set_filter_state(contract::ATTEMPT_PROVIDER, attempt.provider.as_bytes());
+        host.set_filter_state(contract::ATTEMPT_PROVIDER, &AttemptRecord::new(&attempt.provider).encode());
         log::debug!("attempt to {} ({})", attempt.provider, attempt.upstream_model);
         self.plan = Some(plan);
         self.attempt = Some(attempt);

@@ -15,6 +15,7 @@ use super::response::{Origin, ResponseBody};
 use super::route::pick_of;
 use super::Router;
 use crate::common::error::{ClientError, ErrorKind};
+use crate::contract::record::ContractError;
 use crate::contract::{self, decision::Decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side, LOCAL_REPLY_DETAILS};
 use crate::http::sse;
@@ -145,9 +146,9 @@ impl RouterFlow {
             for attempt in &plan.attempts {
                 plan.upstream_body(attempt, body)?;
             }
-            let json =
-                serde_json::to_vec(plan).map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
-            host.set_filter_state(contract::ROUTE_PLAN, &json);
+            let record = contract::plan::encode(plan)
+                .map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string()))?;
+            host.set_filter_state(contract::ROUTE_PLAN, &record);
             host.set_filter_state(contract::REQUEST_BODY, body);
             None
         } else {
@@ -238,6 +239,20 @@ impl RouterFlow {
                 context,
             }
         })
+    }
+
+    /// A failover answer (2xx) that does not say which attempt served it, or names a provider
+    /// outside the plan: the upstream router did not run on that attempt.
+    fn unattributed(&self, headers: &Headers, status: u16) -> Option<ContractError> {
+        let plan = self.plan.as_ref().filter(|p| p.failover())?;
+        if !(200..300).contains(&status) {
+            return None; // errors are Envoy's own replies as often as a provider's
+        }
+        match headers.get(contract::RESPONSE_PROVIDER_HEADER) {
+            None => Some(ContractError::NoAnsweringProvider),
+            Some(p) if plan.attempt_for(p).is_none() => Some(ContractError::UnknownProvider),
+            Some(_) => None,
+        }
     }
 
     /// The provider's API for an error response (the attempt that answered, or the first).
@@ -392,6 +407,17 @@ impl HttpFlow for RouterFlow {
             host.remove_header(Side::Response, name);
         }
         let status = headers.get(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        if let Some(failure) = self.unattributed(&headers, status) {
+            // A body whose API is unknown cannot be translated, nor trusted to be what was
+            // guarded: refused, never passed on as if the first attempt had answered.
+            let message = failure.count(host, "router");
+            host::send_error(
+                host,
+                &ClientError::new(ErrorKind::BadGateway, message),
+                self.client_api().error_shape(),
+            );
+            return Flow::Continue;
+        }
         let body = match self.on_routed_response(host, &headers, status) {
             Some(body) => body,
             None if status >= 400 => {

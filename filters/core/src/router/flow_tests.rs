@@ -488,3 +488,56 @@ fn internal_headers_from_a_provider_are_removed_but_retrievals_own_stays() {
         (None, Some("a,b"))
     );
 }
+
+#[test]
+fn a_failover_answer_that_does_not_say_who_served_it_is_refused_not_guessed() {
+    let request = || Request::json("/v1/chat/completions", &chat("resilient", json!({})));
+    // The upstream router ran: Anthropic's answer, translated for the OpenAI client.
+    let (_, out) = run(request(), anthropic_answer().header(contract::RESPONSE_PROVIDER_HEADER, "anthropic"));
+    assert_eq!(out.status, 200);
+    assert_eq!(out.json()["choices"][0]["message"]["content"], "hello");
+
+    // It did not (a cluster without it): the body's API is unknown, so nothing is translated
+    // as if the first attempt had answered.
+    for (answer, reason) in [
+        (anthropic_answer(), "no_answering_provider"),
+        (anthropic_answer().header(contract::RESPONSE_PROVIDER_HEADER, "gemini"), "unknown_provider"),
+    ] {
+        let (host, out) = run(request(), answer);
+        assert_eq!(out.status, 502, "{reason}");
+        assert!(
+            out.json()["error"]["message"].as_str().unwrap().contains("misconfigured"),
+            "{:?}",
+            out.json()
+        );
+        assert_eq!(
+            host.counters.get(&format!("portcullis_contract_errors_total;filter=router;reason={reason}")),
+            Some(&1)
+        );
+    }
+    // Errors stay errors: Envoy's own replies under failover carry no provider either.
+    let (host, out) = run(request(), Response::json(503, "no healthy upstream"));
+    assert_eq!(out.status, 503);
+    assert!(host.counters.is_empty());
+}
+
+#[test]
+fn an_unusable_plan_stops_the_attempt_before_any_provider_call() {
+    for (plan, reason) in [
+        (b"{\"v\":99,\"plan\":{}}".to_vec(), "plan_version"),
+        (b"{\"route\":\"x\"}".to_vec(), "plan_version"),
+        (b"{\"v\":1,\"plan\":7}".to_vec(), "plan_unreadable"),
+    ] {
+        let mut host = FakeHost::new();
+        host.filter_state.insert(contract::ROUTE_PLAN.into(), plan);
+        let mut flow = AttemptFlow::default();
+        let out = host.exchange(&mut flow, Request::json("/v1/chat/completions", "{}"), openai_answer());
+        assert!(out.upstream.is_none(), "{reason}");
+        assert_eq!(out.status, 500);
+        assert_eq!(
+            host.counters.get(&format!("portcullis_contract_errors_total;filter=router;reason={reason}")),
+            Some(&1)
+        );
+        assert!(!host.filter_state.contains_key(contract::ATTEMPT_PROVIDER));
+    }
+}

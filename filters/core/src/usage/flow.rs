@@ -79,6 +79,8 @@ pub struct UsageFlow {
     global: Option<Charge>,
     status: Option<u16>,
     observer: Option<Observer>,
+    /// A failover answer whose provider cannot be told ([`decision::answering`]).
+    unattributed: bool,
     recorded: bool,
 }
 
@@ -97,6 +99,7 @@ impl UsageFlow {
             global: None,
             status: None,
             observer: None,
+            unattributed: false,
             recorded: false,
         }
     }
@@ -226,10 +229,11 @@ impl UsageFlow {
         }
     }
 
-    /// Which API the response is in, the answering attempt's model, and its labels.
-    fn served_by(&self, host: &mut dyn Host) -> Option<(WireApi, String, Labels)> {
-        let decision = self.decision.as_ref()?;
-        let answering = decision::answering(host, decision)?;
+    /// Which API the response is in, the answering attempt's model, and its labels. `Err`: a
+    /// failover answer whose provider cannot be told (counted as a contract error).
+    fn served_by(&self, host: &mut dyn Host) -> Result<Option<(WireApi, String, Labels)>, ()> {
+        let Some(decision) = self.decision.as_ref() else { return Ok(None) };
+        let answering = decision::answering(host, decision, "usage").map_err(|_| ())?;
         let labels = Labels {
             operation: operation(answering.api),
             provider: answering.provider,
@@ -239,7 +243,7 @@ impl UsageFlow {
             route: decision.route.clone(),
             estimated: false,
         };
-        Some((answering.api, answering.model, labels))
+        Ok(Some((answering.api, answering.model, labels)))
     }
 
     fn record(&mut self, host: &mut dyn Host) {
@@ -255,6 +259,9 @@ impl UsageFlow {
         };
         let ms = |from: u64, to: u64| to.saturating_sub(from) / 1_000_000;
         let mut timings = Timings { duration_ms: ms(self.started_ns, now), ..Timings::default() };
+        if self.unattributed {
+            return self.record_unattributed(host, &decision, status, &timings);
+        }
         let Some(mut observer) = self.observer.take() else {
             // No answer reached this filter (the provider was never reached, or reset): nothing
             // was spent.
@@ -337,6 +344,46 @@ impl UsageFlow {
         if let Some(charge) = &mut self.global {
             global::settle(host, charge, usage.total());
         }
+    }
+
+    /// An answer whose provider cannot be told: its body cannot be read for usage, so what was
+    /// reserved stays charged (budgets and the global addend are not refunded), and the request
+    /// is recorded as estimated — the prompt's count, no output — for the provider `unknown`.
+    fn record_unattributed(
+        &mut self,
+        host: &mut dyn Host,
+        decision: &Decision,
+        status: u16,
+        timings: &Timings,
+    ) {
+        // Reservations kept as they are: settling at the reserved amount changes nothing.
+        self.reservations.clear();
+        if let Some(charge) = &mut self.global {
+            let estimate = charge.estimate;
+            global::settle(host, charge, estimate);
+        }
+        let usage = Usage { input: self.prompt.map_or(0, |c| c.tokens), ..Usage::default() };
+        let labels = Labels {
+            operation: operation(decision.upstream_api),
+            provider: "unknown".to_string(),
+            request_model: decision.model_label.clone(),
+            tenant: self.tenant.clone().unwrap_or_default(),
+            route: decision.route.clone(),
+            estimated: true,
+            ..Labels::default()
+        };
+        metrics::tokens(host, self.config.metric_names, &labels, &usage, None);
+        metrics::outcome(host, &labels, status, metrics::error_type(status, false), timings);
+        let record = UsageRecord {
+            usage,
+            estimated: true,
+            cost: None,
+            currency: None,
+            response_model: None,
+            duration_ms: timings.duration_ms,
+            ttft_ms: None,
+        };
+        host.set_filter_state(contract::USAGE, &record.to_json());
     }
 
     /// Usage the provider did not (fully) report: its counts where it gave them, the
@@ -430,7 +477,12 @@ impl HttpFlow for UsageFlow {
             host.set_header(Side::Response, "x-ratelimit-remaining-tokens", &s.remaining.to_string());
             host.set_header(Side::Response, "x-ratelimit-reset-tokens", &budget::reset_text(s.reset));
         }
-        let Some((api, model, labels)) = self.served_by(host) else { return Flow::Continue };
+        let Some((api, model, labels)) = self.served_by(host).unwrap_or_else(|()| {
+            self.unattributed = true;
+            None
+        }) else {
+            return Flow::Continue;
+        };
         let is_sse = host.header(Side::Response, "content-type").is_some_and(|ct| sse::is_event_stream(&ct));
         let body = if is_sse {
             let copy = self.config.estimate_missing.then(Vec::new);

@@ -349,3 +349,38 @@ fn a_request_a_local_budget_refuses_sets_no_global_addend() {
     assert_eq!(out.status, 429);
     assert!(host.envoy_filter_state.is_empty(), "{:?}", host.envoy_filter_state);
 }
+
+/// A failover answer whose provider cannot be told is still recorded — estimated, for the
+/// provider `unknown`, its reservation kept — and counted as a contract error.
+#[test]
+fn a_failover_answer_that_cannot_be_attributed_is_recorded_and_charged_not_skipped() {
+    let mut record: serde_json::Value = serde_json::from_slice(&decision("gpt-4o")).unwrap();
+    record["failover"] = json!(true);
+    let mut host = FakeHost::new();
+    host.filter_state.insert(contract::DECISION.into(), serde_json::to_vec(&record).unwrap());
+    host.filter_state.insert(contract::TENANT.into(), b"acme".to_vec());
+    let config = configured(json!({
+        "tokenizer": {"estimateMissing": false},
+        "budgets": [{"name": "b", "tokens": 10000, "window": "day"}]
+    }));
+    let mut flow = config.flow();
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello there"}]});
+    host.exchange(flow.as_mut(), chat(&body), Response::json(200, ANSWER));
+    assert_eq!(
+        host.counters.get("portcullis_contract_errors_total;filter=usage;reason=no_answering_provider"),
+        Some(&1)
+    );
+    let usage: serde_json::Value = serde_json::from_slice(&host.filter_state[contract::USAGE]).unwrap();
+    assert_eq!(usage["estimated"], true);
+    assert_eq!(usage["outputTokens"], 0);
+    assert!(
+        host.counters.keys().any(|k| k.starts_with("portcullis_requests_total") && k.contains("gen_ai_provider_name=unknown")),
+        "{:?}",
+        host.counters.keys().collect::<Vec<_>>()
+    );
+    // The reservation (the prompt plus the reserve) stays charged: not settled to the answer's
+    // 18 tokens, which cannot be read, nor given back.
+    let ledger = host.shared["portcullis.budget;b;acme"].0.clone();
+    let spent = u64::from_le_bytes(ledger[8..16].try_into().unwrap());
+    assert!(spent > 18, "spent {spent}");
+}
