@@ -75,7 +75,16 @@ impl ProviderKind {
             ProviderKind::Anthropic => WireApi::AnthropicMessages,
             ProviderKind::Gemini | ProviderKind::Vertex => WireApi::GeminiGenerate,
             ProviderKind::Bedrock => WireApi::BedrockConverse,
-            _ => WireApi::OpenAiChat,
+            ProviderKind::OpenAi
+            | ProviderKind::Azure
+            | ProviderKind::Mistral
+            | ProviderKind::Groq
+            | ProviderKind::Deepseek
+            | ProviderKind::Together
+            | ProviderKind::OpenRouter
+            | ProviderKind::Vllm
+            | ProviderKind::Ollama
+            | ProviderKind::OpenAiCompatible => WireApi::OpenAiChat,
         }
     }
 
@@ -106,7 +115,20 @@ impl ProviderKind {
         match self {
             ProviderKind::Groq => "/openai/v1",
             ProviderKind::OpenRouter => "/api/v1",
-            _ => "/v1",
+            // Only the OpenAI-style family has OpenAI-style endpoints; the others' paths are
+            // their own ([`Endpoint::path`]).
+            ProviderKind::OpenAi
+            | ProviderKind::Azure
+            | ProviderKind::Anthropic
+            | ProviderKind::Gemini
+            | ProviderKind::Vertex
+            | ProviderKind::Mistral
+            | ProviderKind::Deepseek
+            | ProviderKind::Together
+            | ProviderKind::Vllm
+            | ProviderKind::Ollama
+            | ProviderKind::OpenAiCompatible
+            | ProviderKind::Bedrock => "/v1",
         }
     }
 
@@ -115,7 +137,18 @@ impl ProviderKind {
             ProviderKind::Azure => AuthScheme::AzureApiKey,
             ProviderKind::Anthropic => AuthScheme::AnthropicApiKey,
             ProviderKind::Gemini => AuthScheme::GoogApiKey,
-            _ => AuthScheme::Bearer,
+            // Vertex's bearer is an OAuth token; Bedrock's a Bedrock API key (or SigV4 instead).
+            ProviderKind::Vertex
+            | ProviderKind::Bedrock
+            | ProviderKind::OpenAi
+            | ProviderKind::Mistral
+            | ProviderKind::Groq
+            | ProviderKind::Deepseek
+            | ProviderKind::Together
+            | ProviderKind::OpenRouter
+            | ProviderKind::Vllm
+            | ProviderKind::Ollama
+            | ProviderKind::OpenAiCompatible => AuthScheme::Bearer,
         }
     }
 
@@ -152,7 +185,16 @@ impl ProviderKind {
         match self {
             ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex => None,
             ProviderKind::Bedrock => Some(WireApi::BedrockEmbeddings),
-            _ => Some(WireApi::OpenAiEmbeddings),
+            ProviderKind::OpenAi
+            | ProviderKind::Azure
+            | ProviderKind::Mistral
+            | ProviderKind::Groq
+            | ProviderKind::Deepseek
+            | ProviderKind::Together
+            | ProviderKind::OpenRouter
+            | ProviderKind::Vllm
+            | ProviderKind::Ollama
+            | ProviderKind::OpenAiCompatible => Some(WireApi::OpenAiEmbeddings),
         }
     }
 }
@@ -225,7 +267,9 @@ impl Endpoint {
             // Versions are dates, `-preview` suffixed or not, so they order as strings; later
             // named versions (`preview`, `latest`) sort after every date.
             Settings::Azure { api_version } => api_version.as_str() >= AZURE_STREAM_OPTIONS_SINCE,
-            _ => false,
+            Settings::Anthropic | Settings::Gemini | Settings::Vertex { .. } | Settings::Bedrock { .. } => {
+                false
+            }
         }
     }
 
@@ -262,7 +306,17 @@ impl Endpoint {
             (Settings::Bedrock { .. }, WireApi::BedrockEmbeddings) => {
                 Some(format!("/model/{}/invoke", segment()))
             }
-            _ => None,
+            // Every other pair: no such endpoint. Listed by API so that a new one must be
+            // placed here.
+            (
+                _,
+                WireApi::OpenAiChat
+                | WireApi::OpenAiEmbeddings
+                | WireApi::AnthropicMessages
+                | WireApi::GeminiGenerate
+                | WireApi::BedrockConverse
+                | WireApi::BedrockEmbeddings,
+            ) => None,
         }
     }
 }

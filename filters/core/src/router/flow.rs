@@ -21,7 +21,6 @@ use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side, LOCAL_REPLY_D
 use crate::http::sse;
 use crate::llm::api::{self, ClientRequest, WireApi};
 use crate::llm::translate::{AnswerContext, StreamTranslator};
-use crate::llm::usage;
 use std::rc::Rc;
 
 /// Where Envoy keeps a request's path when a route rewrites it; access logs read it first.
@@ -220,18 +219,10 @@ impl RouterFlow {
                 &attempt.upstream_model,
                 plan.include_usage,
             )
-            .with_response_id(&bedrock_request_id(attempt, headers));
+            .with_response_id(&answer_context(plan, attempt, headers).response_id);
             ResponseBody::Stream(Box::new(translator), Vec::new())
         } else {
-            let context = AnswerContext {
-                base64_embeddings: plan.base64_embeddings,
-                // Cohere on Bedrock counts its input only in a header.
-                input_tokens: (attempt.upstream_api == WireApi::BedrockEmbeddings)
-                    .then(|| usage::from_bedrock_headers(&mut |name| headers.get(name).map(str::to_string)))
-                    .flatten()
-                    .map(|u| u.input),
-                response_id: bedrock_request_id(attempt, headers),
-            };
+            let context = answer_context(plan, attempt, headers);
             ResponseBody::Json {
                 from: attempt.upstream_api,
                 model: attempt.upstream_model.clone(),
@@ -272,19 +263,11 @@ fn move_query_key(host: &mut dyn Host, headers: &Headers, path: &str, key: &str)
     }
 }
 
-/// Bedrock's answers carry no id of their own: its request id stands for one (the client's
-/// `chatcmpl-…`/`msg_…` ids then differ per answer). Empty for other providers.
-fn bedrock_request_id(attempt: &Attempt, headers: &Headers) -> String {
-    if !attempt.upstream_api.is_bedrock() {
-        return String::new();
-    }
-    // Only an id's own characters: it becomes part of a JSON string and an SSE line.
-    headers
-        .get("x-amzn-requestid")
-        .map(|id| {
-            id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(64).collect()
-        })
-        .unwrap_or_default()
+/// What the answer's headers tell its translation ([`AnswerContext::from_headers`]).
+fn answer_context(plan: &RoutePlan, attempt: &Attempt, headers: &Headers) -> AnswerContext {
+    AnswerContext::from_headers(attempt.upstream_api, plan.base64_embeddings, &mut |name| {
+        headers.get(name).map(str::to_string)
+    })
 }
 
 /// Filter state naming the provider that serves (or is about to serve) the request.

@@ -249,8 +249,11 @@ pub fn plan_with(
     for choice in choices {
         let endpoint = &choice.provider.endpoint;
         let upstream_api = match client_api {
-            WireApi::OpenAiEmbeddings => endpoint.kind().embeddings_api(),
-            _ => Some(endpoint.kind().chat_api()),
+            WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => endpoint.kind().embeddings_api(),
+            WireApi::OpenAiChat
+            | WireApi::AnthropicMessages
+            | WireApi::GeminiGenerate
+            | WireApi::BedrockConverse => Some(endpoint.kind().chat_api()),
         };
         let model = choice.upstream_model.into_owned();
         if endpoint.kind() == ProviderKind::Bedrock {
@@ -341,7 +344,10 @@ pub fn model_list(table: &RouteTable, api: WireApi) -> Vec<u8> {
                 .collect();
             json!({"models": data})
         }
-        _ => {
+        WireApi::OpenAiChat
+        | WireApi::OpenAiEmbeddings
+        | WireApi::BedrockConverse
+        | WireApi::BedrockEmbeddings => {
             let data: Vec<_> = models
                 .map(|(id, provider)| json!({"id": id, "object": "model", "created": 0, "owned_by": provider.name}))
                 .collect();

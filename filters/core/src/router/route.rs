@@ -376,7 +376,15 @@ fn compile_provider(name: &str, p: ProviderConfig) -> Result<Provider, ConfigErr
                 Settings::Gemini
             }
         }
-        kind => {
+        kind @ (ProviderKind::OpenAi
+        | ProviderKind::Mistral
+        | ProviderKind::Groq
+        | ProviderKind::Deepseek
+        | ProviderKind::Together
+        | ProviderKind::OpenRouter
+        | ProviderKind::Vllm
+        | ProviderKind::Ollama
+        | ProviderKind::OpenAiCompatible) => {
             unused("apiVersion", p.api_version.is_some())?;
             unused("project", p.project.is_some())?;
             unused("location", p.location.is_some())?;

@@ -25,10 +25,9 @@ use crate::contract::{
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::http::sse::{self, SseParser};
 use crate::llm::api::WireApi;
-use crate::llm::translate::stream::stream_texts;
+use crate::llm::translate::AnswerContext;
 use crate::llm::usage::{self, StreamUsage, Usage};
-use crate::llm::view::{RequestView, ResponseView};
-use serde::Deserialize;
+use crate::llm::view::{self, params, RequestView, ResponseView};
 use std::rc::Rc;
 
 /// Tokens of chat framing per message, and to prime the reply (OpenAI's published rule for
@@ -179,7 +178,7 @@ impl UsageFlow {
             Some(count) => count.tokens,
             None => body.len().div_ceil(ADMISSION_BYTES_PER_TOKEN) as u64,
         };
-        let max_output = max_output_tokens(decision.upstream_api, body);
+        let max_output = params::output_cap(decision.upstream_api, body);
         // The estimate every budget admits by: the prompt plus the request's own output cap,
         // else the budget's reserve.
         let output = |reserve: u64| max_output.unwrap_or(reserve);
@@ -410,7 +409,7 @@ impl UsageFlow {
             }
             Body::Stream(stream) => {
                 if let Some(copy) = &stream.2 {
-                    stream_texts(observer.api, copy, &mut |text| counter.add(text));
+                    view::stream::texts_of(observer.api, copy, &mut |text| counter.add(text));
                 }
             }
             Body::TooLarge => {}
@@ -492,8 +491,9 @@ impl HttpFlow for UsageFlow {
         };
         // Asked only of Bedrock's embeddings answers: Cohere's body has no count of its own.
         let header_usage = (api == WireApi::BedrockEmbeddings)
-            .then(|| usage::from_bedrock_headers(&mut |name| host.header(Side::Response, name)))
-            .flatten();
+            .then(|| AnswerContext::from_headers(api, false, &mut |name| host.header(Side::Response, name)))
+            .and_then(|context| context.input_tokens)
+            .map(|input| Usage { input, ..Usage::default() });
         self.observer = Some(Observer { api, model, labels, body, ended: false, header_usage });
         Flow::Continue
     }
@@ -607,50 +607,4 @@ fn response_code(host: &mut dyn Host) -> u16 {
         .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok().map(u64::from_le_bytes))
         .and_then(|c| u16::try_from(c).ok())
         .unwrap_or(0)
-}
-
-/// The request's own cap on output tokens, in `api`'s format.
-fn max_output_tokens(api: WireApi, body: &[u8]) -> Option<u64> {
-    #[derive(Deserialize)]
-    struct OpenAi {
-        max_completion_tokens: Option<u64>,
-        max_tokens: Option<u64>,
-    }
-    #[derive(Deserialize)]
-    struct Anthropic {
-        max_tokens: Option<u64>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Gemini {
-        generation_config: Option<GenerationConfig>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct GenerationConfig {
-        max_output_tokens: Option<u64>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Bedrock {
-        inference_config: Option<InferenceConfig>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct InferenceConfig {
-        max_tokens: Option<u64>,
-    }
-    match api {
-        WireApi::OpenAiChat => {
-            serde_json::from_slice::<OpenAi>(body).ok().and_then(|b| b.max_completion_tokens.or(b.max_tokens))
-        }
-        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => Some(0),
-        WireApi::AnthropicMessages => serde_json::from_slice::<Anthropic>(body).ok()?.max_tokens,
-        WireApi::GeminiGenerate => {
-            serde_json::from_slice::<Gemini>(body).ok()?.generation_config?.max_output_tokens
-        }
-        WireApi::BedrockConverse => {
-            serde_json::from_slice::<Bedrock>(body).ok()?.inference_config?.max_tokens
-        }
-    }
 }

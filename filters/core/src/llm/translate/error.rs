@@ -285,7 +285,10 @@ impl<'a> ProviderError<'a> {
                 let kind = match api {
                     WireApi::AnthropicMessages => kind.as_deref().and_then(ErrorType::from_anthropic),
                     WireApi::GeminiGenerate => rpc.as_deref().and_then(ErrorType::from_gemini),
-                    _ => match kind.as_deref() {
+                    WireApi::OpenAiChat
+                    | WireApi::OpenAiEmbeddings
+                    | WireApi::BedrockConverse
+                    | WireApi::BedrockEmbeddings => match kind.as_deref() {
                         Some("insufficient_quota") => Some(ErrorType::RateLimit),
                         _ => None,
                     },
@@ -374,6 +377,22 @@ impl<'a> ProviderError<'a> {
         };
         // Writing to a Vec cannot fail.
         debug_assert!(result.is_ok());
+    }
+
+    /// Appends an error *event* in `api`'s stream format: what a provider sends when a stream
+    /// fails (Anthropic names it `error`, Converse's SSE form names the exception).
+    pub fn write_event(&self, api: WireApi, out: &mut Vec<u8>) {
+        let mut data = Vec::new();
+        self.write(api, 0, &mut data);
+        let name = match api {
+            WireApi::AnthropicMessages => Some("error"),
+            WireApi::BedrockConverse => Some(self.kind.bedrock_exception()),
+            WireApi::OpenAiChat
+            | WireApi::GeminiGenerate
+            | WireApi::OpenAiEmbeddings
+            | WireApi::BedrockEmbeddings => None,
+        };
+        crate::http::sse::write_event(out, name, &data);
     }
 }
 

@@ -112,6 +112,41 @@ pub struct AnswerContext {
     pub response_id: String,
 }
 
+impl AnswerContext {
+    /// What the provider's response headers tell about an answer of `api`, in one place: Bedrock
+    /// answers carry their id only in `x-amzn-requestid`, and Cohere embeddings on Bedrock their
+    /// input count only in `x-amzn-bedrock-input-token-count`. `header` reads one response
+    /// header; no other API's answer needs one.
+    pub fn from_headers(
+        api: WireApi,
+        base64_embeddings: bool,
+        header: &mut dyn FnMut(&str) -> Option<String>,
+    ) -> Self {
+        let (response_id, input_tokens) = match api {
+            WireApi::BedrockConverse => (bedrock_request_id(header), None),
+            WireApi::BedrockEmbeddings => {
+                let usage = crate::llm::usage::from_bedrock_headers(header).map(|u| u.input);
+                (bedrock_request_id(header), usage)
+            }
+            WireApi::OpenAiChat
+            | WireApi::OpenAiEmbeddings
+            | WireApi::AnthropicMessages
+            | WireApi::GeminiGenerate => (String::new(), None),
+        };
+        Self { base64_embeddings, input_tokens, response_id }
+    }
+}
+
+/// Bedrock's request id, only an id's own characters: it becomes part of a JSON string and an
+/// SSE line.
+fn bedrock_request_id(header: &mut dyn FnMut(&str) -> Option<String>) -> String {
+    header("x-amzn-requestid")
+        .map(|id| {
+            id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(64).collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Client request body (client's API) → provider request body (provider's API).
 ///
 /// `upstream_model` goes in the body where the format has one (not Gemini: its model is in the

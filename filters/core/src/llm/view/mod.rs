@@ -19,6 +19,7 @@ mod embeddings;
 mod gemini;
 mod openai;
 pub mod params;
+pub mod stream;
 
 use crate::llm::api::WireApi;
 use serde::Deserialize;

@@ -120,6 +120,54 @@ fn location(api: WireApi, param: Param) -> Option<(Option<&'static str>, &'stati
     })
 }
 
+/// The request's own cap on output tokens ([`Param::MaxOutputTokens`]) read straight from its
+/// bytes, without a view: the usage filter's admission needs only this field, and a view of a
+/// long prompt would build every message. Embeddings produce no output: 0.
+pub fn output_cap(api: WireApi, body: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct OpenAi {
+        max_completion_tokens: Option<u64>,
+        max_tokens: Option<u64>,
+    }
+    #[derive(Deserialize)]
+    struct Anthropic {
+        max_tokens: Option<u64>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Gemini {
+        generation_config: Option<GenerationConfig>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct GenerationConfig {
+        max_output_tokens: Option<u64>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Bedrock {
+        inference_config: Option<InferenceConfig>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct InferenceConfig {
+        max_tokens: Option<u64>,
+    }
+    match api {
+        WireApi::OpenAiChat => {
+            serde_json::from_slice::<OpenAi>(body).ok().and_then(|b| b.max_completion_tokens.or(b.max_tokens))
+        }
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => Some(0),
+        WireApi::AnthropicMessages => serde_json::from_slice::<Anthropic>(body).ok()?.max_tokens,
+        WireApi::GeminiGenerate => {
+            serde_json::from_slice::<Gemini>(body).ok()?.generation_config?.max_output_tokens
+        }
+        WireApi::BedrockConverse => {
+            serde_json::from_slice::<Bedrock>(body).ok()?.inference_config?.max_tokens
+        }
+    }
+}
+
 impl View<Request> {
     pub fn supports(&self, param: Param) -> ParamSupport {
         match location(self.api, param) {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::prompt::guard::GuardConfig;
+use serde_json::json;
 
 fn guards(json: Value) -> Guards {
     let configs: Vec<GuardConfig> = serde_json::from_value(json).unwrap();

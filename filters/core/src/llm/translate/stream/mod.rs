@@ -109,29 +109,6 @@ impl Encoder {
     }
 }
 
-/// Every answer text and tool-call argument fragment of a provider stream (`api`'s format), in
-/// order: what a stream said, for counting its tokens when the provider did not. A broken event
-/// ends the walk; the text before it is kept.
-pub fn stream_texts(api: WireApi, stream: &[u8], f: &mut dyn FnMut(&str)) {
-    let Some(mut decoder) = Decoder::new(api) else { return };
-    let mut failed = false;
-    let mut on_event = |event: SseEvent<'_>| {
-        if failed {
-            return;
-        }
-        let mut emit = |e: StreamEvent<'_>| match e {
-            StreamEvent::Text(t) | StreamEvent::ToolArgs { json: t, .. } => f(t),
-            _ => {}
-        };
-        failed = decoder.decode(&event, &mut emit).is_err();
-    };
-    // No bound on one event here: the caller bounds the whole stream it keeps.
-    let mut parser = SseParser::new(usize::MAX);
-    if parser.feed(stream, &mut on_event).is_ok() {
-        parser.finish(&mut on_event);
-    }
-}
-
 /// Translates one provider stream into the client's format.
 pub struct StreamTranslator {
     from: WireApi,
