@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod hidden_usage;
+pub mod ir;
 pub mod model_name;
 pub mod provider;
 pub mod translate;

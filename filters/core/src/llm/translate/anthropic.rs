@@ -619,3 +619,43 @@ pub(crate) fn response_from_openai(
         rest: Rest::new(),
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// The intermediate form. Transitional: through the OpenAI shape until this module reads and
+// writes the intermediate form itself.
+
+pub(crate) fn request_to_ir(
+    req: an::MessagesRequest,
+    empty_ok: bool,
+) -> Result<crate::llm::ir::Conversation, TranslateError> {
+    super::openai::request_to_ir(request_to_openai(req, "", false, empty_ok)?, true)
+}
+
+pub(crate) fn request_from_ir(
+    conversation: crate::llm::ir::Conversation,
+    model: &str,
+    stream: bool,
+    empty_ok: bool,
+) -> Result<an::MessagesRequest, TranslateError> {
+    request_from_openai(super::openai::request_from_ir(conversation, "", false), model, stream, empty_ok)
+}
+
+pub(crate) fn answer_to_ir(resp: an::MessagesResponse) -> crate::llm::ir::Answer {
+    let model = resp.model.clone();
+    let mut answer = super::openai::answer_to_ir(response_to_openai(resp, ""));
+    answer.model = model;
+    answer
+}
+
+pub(crate) fn answer_from_ir(
+    answer: crate::llm::ir::Answer,
+    model: &str,
+) -> Result<an::MessagesResponse, TranslateError> {
+    let usage = answer.usage;
+    let mut out = response_from_openai(super::openai::answer_from_ir(answer, model), model)?;
+    // OpenAI's usage has no cache writes: taken from the answer itself.
+    if let Some(usage) = usage {
+        out.usage = usage.to_anthropic();
+    }
+    Ok(out)
+}

@@ -316,6 +316,28 @@ pub(crate) fn response_to_openai(resp: br::ConverseResponse, id: &str, model: &s
     )
 }
 
+// ---------------------------------------------------------------------------------------------
+// The intermediate form. Transitional: through the OpenAI shape until this module reads and
+// writes the intermediate form itself.
+
+pub(crate) fn request_from_ir(
+    conversation: crate::llm::ir::Conversation,
+    empty_ok: bool,
+) -> Result<br::ConverseRequest, TranslateError> {
+    request_from_openai(super::openai::request_from_ir(conversation, "", false), empty_ok)
+}
+
+/// `id`: the answer's id from the response headers (Converse answers carry none).
+pub(crate) fn answer_to_ir(resp: br::ConverseResponse, id: &str) -> crate::llm::ir::Answer {
+    let usage = resp.usage.as_ref().map(Usage::from_bedrock);
+    let mut answer = super::openai::answer_to_ir(response_to_openai(resp, id, ""));
+    // OpenAI's usage has no cache writes: taken from the answer itself.
+    if usage.is_some() {
+        answer.usage = usage;
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

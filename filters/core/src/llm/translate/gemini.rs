@@ -707,6 +707,38 @@ pub(crate) fn response_from_openai(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// The intermediate form. Transitional: through the OpenAI shape until this module reads and
+// writes the intermediate form itself.
+
+pub(crate) fn request_to_ir(
+    req: gm::GenerateContentRequest,
+    empty_ok: bool,
+) -> Result<crate::llm::ir::Conversation, TranslateError> {
+    super::openai::request_to_ir(request_to_openai(req, "", false, empty_ok)?, true)
+}
+
+pub(crate) fn request_from_ir(
+    conversation: crate::llm::ir::Conversation,
+    empty_ok: bool,
+) -> Result<gm::GenerateContentRequest, TranslateError> {
+    request_from_openai(super::openai::request_from_ir(conversation, "", false), empty_ok)
+}
+
+pub(crate) fn answer_to_ir(resp: gm::GenerateContentResponse) -> crate::llm::ir::Answer {
+    let model = resp.model_version.clone().unwrap_or_default();
+    let mut answer = super::openai::answer_to_ir(response_to_openai(resp, ""));
+    answer.model = model;
+    answer
+}
+
+pub(crate) fn answer_from_ir(
+    answer: crate::llm::ir::Answer,
+    model: &str,
+) -> Result<gm::GenerateContentResponse, TranslateError> {
+    response_from_openai(super::openai::answer_from_ir(answer, model), model)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

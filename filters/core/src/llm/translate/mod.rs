@@ -1,12 +1,13 @@
 //! Translation between chat APIs: requests, responses, errors and streams.
 //!
-//! OpenAI chat is the hub. Each other API has one module that converts to and from it
-//! ([`anthropic`], [`gemini`], and [`bedrock`] — Converse, provider side only: requests to it,
-//! responses and streams from it); a pair that does not involve OpenAI is the composition of two
-//! conversions (Anthropic client → Gemini provider is Anthropic → OpenAI → Gemini). Streams use a
-//! smaller hub: every provider stream is decoded into a handful of [`stream`] events (text,
-//! tool-call start, tool-call arguments, finish, usage, error, done) and every client stream is
-//! encoded from them, so a stream is translated event by event without ever holding it whole.
+//! Requests and complete answers go through Portcullis's own intermediate form
+//! ([`crate::llm::ir`]): each API has one module that reads its format into that form and writes
+//! it back ([`openai`], [`anthropic`], [`gemini`], and [`bedrock`] — Converse, provider side
+//! only: requests to it, answers from it), so a translation is one reader and one writer, and no
+//! pair loses what a third format could not say. Streams use a smaller hub: every provider
+//! stream is decoded into a handful of [`stream`] events (text, tool-call start, tool-call
+//! arguments, finish, usage, error, done) and every client stream is encoded from them, so a
+//! stream is translated event by event without ever holding it whole.
 //!
 //! Translation is faithful where the APIs overlap and explicit where they do not: a request
 //! the target cannot express (`n` > 1, audio input, server tools …) is a [`TranslateError`]
@@ -39,12 +40,12 @@ pub mod bedrock;
 pub mod embeddings;
 pub mod error;
 pub mod gemini;
+pub mod openai;
 mod schema;
 pub mod stream;
 
 use crate::llm::api::WireApi;
-use crate::llm::usage::Usage;
-use crate::llm::wire::{self, openai};
+use crate::llm::ir::{Answer, Conversation};
 use serde::Deserialize;
 use std::fmt;
 
@@ -172,50 +173,72 @@ pub fn request_with(
     stream: bool,
     filled_later: bool,
 ) -> Result<Vec<u8>, TranslateError> {
-    use WireApi::{
-        AnthropicMessages as Anthropic, BedrockConverse as Bedrock, GeminiGenerate as Gemini,
-        OpenAiChat as OpenAi,
-    };
-    let empty_ok = filled_later;
-    let out = match (from, to) {
-        (OpenAi, Anthropic) => {
-            let req = parse::<openai::ChatRequest>(from, "request", body)?;
-            to_vec(&anthropic::request_from_openai(req, upstream_model, stream, empty_ok)?)
+    // The model id names the body's family (Titan or Cohere).
+    if (from, to) == (WireApi::OpenAiEmbeddings, WireApi::BedrockEmbeddings) {
+        return embeddings::request_to_bedrock(parse(from, "request", body)?, upstream_model);
+    }
+    if from == to || !reads_requests(from) || !writes_requests(to) {
+        return Err(TranslateError::unsupported_pair(from, to));
+    }
+    let conversation = read_request(from, body, filled_later)?;
+    write_request(to, conversation, upstream_model, stream, filled_later)
+}
+
+/// Whether the gateway reads requests of `api` (what clients speak).
+fn reads_requests(api: WireApi) -> bool {
+    match api {
+        WireApi::OpenAiChat | WireApi::AnthropicMessages | WireApi::GeminiGenerate => true,
+        WireApi::BedrockConverse | WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => false,
+    }
+}
+
+/// Whether the gateway writes chat requests of `api` (what providers speak).
+fn writes_requests(api: WireApi) -> bool {
+    match api {
+        WireApi::OpenAiChat
+        | WireApi::AnthropicMessages
+        | WireApi::GeminiGenerate
+        | WireApi::BedrockConverse => true,
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => false,
+    }
+}
+
+/// A client's request in the intermediate form. `empty_ok`: the gateway adds to the
+/// conversation after translating (a prompt template), so it may be empty.
+fn read_request(api: WireApi, body: &[u8], empty_ok: bool) -> Result<Conversation, TranslateError> {
+    match api {
+        WireApi::OpenAiChat => openai::request_to_ir(parse(api, "request", body)?, empty_ok),
+        WireApi::AnthropicMessages => anthropic::request_to_ir(parse(api, "request", body)?, empty_ok),
+        WireApi::GeminiGenerate => gemini::request_to_ir(parse(api, "request", body)?, empty_ok),
+        WireApi::BedrockConverse | WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => Err(
+            TranslateError::new(TranslateErrorKind::NoTranslation, format!("{api} requests are not read")),
+        ),
+    }
+}
+
+/// The provider's request for `conversation`. `model` goes in the body where the format has
+/// one (not Gemini's nor Converse's: their model is in the path).
+fn write_request(
+    api: WireApi,
+    conversation: Conversation,
+    model: &str,
+    stream: bool,
+    empty_ok: bool,
+) -> Result<Vec<u8>, TranslateError> {
+    Ok(match api {
+        WireApi::OpenAiChat => to_vec(&openai::request_from_ir(conversation, model, stream)),
+        WireApi::AnthropicMessages => {
+            to_vec(&anthropic::request_from_ir(conversation, model, stream, empty_ok)?)
         }
-        (OpenAi, Gemini) => to_vec(&gemini::request_from_openai(parse(from, "request", body)?, empty_ok)?),
-        (Anthropic, OpenAi) => {
-            let req = parse(from, "request", body)?;
-            to_vec(&anthropic::request_to_openai(req, upstream_model, stream, empty_ok)?)
+        WireApi::GeminiGenerate => to_vec(&gemini::request_from_ir(conversation, empty_ok)?),
+        WireApi::BedrockConverse => to_vec(&bedrock::request_from_ir(conversation, empty_ok)?),
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => {
+            return Err(TranslateError::new(
+                TranslateErrorKind::NoTranslation,
+                format!("{api} requests are not written from a conversation"),
+            ))
         }
-        (Anthropic, Gemini) => {
-            let req = anthropic::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
-            to_vec(&gemini::request_from_openai(req, empty_ok)?)
-        }
-        (Gemini, OpenAi) => {
-            let req = parse(from, "request", body)?;
-            to_vec(&gemini::request_to_openai(req, upstream_model, stream, empty_ok)?)
-        }
-        (Gemini, Anthropic) => {
-            let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
-            to_vec(&anthropic::request_from_openai(req, upstream_model, stream, empty_ok)?)
-        }
-        // Converse's model is in the path.
-        (OpenAi, Bedrock) => to_vec(&bedrock::request_from_openai(parse(from, "request", body)?, empty_ok)?),
-        (Anthropic, Bedrock) => {
-            let req = anthropic::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
-            to_vec(&bedrock::request_from_openai(req, empty_ok)?)
-        }
-        (Gemini, Bedrock) => {
-            let req = gemini::request_to_openai(parse(from, "request", body)?, "", stream, empty_ok)?;
-            to_vec(&bedrock::request_from_openai(req, empty_ok)?)
-        }
-        // The model id names the body's family (Titan or Cohere).
-        (WireApi::OpenAiEmbeddings, WireApi::BedrockEmbeddings) => {
-            embeddings::request_to_bedrock(parse(from, "request", body)?, upstream_model)?
-        }
-        _ => return Err(TranslateError::unsupported_pair(from, to)),
-    };
-    Ok(out)
+    })
 }
 
 /// Complete provider response body (provider's API) → the client's API. `client_model` is the
@@ -237,66 +260,56 @@ pub fn response_with(
     client_model: &str,
     context: &AnswerContext,
 ) -> Result<Vec<u8>, TranslateError> {
-    use WireApi::{
-        AnthropicMessages as Anthropic, BedrockConverse as Bedrock, GeminiGenerate as Gemini,
-        OpenAiChat as OpenAi,
-    };
+    if (from, to) == (WireApi::BedrockEmbeddings, WireApi::OpenAiEmbeddings) {
+        return Ok(to_vec(&embeddings::response_to_openai(
+            parse(from, "response", body)?,
+            client_model,
+            context,
+        )?));
+    }
+    if from == to || !writes_requests(from) || !reads_requests(to) {
+        return Err(TranslateError::unsupported_pair(from, to));
+    }
     // The wire types are lenient (every field defaults), so an error envelope on a 200, as some
     // OpenAI-compatible servers send, would otherwise read as an empty answer.
     if is_error_envelope(body) {
         return Err(TranslateError::malformed(format!("the {from} response is an error, not an answer")));
     }
-    let out = match (from, to) {
-        (Anthropic, OpenAi) => {
-            to_vec(&anthropic::response_to_openai(parse(from, "response", body)?, client_model))
+    let answer = read_answer(from, body, context)?;
+    write_answer(to, answer, client_model)
+}
+
+/// A provider's answer in the intermediate form.
+fn read_answer(api: WireApi, body: &[u8], context: &AnswerContext) -> Result<Answer, TranslateError> {
+    Ok(match api {
+        WireApi::OpenAiChat => openai::answer_to_ir(parse(api, "response", body)?),
+        WireApi::AnthropicMessages => anthropic::answer_to_ir(parse(api, "response", body)?),
+        WireApi::GeminiGenerate => gemini::answer_to_ir(parse(api, "response", body)?),
+        WireApi::BedrockConverse => {
+            bedrock::answer_to_ir(parse(api, "response", body)?, &context.response_id)
         }
-        (Gemini, OpenAi) => to_vec(&gemini::response_to_openai(parse(from, "response", body)?, client_model)),
-        (OpenAi, Anthropic) => {
-            to_vec(&anthropic::response_from_openai(parse(from, "response", body)?, client_model)?)
+        WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => {
+            return Err(TranslateError::new(
+                TranslateErrorKind::NoTranslation,
+                format!("{api} answers are not read"),
+            ))
         }
-        (Gemini, Anthropic) => {
-            let hub = gemini::response_to_openai(parse(from, "response", body)?, client_model);
-            to_vec(&anthropic::response_from_openai(hub, client_model)?)
+    })
+}
+
+/// The answer for a client of `api` that asked for `model`.
+fn write_answer(api: WireApi, answer: Answer, model: &str) -> Result<Vec<u8>, TranslateError> {
+    Ok(match api {
+        WireApi::OpenAiChat => to_vec(&openai::answer_from_ir(answer, model)),
+        WireApi::AnthropicMessages => to_vec(&anthropic::answer_from_ir(answer, model)?),
+        WireApi::GeminiGenerate => to_vec(&gemini::answer_from_ir(answer, model)?),
+        WireApi::BedrockConverse | WireApi::OpenAiEmbeddings | WireApi::BedrockEmbeddings => {
+            return Err(TranslateError::new(
+                TranslateErrorKind::NoTranslation,
+                format!("{api} answers are not written"),
+            ))
         }
-        (OpenAi, Gemini) => {
-            to_vec(&gemini::response_from_openai(parse(from, "response", body)?, client_model)?)
-        }
-        (Anthropic, Gemini) => {
-            let hub = anthropic::response_to_openai(parse(from, "response", body)?, client_model);
-            to_vec(&gemini::response_from_openai(hub, client_model)?)
-        }
-        (Bedrock, OpenAi) => to_vec(&bedrock::response_to_openai(
-            parse(from, "response", body)?,
-            &context.response_id,
-            client_model,
-        )),
-        (Bedrock, Anthropic) => {
-            let resp: wire::bedrock::ConverseResponse = parse(from, "response", body)?;
-            let usage = resp.usage.as_ref().map(Usage::from_bedrock);
-            let mut out = anthropic::response_from_openai(
-                bedrock::response_to_openai(resp, &context.response_id, client_model),
-                client_model,
-            )?;
-            // OpenAI's usage has no cache writes: Anthropic's has, so they are taken from the source.
-            if let Some(usage) = usage {
-                out.usage = usage.to_anthropic();
-            }
-            to_vec(&out)
-        }
-        (Bedrock, Gemini) => {
-            let hub = bedrock::response_to_openai(
-                parse(from, "response", body)?,
-                &context.response_id,
-                client_model,
-            );
-            to_vec(&gemini::response_from_openai(hub, client_model)?)
-        }
-        (WireApi::BedrockEmbeddings, WireApi::OpenAiEmbeddings) => {
-            to_vec(&embeddings::response_to_openai(parse(from, "response", body)?, client_model, context)?)
-        }
-        _ => return Err(TranslateError::unsupported_pair(from, to)),
-    };
-    Ok(out)
+    })
 }
 
 /// `{"error": …}` (non-null) at the top level: an error, whatever the status said.
@@ -360,7 +373,7 @@ fn to_vec<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 /// Why generation ended, in terms every API can express.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FinishReason {
+pub enum FinishReason {
     /// Natural end of the turn.
     Stop,
     /// A client stop sequence was produced.
