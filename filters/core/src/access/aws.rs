@@ -9,9 +9,9 @@
 
 use super::identity::{AwsContainerConfig, TokenSource};
 use super::sigv4::{self, Credentials, Request, Scope};
-use crate::access::credential::Warning;
-use crate::access::secret::Secret;
+use crate::common::config::Warning;
 use crate::common::config::{is_env_name, ConfigError};
+use crate::common::secret::Secret;
 use serde::Deserialize;
 
 /// The service name in Bedrock's signatures (runtime API included).

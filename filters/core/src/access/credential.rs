@@ -13,10 +13,10 @@ use crate::access::client_key::CLIENT_CREDENTIAL_HEADERS;
 use crate::access::identity::TokenSource;
 use crate::access::key_config::{KeySource, ProviderCredentialConfig};
 use crate::access::keypool::{KeyPool, DEFAULT_COOLDOWN_SECONDS, MAX_COOLDOWN_SECONDS};
-use crate::access::secret::Secret;
 use crate::access::tenant::{Tenant, TenantConfig, TenantDirectory};
-use crate::common::config::{is_env_name, ConfigError};
-pub use crate::contract::Placement;
+pub use crate::common::config::Placement;
+use crate::common::config::{is_env_name, ConfigError, Warning};
+use crate::common::secret::Secret;
 use crate::llm::provider::AuthScheme;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -53,13 +53,6 @@ pub struct CredentialsConfig {
     /// for cooldown.
     #[serde(default)]
     pub placement: Placement,
-}
-
-/// Something worth telling the operator at load without refusing the config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    pub path: String,
-    pub message: String,
 }
 
 /// A provider whose credential is a token from the cloud's identity endpoint.

@@ -7,8 +7,8 @@
 //! apart. What the credential is used for (a header, a signature) stays with the caller.
 
 use super::identity::{self, Plan, TokenSource};
-use super::secret::Secret;
 use crate::common::metric;
+use crate::common::secret::Secret;
 use crate::http::host::{self, Host};
 
 /// Counts fetches by outcome: `ok`, `stale` (failed; the still-valid credential was used),

@@ -18,8 +18,8 @@
 //! The token is sent as `Authorization: Bearer` whatever the provider's key scheme (Azure OpenAI
 //! takes Entra ID tokens that way). It is never logged; the cache key is a digest of the source.
 
-use super::secret::{hex, sha256, Secret};
 use crate::common::config::ConfigError;
+use crate::common::secret::{hex, sha256, Secret};
 use serde::Deserialize;
 
 const DEFAULT_REFRESH_BEFORE_SECONDS: u64 = 300;

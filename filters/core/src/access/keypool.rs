@@ -15,7 +15,7 @@
 //! The round-robin position is per VM (per worker): that spreads load as well as a global
 //! counter would, and costs no shared-data write on every request.
 
-use crate::access::secret::{hex, sha256, Secret};
+use crate::common::secret::{hex, sha256, Secret};
 use std::cell::Cell;
 
 /// Upper bound on any cooldown: a key that is still limited afterwards is marked again by its

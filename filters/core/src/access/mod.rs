@@ -10,7 +10,6 @@ pub mod flow;
 pub mod identity;
 pub mod key_config;
 pub mod keypool;
-pub mod secret;
 pub mod sigv4;
 pub mod tenant;
 

@@ -85,10 +85,10 @@ fn the_upstream_instance_signs_the_complete_body() {
         },
         &sigv4::Credentials {
             access_key_id: "AKIDEXAMPLE".into(),
-            secret_access_key: crate::access::secret::Secret::new(
+            secret_access_key: crate::common::secret::Secret::new(
                 "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             ),
-            session_token: Some(crate::access::secret::Secret::new("session-token-example".into())),
+            session_token: Some(crate::common::secret::Secret::new("session-token-example".into())),
         },
         sigv4::Scope { region: "us-east-1", service: "bedrock" },
         "20251202T000000Z",

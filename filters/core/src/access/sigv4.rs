@@ -8,7 +8,7 @@
 //! signing breaks it, which is why the caller signs in the per-attempt upstream placement, after
 //! every filter that may rewrite the body.
 
-use super::secret::{hex, Secret};
+use crate::common::secret::{hex, Secret};
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};

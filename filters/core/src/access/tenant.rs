@@ -14,10 +14,10 @@
 
 use crate::access::client_key::CLIENT_CREDENTIAL_HEADERS;
 use crate::access::key_config::ProviderCredentialConfig;
-use crate::access::secret::{hex, sha256};
 use crate::common::config::ConfigError;
 use crate::common::error::{ClientError, ErrorKind};
-use crate::router::route::glob_match;
+use crate::common::glob::glob_match;
+use crate::common::secret::{hex, sha256};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use subtle::{ConditionallySelectable, ConstantTimeEq};

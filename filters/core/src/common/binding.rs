@@ -7,7 +7,7 @@
 //! one naming a route, which beats one naming only a model, and an exact model beats a pattern;
 //! among equals, the first in config order.
 
-use crate::router::route::glob_match;
+use crate::common::glob::glob_match;
 
 /// What a request is, to a selector.
 #[derive(Debug, Clone, Copy, Default)]

@@ -54,6 +54,25 @@ pub fn parse<T: DeserializeOwned>(bytes: Option<&[u8]>) -> Result<T, ConfigError
     })
 }
 
+/// Where a filter instance runs, for the filters that can run in two places (router,
+/// credentials): in the listener's filter chain (`downstream`, the default), or as an upstream
+/// filter on a failover aggregate cluster (`upstream`), once per attempt, where it applies the
+/// downstream instance's decision to the provider Envoy picked for that attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    #[default]
+    Downstream,
+    Upstream,
+}
+
+/// Something worth telling the operator at load without refusing the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub path: String,
+    pub message: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,15 @@
 //! `{"error":{"message","type","param","code"}}`, Anthropic
 //! `{"type":"error","error":{"type","message"}}`, Gemini `{"error":{"code","message","status"}}`.
 
-use crate::llm::api::ErrorShape;
 use serde_json::json;
+
+/// How an error body is shaped for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

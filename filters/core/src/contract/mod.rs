@@ -54,20 +54,6 @@ pub mod decision;
 pub mod plan;
 pub mod record;
 
-use serde::Deserialize;
-
-/// Where a filter instance runs, for the filters that can run in two places (router,
-/// credentials): in the listener's filter chain (`downstream`, the default), or as an upstream
-/// filter on a failover aggregate cluster (`upstream`), once per attempt, where it applies the
-/// downstream instance's decision to the provider Envoy picked for that attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Placement {
-    #[default]
-    Downstream,
-    Upstream,
-}
-
 /// Provider name, as configured in the router (`providers.<name>`).
 pub const PROVIDER: &str = "portcullis.provider";
 /// Model name sent to the provider.

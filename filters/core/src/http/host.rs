@@ -12,8 +12,7 @@
 //! Writes report refusal (`false`) rather than failing: Envoy refuses, for example, a response
 //! header write once the headers have left, and a flow must not assume it succeeded.
 
-use crate::common::error::ClientError;
-use crate::llm::api::ErrorShape;
+use crate::common::error::{ClientError, ErrorShape};
 
 /// Which side of the exchange a header or body call addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

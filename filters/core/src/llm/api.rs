@@ -90,13 +90,8 @@ impl fmt::Display for WireApi {
     }
 }
 
-/// How an error body is shaped for a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorShape {
-    OpenAi,
-    Anthropic,
-    Gemini,
-}
+/// How an error body is shaped for a client (defined with the errors, named here too).
+pub use crate::common::error::ErrorShape;
 
 /// A client request the gateway understands, classified from method and path alone (before the
 /// body arrives, so the router knows whether to buffer it).

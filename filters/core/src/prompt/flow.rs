@@ -23,13 +23,13 @@ use super::retrieve::Retrieving;
 use super::template::Template;
 use super::{decorate, Prompt};
 use crate::common::error::{ClientError, ErrorKind};
+use crate::common::glob::glob_match;
 use crate::common::metric::labelled;
 use crate::contract::{self, decision, decision::Decision};
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::llm::api::{ErrorShape, WireApi};
 use crate::llm::view::{Position, RequestView, TextKind};
 use crate::router::plan::TemplateSelection;
-use crate::router::route::glob_match;
 use std::rc::Rc;
 
 /// What this request's body gets, decided at its headers.

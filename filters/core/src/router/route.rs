@@ -5,7 +5,8 @@
 //! tried in config order after that, so `gpt-4o` can be pinned while `gpt-*` catches the rest.
 
 use crate::common::config::ConfigError;
-pub use crate::contract::Placement;
+pub use crate::common::config::Placement;
+use crate::common::glob::glob_match;
 use crate::llm::model_name;
 use crate::llm::provider::{Endpoint, ProviderKind, Settings, AZURE_DEFAULT_API_VERSION};
 use serde::Deserialize;
@@ -530,29 +531,6 @@ pub fn pick_of(request_id: &str) -> u64 {
     request_id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// `*` matches any run of characters (including none); everything else matches itself.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
-        return false;
-    };
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let mut parts: Vec<&str> = parts.collect();
-    let Some(last) = parts.pop() else {
-        // No `*` at all: exact match.
-        return rest.is_empty();
-    };
-    for part in parts {
-        match rest.find(part) {
-            Some(at) => rest = rest.get(at.saturating_add(part.len())..).unwrap_or_default(),
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,20 +694,6 @@ mod tests {
             ),
             "routes[0].targets"
         );
-    }
-
-    #[test]
-    fn glob() {
-        assert!(glob_match("gpt-*", "gpt-4o"));
-        assert!(glob_match("gpt-*", "gpt-"));
-        assert!(!glob_match("gpt-*", "gp"));
-        assert!(glob_match("*-mini", "gpt-4o-mini"));
-        assert!(glob_match("a*b*c", "aXXbYYc"));
-        assert!(!glob_match("a*b*c", "aXXcYYb"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("exact", "exact"));
-        assert!(!glob_match("exact", "exactly"));
-        assert!(!glob_match("ab*ba", "aba"));
     }
 
     #[test]

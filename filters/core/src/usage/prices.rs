@@ -8,8 +8,8 @@
 //! output price — so no token is billed twice and none is left out.
 
 use crate::common::config::ConfigError;
+use crate::common::glob::glob_match;
 use crate::llm::usage::Usage;
-use crate::router::route::glob_match;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]

@@ -19,7 +19,7 @@
 //! whitespace (a base64 blob) is cut where it reaches the bound; such text counts within a
 //! token or two of tiktoken's count per cut.
 
-use crate::router::route::glob_match;
+use crate::common::glob::glob_match;
 use serde::Deserialize;
 #[cfg(feature = "tokenizer")]
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! answer the provider gave (one unless the request asked for several), and the usage with
 //! every token type.
 
-use super::{FinishReason, Part, Usage};
+use super::{Part, Usage};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
@@ -41,4 +41,19 @@ impl Candidate {
     pub fn has_tool_calls(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::ToolCall(_)))
     }
+}
+
+/// Why generation ended, in terms every API can express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// Natural end of the turn.
+    Stop,
+    /// A client stop sequence was produced.
+    StopSequence,
+    /// The token limit was reached.
+    Length,
+    /// The model wants tools called.
+    ToolCalls,
+    /// Blocked or refused for safety.
+    ContentFilter,
 }

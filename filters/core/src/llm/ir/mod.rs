@@ -20,9 +20,8 @@
 
 pub mod answer;
 
-pub use answer::{Answer, Candidate};
+pub use answer::{Answer, Candidate, FinishReason};
 
-pub use crate::llm::translate::FinishReason;
 pub use crate::llm::usage::Usage;
 use serde_json::{Number, Value};
 

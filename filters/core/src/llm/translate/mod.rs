@@ -45,6 +45,7 @@ mod schema;
 pub mod stream;
 
 use crate::llm::api::WireApi;
+pub use crate::llm::ir::FinishReason;
 use crate::llm::ir::{Answer, Conversation};
 use serde::Deserialize;
 use std::fmt;
@@ -369,21 +370,6 @@ fn parse<'a, T: Deserialize<'a>>(api: WireApi, what: &str, body: &'a [u8]) -> Re
 fn to_vec<T: serde::Serialize>(value: &T) -> Vec<u8> {
     // Serialising these types into memory cannot fail: every map key is a string.
     serde_json::to_vec(value).unwrap_or_default()
-}
-
-/// Why generation ended, in terms every API can express.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FinishReason {
-    /// Natural end of the turn.
-    Stop,
-    /// A client stop sequence was produced.
-    StopSequence,
-    /// The token limit was reached.
-    Length,
-    /// The model wants tools called.
-    ToolCalls,
-    /// Blocked or refused for safety.
-    ContentFilter,
 }
 
 impl FinishReason {

@@ -5,8 +5,8 @@
 //! categories, never the text.
 
 use super::remote::{self, Call, FailureMode, Phase, Verdict};
-use crate::access::secret::Secret;
 use crate::common::config::ConfigError;
+use crate::common::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! What the two remote guards share: the phase they run in, what happens when they cannot
 //! answer, and the call they make (through an Envoy cluster, with a timeout).
 
-use crate::access::secret::Secret;
 use crate::common::config::{is_env_name, ConfigError};
+use crate::common::secret::Secret;
 use crate::http::host::Host;
 use crate::llm::view::TextKind;
 use serde::Deserialize;

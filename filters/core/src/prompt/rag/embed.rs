@@ -3,8 +3,8 @@
 //! `model`, keyed by the credentials filter and accounted by the usage filter; `keyEnv` then names
 //! a gateway key (a virtual key of the credentials filter), never a provider key.
 
-use crate::access::secret::Secret;
 use crate::common::config::ConfigError;
+use crate::common::secret::Secret;
 use crate::prompt::guard::remote::{self, Call};
 use serde::Deserialize;
 use serde_json::json;

@@ -13,8 +13,8 @@
 //! "score": 0.83}, …]}` (higher is nearer; other fields are ignored).
 
 use super::Document;
-use crate::access::secret::Secret;
 use crate::common::config::ConfigError;
+use crate::common::secret::Secret;
 use crate::prompt::guard::remote::{self, Call};
 use serde::Deserialize;
 use serde_json::{json, Value};
