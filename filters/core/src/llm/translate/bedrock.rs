@@ -1,22 +1,33 @@
-//! OpenAI chat ⇄ Bedrock Converse, requests (to Converse only: no client speaks it) and
-//! complete responses (from Converse).
+//! The intermediate form ([`crate::llm::ir`]) ⇄ Bedrock Converse: requests to Converse and
+//! complete answers from it (no client speaks Converse).
 //!
-//! Converse wants alternating `user`/`assistant` turns: consecutive messages of one role are
-//! merged, OpenAI `tool` messages become `toolResult` blocks of a user turn (`status: error` for
-//! an Anthropic client's `is_error` result, carried through the hub), and the model is in the
-//! path (never in the body). It has no `none` tool choice: without tool blocks in the
-//! conversation the tools are left out instead, with them the request is refused (Converse
-//! requires `toolConfig` whenever the conversation holds tool blocks). Images and files must be
-//! inline (`data:` URLs; Converse fetches no URLs); files become `document` blocks named after
-//! their file name. `response_format`, `seed` and the penalties have
-//! no Converse counterpart and are dropped, as for Anthropic.
+//! Converse wants alternating `user`/`assistant` turns: consecutive entries of one role are
+//! merged, system and developer entries become `system` blocks, tool results become `toolResult`
+//! blocks of a user turn (`status: error` for a failed tool), and the model is in the path
+//! (never in the body). It has no `none` tool choice: without tool blocks in the conversation
+//! the tools are left out instead, with them the request is refused (Converse requires
+//! `toolConfig` whenever the conversation holds tool blocks). Images and documents must be
+//! inline (Converse fetches no URLs and knows no other provider's files); documents are named as
+//! Converse accepts (letters, digits and a few signs, no extension). Reasoning signed by the
+//! provider (or redacted by it) is handed back as `reasoningContent` in its place in the
+//! assistant turn — Claude requires its thinking back when thinking and tool use are combined —
+//! and unsigned reasoning (another model's) is dropped. A cache marker on a text becomes a
+//! `cachePoint` block after it. `response_format`, `seed`, `top_k`, the penalties,
+//! `parallel_tool_calls` and the end user have no Converse counterpart and are dropped, as for
+//! Anthropic.
+//!
+//! Converse answers carry neither an id nor the model: the id comes from the response headers
+//! ([`super::AnswerContext::response_id`]), and each client writer adds its own prefix.
 
-use super::anthropic::{openai_id, parse_arguments};
-use super::{parse_data_url, FinishReason, TranslateError};
+use super::anthropic::parse_arguments;
+use super::{FinishReason, TranslateError};
+use crate::llm::ir::{
+    self, Answer, Candidate, Conversation, Document, Media, Part, Reasoning, Role, ToolChoice, ToolResult,
+};
 use crate::llm::usage::Usage;
 use crate::llm::wire::bedrock as br;
-use crate::llm::wire::openai as oa;
 use crate::llm::wire::Rest;
+use base64::Engine as _;
 use serde_json::json;
 
 fn err(message: impl Into<String>) -> TranslateError {
@@ -37,124 +48,59 @@ impl FinishReason {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests: OpenAI → Converse
+// Requests: intermediate form → Converse
 
-pub(crate) fn request_from_openai(
-    req: oa::ChatRequest,
+pub(crate) fn request_from_ir(
+    conversation: Conversation,
     empty_ok: bool,
 ) -> Result<br::ConverseRequest, TranslateError> {
-    if req.n.is_some_and(|n| n > 1) {
+    if conversation.sampling.candidates.is_some_and(|n| n > 1) {
         return Err(err("`n` > 1 is not supported for Bedrock models"));
     }
-    if req.rest.get("audio").is_some_and(|a| !a.is_null()) {
+    if conversation.audio_output.is_some() {
         return Err(err("audio output is not supported for Bedrock models"));
     }
-    if req.messages.is_empty() && !empty_ok {
+    if conversation.is_empty() && !empty_ok {
         return Err(err("`messages` must not be empty"));
     }
     let mut system = Vec::new();
     let mut messages: Vec<br::Message> = Vec::new();
-    for (i, message) in req.messages.into_iter().enumerate() {
-        match message {
-            oa::Message::System(m) | oa::Message::Developer(m) => {
-                system.extend(texts(m.content, i)?.into_iter().map(br::SystemBlock::text));
-            }
-            oa::Message::User(m) => {
-                let blocks = match m.content {
-                    oa::Content::Text(text) => text_block(text).into_iter().collect(),
-                    oa::Content::Parts(parts) => blocks_from_parts(parts, i)?,
-                };
+    for entry in conversation.entries {
+        let i = entry.source;
+        match entry.role {
+            Role::System | Role::Developer => system.extend(system_blocks(entry.parts, i)?),
+            Role::User | Role::Tool => {
+                let (results, blocks) = blocks_from_parts(entry.parts, i, false)?;
+                push_turn(&mut messages, "user", results);
                 push_turn(&mut messages, "user", blocks);
             }
-            oa::Message::Assistant(m) => {
-                let mut blocks = match m.content {
-                    Some(oa::Content::Text(text)) => text_block(text).into_iter().collect(),
-                    Some(oa::Content::Parts(parts)) => blocks_from_parts(parts, i)?,
-                    None => Vec::new(),
-                };
-                blocks.extend(m.refusal.and_then(text_block));
-                for call in m.tool_calls.unwrap_or_default() {
-                    let input = parse_arguments(&call.function.arguments).ok_or_else(|| {
-                        err(format!(
-                            "messages[{i}]: arguments of tool call `{}` are not a JSON object",
-                            call.id
-                        ))
-                    })?;
-                    blocks.push(br::ContentBlock {
-                        tool_use: Some(br::ToolUse { tool_use_id: call.id, name: call.function.name, input }),
-                        ..br::ContentBlock::default()
-                    });
-                }
+            Role::Assistant => {
+                // A result in an assistant entry answers an earlier call: a user turn before it.
+                let (results, blocks) = blocks_from_parts(entry.parts, i, true)?;
+                push_turn(&mut messages, "user", results);
                 push_turn(&mut messages, "assistant", blocks);
-            }
-            oa::Message::Tool(m) => {
-                let text = texts(m.content, i)?.join("\n");
-                let content = if text.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![br::ToolResultContent { text: Some(text), ..br::ToolResultContent::default() }]
-                };
-                let status = m.is_error.then(|| "error".to_string());
-                let result = br::ToolResult { tool_use_id: m.tool_call_id, content, status };
-                let block = br::ContentBlock { tool_result: Some(result), ..br::ContentBlock::default() };
-                push_turn(&mut messages, "user", vec![block]);
             }
         }
     }
 
     let has_tool_blocks =
         messages.iter().flat_map(|m| &m.content).any(|b| b.tool_use.is_some() || b.tool_result.is_some());
+    let sampling = conversation.sampling;
     let config = br::InferenceConfig {
-        max_tokens: req.max_completion_tokens.or(req.max_tokens),
-        temperature: req.temperature,
-        top_p: req.top_p,
-        stop_sequences: req.stop.map(oa::Stop::into_vec),
+        max_tokens: sampling.max_output_tokens,
+        temperature: sampling.temperature,
+        top_p: sampling.top_p,
+        stop_sequences: sampling.stop,
         rest: Rest::new(),
     };
-    let tools = req.tools.unwrap_or_default();
-    let choice = match req.tool_choice {
-        None => None,
-        Some(oa::ToolChoice::Mode(mode)) => match mode.as_str() {
-            "auto" => Some(br::ToolChoice { auto: Some(br::Empty {}), ..br::ToolChoice::default() }),
-            "required" => Some(br::ToolChoice { any: Some(br::Empty {}), ..br::ToolChoice::default() }),
-            // Converse has no `none`: the tools are left out, which it refuses once the
-            // conversation holds tool blocks.
-            "none" if has_tool_blocks && !tools.is_empty() => return Err(err(
-                "tool_choice `none` cannot be expressed for Bedrock models in a conversation with tool calls",
-            )),
-            "none" => return Ok(converse(messages, system, config, None)),
-            other => return Err(err(format!("unknown tool_choice `{other}`"))),
-        },
-        Some(oa::ToolChoice::Named(named)) => Some(br::ToolChoice {
-            tool: Some(br::NamedTool { name: named.function.name }),
-            ..br::ToolChoice::default()
-        }),
-    };
-    let tool_config = if tools.is_empty() {
-        None
-    } else {
-        Some(br::ToolConfig {
-            tools: tools.into_iter().map(tool_from_openai).collect::<Result<_, _>>()?,
-            tool_choice: choice,
-            rest: Rest::new(),
-        })
-    };
-    Ok(converse(messages, system, config, tool_config))
-}
-
-fn converse(
-    messages: Vec<br::Message>,
-    system: Vec<br::SystemBlock>,
-    config: br::InferenceConfig,
-    tool_config: Option<br::ToolConfig>,
-) -> br::ConverseRequest {
-    br::ConverseRequest {
+    let tool_config = tool_config(conversation.tools, conversation.tool_choice, has_tool_blocks)?;
+    Ok(br::ConverseRequest {
         messages,
         system: (!system.is_empty()).then_some(system),
         inference_config: (!config.is_empty()).then_some(config),
         tool_config,
         rest: Rest::new(),
-    }
+    })
 }
 
 /// Appends a turn, merging it into the previous one when the role repeats.
@@ -171,73 +117,180 @@ fn push_turn(messages: &mut Vec<br::Message>, role: &str, blocks: Vec<br::Conten
     messages.push(br::Message { role: role.to_string(), content: blocks });
 }
 
-/// Converse rejects blank text blocks.
-fn text_block(text: String) -> Option<br::ContentBlock> {
-    (!text.is_empty()).then(|| br::ContentBlock::text(text))
-}
-
-/// The text of content that may only hold text (system and tool messages).
-fn texts(content: oa::Content, i: usize) -> Result<Vec<String>, TranslateError> {
-    match content {
-        oa::Content::Text(text) => Ok((!text.is_empty()).then_some(text).into_iter().collect()),
-        oa::Content::Parts(parts) => parts
-            .into_iter()
-            .filter_map(|part| match part {
-                oa::ContentPart::Text { text } if text.is_empty() => None,
-                oa::ContentPart::Text { text } => Some(Ok(text)),
-                _ => Some(Err(err(format!("messages[{i}]: only text is supported in this message")))),
-            })
-            .collect(),
-    }
-}
-
-fn blocks_from_parts(parts: Vec<oa::ContentPart>, i: usize) -> Result<Vec<br::ContentBlock>, TranslateError> {
+/// A system entry's texts, each followed by its cache point if marked.
+fn system_blocks(parts: Vec<Part>, i: usize) -> Result<Vec<br::SystemBlock>, TranslateError> {
     let mut out = Vec::with_capacity(parts.len());
     for part in parts {
         match part {
-            oa::ContentPart::Text { text } | oa::ContentPart::Refusal { refusal: text } => {
-                out.extend(text_block(text));
+            // Converse rejects blank text blocks.
+            Part::Text(t) if t.text.is_empty() => {}
+            Part::Text(t) => {
+                out.push(br::SystemBlock::text(t.text));
+                if t.cache.is_some() {
+                    out.push(br::SystemBlock::cache_point());
+                }
             }
-            oa::ContentPart::ImageUrl { image_url } => {
-                let Some((mime, data)) = parse_data_url(&image_url.url) else {
-                    return Err(err(format!(
-                        "messages[{i}]: images must be base64 data: URLs for Bedrock models (no remote URLs)"
-                    )));
-                };
-                let format = match mime {
-                    "image/png" => "png",
-                    "image/jpeg" | "image/jpg" => "jpeg",
-                    "image/gif" => "gif",
-                    "image/webp" => "webp",
-                    other => {
-                        return Err(err(format!(
-                            "messages[{i}]: image type `{other}` is not supported by Bedrock"
-                        )))
-                    }
-                };
-                let source = br::Source { bytes: Some(data.to_string()), rest: Rest::new() };
-                out.push(br::ContentBlock {
-                    image: Some(br::Image { format: format.to_string(), source }),
-                    ..br::ContentBlock::default()
-                });
-            }
-            oa::ContentPart::File { file } => out.push(document(file, i)?),
-            oa::ContentPart::InputAudio { .. } => {
-                return Err(err(format!("messages[{i}]: audio input is not supported for Bedrock models")))
+            Part::Reasoning(_) => {}
+            Part::Refusal(_)
+            | Part::Image(_)
+            | Part::Document(_)
+            | Part::Audio(_)
+            | Part::ToolCall(_)
+            | Part::ToolResult(_) => {
+                return Err(err(format!("messages[{i}]: only text is supported in this message")))
             }
         }
     }
     Ok(out)
 }
 
-/// An inline file as a Converse document.
-fn document(file: oa::FileRef, i: usize) -> Result<br::ContentBlock, TranslateError> {
-    let Some((mime, data)) = file.file_data.as_deref().and_then(parse_data_url) else {
-        return Err(err(format!(
-            "messages[{i}]: only files given inline as base64 `file_data` can be sent to Bedrock models"
-        )));
+/// An entry's parts as content blocks: its tool results (they go to a user turn) and the rest.
+/// `assistant`: the entry is the model's own (reasoning and tool calls belong there).
+fn blocks_from_parts(
+    parts: Vec<Part>,
+    i: usize,
+    assistant: bool,
+) -> Result<(Vec<br::ContentBlock>, Vec<br::ContentBlock>), TranslateError> {
+    let mut results = Vec::new();
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part {
+            Part::Text(t) if t.text.is_empty() => {}
+            Part::Text(t) => {
+                out.push(br::ContentBlock::text(t.text));
+                if t.cache.is_some() {
+                    out.push(br::ContentBlock::cache_point());
+                }
+            }
+            Part::Refusal(text) => out.extend(text_block(text)),
+            Part::Image(media) => {
+                out.push(br::ContentBlock { image: Some(image(media, i)?), ..br::ContentBlock::default() })
+            }
+            Part::Document(doc) => out
+                .push(br::ContentBlock { document: Some(document(doc, i)?), ..br::ContentBlock::default() }),
+            Part::Audio(_) => return Err(audio_unsupported(i)),
+            Part::Reasoning(r) if assistant => out.extend(reasoning_block(r)),
+            // Reasoning is only ever handed back in the model's own turn.
+            Part::Reasoning(_) => {}
+            Part::ToolCall(call) if assistant => {
+                let input = parse_arguments(&call.arguments).ok_or_else(|| {
+                    err(format!("messages[{i}]: arguments of tool call `{}` are not a JSON object", call.id))
+                })?;
+                let tool_use = br::ToolUse { tool_use_id: call.id, name: call.name, input };
+                out.push(br::ContentBlock { tool_use: Some(tool_use), ..br::ContentBlock::default() });
+            }
+            Part::ToolCall(_) => {
+                return Err(err(format!("messages[{i}]: tool calls belong in assistant turns")))
+            }
+            Part::ToolResult(result) => results.push(br::ContentBlock {
+                tool_result: Some(tool_result(result, i)?),
+                ..br::ContentBlock::default()
+            }),
+        }
+    }
+    Ok((results, out))
+}
+
+/// Converse rejects blank text blocks.
+fn text_block(text: String) -> Option<br::ContentBlock> {
+    (!text.is_empty()).then(|| br::ContentBlock::text(text))
+}
+
+/// Signed reasoning as it came; redacted reasoning as its opaque data; `None` for reasoning
+/// Converse would not take back (unsigned: another model's).
+fn reasoning_block(reasoning: Reasoning) -> Option<br::ContentBlock> {
+    let content = match (reasoning.redacted, reasoning.signature) {
+        (Some(data), _) => br::ReasoningContent { redacted_content: Some(data), ..Default::default() },
+        (None, Some(signature)) => br::ReasoningContent {
+            reasoning_text: Some(br::ReasoningText { text: reasoning.text, signature: Some(signature) }),
+            ..Default::default()
+        },
+        (None, None) => return None,
     };
-    let format = match mime {
+    Some(br::ContentBlock { reasoning_content: Some(content), ..br::ContentBlock::default() })
+}
+
+/// A tool result: adjacent texts joined into one block, images and documents as they are.
+fn tool_result(result: ToolResult, i: usize) -> Result<br::ToolResult, TranslateError> {
+    let mut content: Vec<br::ToolResultContent> = Vec::with_capacity(result.content.len());
+    for part in result.content {
+        match part {
+            Part::Text(ir::Text { text, .. }) | Part::Refusal(text) => push_result_text(&mut content, text),
+            Part::Image(media) => {
+                content.push(br::ToolResultContent { image: Some(image(media, i)?), ..Default::default() })
+            }
+            Part::Document(doc) => content
+                .push(br::ToolResultContent { document: Some(document(doc, i)?), ..Default::default() }),
+            Part::Reasoning(_) => {}
+            Part::Audio(_) => return Err(audio_unsupported(i)),
+            Part::ToolCall(_) | Part::ToolResult(_) => {
+                return Err(err(format!("messages[{i}]: a tool result cannot hold tool calls or results")))
+            }
+        }
+    }
+    let status = result.is_error.then(|| "error".to_string());
+    Ok(br::ToolResult { tool_use_id: result.call_id, content, status })
+}
+
+fn push_result_text(content: &mut Vec<br::ToolResultContent>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    if let Some(br::ToolResultContent { text: Some(last), .. }) = content.last_mut() {
+        last.push('\n');
+        last.push_str(&text);
+        return;
+    }
+    content.push(br::ToolResultContent { text: Some(text), ..Default::default() });
+}
+
+fn audio_unsupported(i: usize) -> TranslateError {
+    err(format!("messages[{i}]: audio input is not supported for Bedrock models"))
+}
+
+fn image(media: Media, i: usize) -> Result<br::Image, TranslateError> {
+    let (mime, data) = match media {
+        Media::Base64 { mime, data } => (mime, data),
+        Media::Url { .. } => {
+            return Err(err(format!(
+                "messages[{i}]: images must be inline base64 for Bedrock models (no remote URLs)"
+            )))
+        }
+        Media::FileId(_) => {
+            return Err(err(format!(
+                "messages[{i}]: images must be inline base64 for Bedrock models (no file ids)"
+            )))
+        }
+        Media::Text { mime, .. } => {
+            let mime = mime.as_deref().unwrap_or("text/plain");
+            return Err(err(format!("messages[{i}]: image type `{mime}` is not supported by Bedrock")));
+        }
+    };
+    let format = match mime.as_str() {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpeg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        other => return Err(err(format!("messages[{i}]: image type `{other}` is not supported by Bedrock"))),
+    };
+    Ok(br::Image { format: format.to_string(), source: bytes(data) })
+}
+
+/// An inline document (a plain-text one is sent as the bytes of its text).
+fn document(doc: Document, i: usize) -> Result<br::Document, TranslateError> {
+    let (mime, data) = match doc.source {
+        Media::Base64 { mime, data } => (mime, data),
+        Media::Text { mime, data } => (
+            mime.unwrap_or_else(|| "text/plain".to_string()),
+            base64::engine::general_purpose::STANDARD.encode(data),
+        ),
+        Media::Url { .. } | Media::FileId(_) => {
+            return Err(err(format!(
+                "messages[{i}]: only files given inline (base64) can be sent to Bedrock models"
+            )))
+        }
+    };
+    let format = match mime.as_str() {
         "application/pdf" => "pdf",
         "text/csv" => "csv",
         "application/msword" => "doc",
@@ -249,12 +302,12 @@ fn document(file: oa::FileRef, i: usize) -> Result<br::ContentBlock, TranslateEr
         "text/markdown" => "md",
         other => return Err(err(format!("messages[{i}]: file type `{other}` is not supported by Bedrock"))),
     };
-    let source = br::Source { bytes: Some(data.to_string()), rest: Rest::new() };
-    let name = document_name(file.filename.as_deref().unwrap_or_default());
-    Ok(br::ContentBlock {
-        document: Some(br::Document { format: format.to_string(), name, source }),
-        ..br::ContentBlock::default()
-    })
+    let name = document_name(doc.name.as_deref().unwrap_or_default());
+    Ok(br::Document { format: format.to_string(), name, source: bytes(data) })
+}
+
+fn bytes(data: String) -> br::Source {
+    br::Source { bytes: Some(data), rest: Rest::new() }
 }
 
 /// A file name as Converse accepts it: no extension, only ASCII letters and digits, hyphens, parentheses
@@ -273,10 +326,44 @@ fn document_name(filename: &str) -> String {
     }
 }
 
-fn tool_from_openai(tool: oa::Tool) -> Result<br::Tool, TranslateError> {
-    let function = match (tool.kind.as_str(), tool.function) {
-        ("function", Some(f)) => f,
-        (kind, _) => return Err(err(format!("tools of type `{kind}` are not supported for Bedrock models"))),
+/// The tools and the choice among them; `None` without tools. Converse has no `none`: the
+/// tools are left out, which it refuses once the conversation holds tool blocks.
+fn tool_config(
+    tools: Vec<ir::Tool>,
+    choice: Option<ToolChoice>,
+    has_tool_blocks: bool,
+) -> Result<Option<br::ToolConfig>, TranslateError> {
+    let choice = match choice {
+        None => None,
+        Some(ToolChoice::Auto) => Some(br::ToolChoice { auto: Some(br::Empty {}), ..Default::default() }),
+        Some(ToolChoice::Required) => Some(br::ToolChoice { any: Some(br::Empty {}), ..Default::default() }),
+        Some(ToolChoice::Function(name)) => {
+            Some(br::ToolChoice { tool: Some(br::NamedTool { name }), ..Default::default() })
+        }
+        Some(ToolChoice::None) if has_tool_blocks && !tools.is_empty() => {
+            return Err(err(
+                "tool_choice `none` cannot be expressed for Bedrock models in a conversation with tool calls",
+            ))
+        }
+        Some(ToolChoice::None) => return Ok(None),
+        Some(ToolChoice::Other(other)) => return Err(err(format!("unknown tool_choice `{other}`"))),
+    };
+    if tools.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(br::ToolConfig {
+        tools: tools.into_iter().map(tool).collect::<Result<_, _>>()?,
+        tool_choice: choice,
+        rest: Rest::new(),
+    }))
+}
+
+fn tool(tool: ir::Tool) -> Result<br::Tool, TranslateError> {
+    let function = match tool {
+        ir::Tool::Function(f) => f,
+        ir::Tool::Other { kind } => {
+            return Err(err(format!("tools of type `{kind}` are not supported for Bedrock models")))
+        }
     };
     let schema = function.parameters.unwrap_or_else(|| json!({"type": "object", "properties": {}}));
     Ok(br::Tool {
@@ -290,57 +377,290 @@ fn tool_from_openai(tool: oa::Tool) -> Result<br::Tool, TranslateError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Responses: Converse → OpenAI
+// Answers: Converse → intermediate form
 
-/// A Converse response as an OpenAI chat completion. Converse answers carry no id: `id` is the
+/// A Converse answer in the intermediate form. Converse answers carry no id: `id` is the
 /// response's `x-amzn-requestid` (empty if unknown).
-pub(crate) fn response_to_openai(resp: br::ConverseResponse, id: &str, model: &str) -> oa::ChatCompletion {
-    let mut text = String::new();
-    let mut tool_calls = Vec::new();
+pub(crate) fn answer_to_ir(resp: br::ConverseResponse, id: &str) -> Answer {
+    let mut parts = Vec::new();
     for block in resp.output.message.map(|m| m.content).unwrap_or_default() {
         if let Some(call) = block.tool_use {
-            tool_calls.push(oa::ToolCall::function(call.tool_use_id, call.name, call.input.to_string()));
-        } else if let Some(t) = block.text {
-            text.push_str(&t);
+            let arguments = call.input.to_string();
+            parts.push(Part::ToolCall(ir::ToolCall { id: call.tool_use_id, name: call.name, arguments }));
+        } else if let Some(text) = block.text {
+            push_text(&mut parts, text);
+        } else if let Some(reasoning) = block.reasoning_content {
+            parts.extend(reasoning_to_ir(reasoning));
         }
-        // reasoningContent, citations …: not translated.
+        // citationsContent, guardContent …: not translated.
     }
-    let reason = resp.stop_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_bedrock);
-    oa::ChatCompletion::single(
-        openai_id(id),
-        model,
-        text,
-        tool_calls,
-        reason.openai(),
-        resp.usage.as_ref().map(|u| Usage::from_bedrock(u).to_openai()),
-    )
+    let candidate = Candidate {
+        parts,
+        finish: resp.stop_reason.as_deref().map(FinishReason::from_bedrock),
+        stop_sequence: stop_sequence(&resp.rest),
+        index: 0,
+    };
+    Answer {
+        id: id.to_string(),
+        model: String::new(),
+        candidates: vec![candidate],
+        usage: resp.usage.as_ref().map(Usage::from_bedrock),
+    }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The intermediate form. Transitional: through the OpenAI shape until this module reads and
-// writes the intermediate form itself.
-
-pub(crate) fn request_from_ir(
-    conversation: crate::llm::ir::Conversation,
-    empty_ok: bool,
-) -> Result<br::ConverseRequest, TranslateError> {
-    request_from_openai(super::openai::request_from_ir(conversation, "", false), empty_ok)
+/// Appends a text, joined to the text before it: Converse may split one text into several
+/// blocks, which say nothing more than the text.
+fn push_text(parts: &mut Vec<Part>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    if let Some(Part::Text(last)) = parts.last_mut() {
+        last.text.push_str(&text);
+        return;
+    }
+    parts.push(Part::text(text));
 }
 
-/// `id`: the answer's id from the response headers (Converse answers carry none).
-pub(crate) fn answer_to_ir(resp: br::ConverseResponse, id: &str) -> crate::llm::ir::Answer {
-    let usage = resp.usage.as_ref().map(Usage::from_bedrock);
-    let mut answer = super::openai::answer_to_ir(response_to_openai(resp, id, ""));
-    // OpenAI's usage has no cache writes: taken from the answer itself.
-    if usage.is_some() {
-        answer.usage = usage;
-    }
-    answer
+fn reasoning_to_ir(content: br::ReasoningContent) -> Option<Part> {
+    let reasoning = match (content.reasoning_text, content.redacted_content) {
+        (_, Some(data)) => Reasoning { redacted: Some(data), ..Reasoning::default() },
+        (Some(t), None) => Reasoning { text: t.text, signature: t.signature, ..Reasoning::default() },
+        (None, None) => return None,
+    };
+    Some(Part::Reasoning(reasoning))
+}
+
+/// The stop sequence that ended the answer: Converse says it only among the model's own fields,
+/// and only for models that report it (Claude's `stop_sequence`, when the request asked for it
+/// in `additionalModelResponseFieldPaths`).
+fn stop_sequence(rest: &Rest) -> Option<String> {
+    rest.get("additionalModelResponseFields")?.get("stop_sequence")?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::llm::ir::{Entry, Text};
+    use serde_json::Value;
+
+    fn entry(role: Role, parts: Vec<Part>, source: usize) -> Entry {
+        Entry { role, parts, plain: false, source }
+    }
+
+    fn cached(text: &str) -> Part {
+        Part::Text(Text { text: text.to_string(), cache: Some(json!({"type": "ephemeral"})) })
+    }
+
+    fn converse(conversation: Conversation) -> Value {
+        serde_json::to_value(request_from_ir(conversation, false).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn cache_markers_become_cache_points_after_their_text() {
+        let conversation = Conversation {
+            entries: vec![
+                entry(Role::System, vec![Part::text("Be brief."), cached("The whole manual …")], 0),
+                entry(Role::User, vec![cached("Long document …"), Part::text("Question?")], 1),
+            ],
+            ..Conversation::default()
+        };
+        assert_eq!(
+            converse(conversation),
+            json!({
+                "system": [
+                    {"text": "Be brief."},
+                    {"text": "The whole manual …"},
+                    {"cachePoint": {"type": "default"}}
+                ],
+                "messages": [{"role": "user", "content": [
+                    {"text": "Long document …"},
+                    {"cachePoint": {"type": "default"}},
+                    {"text": "Question?"}
+                ]}]
+            })
+        );
+    }
+
+    #[test]
+    fn signed_and_redacted_reasoning_is_handed_back_in_its_place() {
+        let signed = Reasoning {
+            text: "Need the weather.".into(),
+            signature: Some("sig==".into()),
+            ..Default::default()
+        };
+        let redacted = Reasoning { redacted: Some("b3BhcXVl".into()), ..Default::default() };
+        // Another model's: Converse could not verify it.
+        let unsigned = Reasoning { text: "Hmm.".into(), ..Default::default() };
+        let call = ir::ToolCall {
+            id: "tooluse_1".into(),
+            name: "get_weather".into(),
+            arguments: r#"{"city":"Rome"}"#.into(),
+        };
+        let result = ToolResult {
+            call_id: "tooluse_1".into(),
+            name: None,
+            content: vec![Part::text("no such"), Part::text("city")],
+            plain: false,
+            is_error: true,
+        };
+        let conversation = Conversation {
+            entries: vec![
+                entry(Role::User, vec![Part::text("Weather in Rome?")], 0),
+                entry(
+                    Role::Assistant,
+                    vec![
+                        Part::Reasoning(signed),
+                        Part::Reasoning(redacted),
+                        Part::Reasoning(unsigned),
+                        Part::text("Checking."),
+                        Part::ToolCall(call),
+                    ],
+                    1,
+                ),
+                entry(Role::Tool, vec![Part::ToolResult(result)], 2),
+            ],
+            tools: vec![ir::Tool::Function(ir::Function {
+                name: "get_weather".into(),
+                description: None,
+                parameters: None,
+                strict: None,
+            })],
+            ..Conversation::default()
+        };
+        assert_eq!(
+            converse(conversation),
+            json!({
+                "messages": [
+                    {"role": "user", "content": [{"text": "Weather in Rome?"}]},
+                    {"role": "assistant", "content": [
+                        {"reasoningContent": {"reasoningText": {"text": "Need the weather.", "signature": "sig=="}}},
+                        {"reasoningContent": {"redactedContent": "b3BhcXVl"}},
+                        {"text": "Checking."},
+                        {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Rome"}}}
+                    ]},
+                    {"role": "user", "content": [
+                        {"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": "no such\ncity"}], "status": "error"}}
+                    ]}
+                ],
+                "toolConfig": {"tools": [{"toolSpec": {
+                    "name": "get_weather",
+                    "inputSchema": {"json": {"type": "object", "properties": {}}}
+                }}]}
+            })
+        );
+    }
+
+    #[test]
+    fn reasoning_in_a_user_turn_is_not_handed_back() {
+        let signed = Reasoning { text: "x".into(), signature: Some("s".into()), ..Default::default() };
+        let conversation = Conversation {
+            entries: vec![entry(Role::User, vec![Part::Reasoning(signed), Part::text("hi")], 0)],
+            ..Conversation::default()
+        };
+        assert_eq!(
+            converse(conversation),
+            json!({"messages": [{"role": "user", "content": [{"text": "hi"}]}]})
+        );
+    }
+
+    #[test]
+    fn text_documents_are_sent_as_bytes_and_tool_results_keep_images() {
+        let doc = Document {
+            source: Media::Text { mime: None, data: "hello".into() },
+            name: Some("notes.txt".into()),
+        };
+        let png = Media::Base64 { mime: "image/png".into(), data: "iVBORw0KGgo=".into() };
+        let result = ToolResult {
+            call_id: "t".into(),
+            name: None,
+            content: vec![Part::text("chart:"), Part::Image(png)],
+            plain: false,
+            is_error: false,
+        };
+        let conversation = Conversation {
+            entries: vec![entry(Role::User, vec![Part::ToolResult(result), Part::Document(doc)], 0)],
+            ..Conversation::default()
+        };
+        assert_eq!(
+            converse(conversation),
+            json!({"messages": [{"role": "user", "content": [
+                {"toolResult": {"toolUseId": "t", "content": [
+                    {"text": "chart:"},
+                    {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}
+                ]}},
+                {"document": {"format": "txt", "name": "notes", "source": {"bytes": "aGVsbG8="}}}
+            ]}]})
+        );
+    }
+
+    #[test]
+    fn errors_name_the_clients_own_message() {
+        let url = Media::Url { url: "https://example.com/a.png".into(), mime: None };
+        let conversation = Conversation {
+            entries: vec![
+                entry(Role::System, vec![Part::text("s")], 0),
+                entry(Role::User, vec![Part::Image(url)], 3),
+            ],
+            ..Conversation::default()
+        };
+        let e = request_from_ir(conversation, false).unwrap_err();
+        assert!(e.message.starts_with("messages[3]: "), "{}", e.message);
+        assert!(e.message.contains("no remote URLs"), "{}", e.message);
+    }
+
+    #[test]
+    fn answers_keep_reasoning_with_its_signature_and_redacted_data() {
+        let resp: br::ConverseResponse = serde_json::from_value(json!({
+            "output": {"message": {"role": "assistant", "content": [
+                {"reasoningContent": {"reasoningText": {"text": "Think.", "signature": "sig=="}}},
+                {"reasoningContent": {"redactedContent": "b3BhcXVl"}},
+                {"text": "Let me "},
+                {"text": "check."},
+                {"toolUse": {"toolUseId": "tooluse_1", "name": "f", "input": {"a": 1}}}
+            ]}},
+            "stopReason": "tool_use",
+            "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 20, "cacheWriteInputTokens": 8}
+        }))
+        .unwrap();
+        let answer = answer_to_ir(resp, "req-1");
+        assert_eq!(answer.id, "req-1");
+        let candidate = answer.candidates.first().unwrap();
+        assert_eq!(
+            candidate.parts,
+            vec![
+                Part::Reasoning(Reasoning {
+                    text: "Think.".into(),
+                    signature: Some("sig==".into()),
+                    ..Default::default()
+                }),
+                Part::Reasoning(Reasoning { redacted: Some("b3BhcXVl".into()), ..Default::default() }),
+                Part::text("Let me check."),
+                Part::ToolCall(ir::ToolCall {
+                    id: "tooluse_1".into(),
+                    name: "f".into(),
+                    arguments: r#"{"a":1}"#.into()
+                }),
+            ]
+        );
+        assert_eq!(candidate.finish, Some(FinishReason::ToolCalls));
+        assert_eq!(answer.usage.unwrap().cache_write, 8);
+    }
+
+    #[test]
+    fn answers_tell_the_stop_sequence_where_the_model_reports_it() {
+        let resp: br::ConverseResponse = serde_json::from_value(json!({
+            "output": {"message": {"role": "assistant", "content": [{"text": "1, 2"}]}},
+            "stopReason": "stop_sequence",
+            "additionalModelResponseFields": {"stop_sequence": "###"}
+        }))
+        .unwrap();
+        let answer = answer_to_ir(resp, "");
+        let candidate = answer.candidates.first().unwrap();
+        assert_eq!(candidate.finish, Some(FinishReason::StopSequence));
+        assert_eq!(candidate.stop_sequence.as_deref(), Some("###"));
+        assert_eq!(answer.usage, None);
+    }
 
     #[test]
     fn document_names_are_what_converse_accepts() {

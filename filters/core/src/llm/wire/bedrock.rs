@@ -3,7 +3,8 @@
 //!
 //! The model is in the path, not the body (like Gemini). Names are camelCase. A content block
 //! is a union (exactly one member set), modelled as a struct of options; members not modelled
-//! (`video`, `reasoningContent`, `cachePoint`, `guardContent` …) are kept in `rest`. Image bytes are base64 in JSON. Errors are `{"message": …}` with the type in the
+//! (`video`, `guardContent`, `citationsContent` …) are kept in `rest`. Image and document bytes
+//! and redacted reasoning are base64 in JSON. Errors are `{"message": …}` with the type in the
 //! HTTP status (and the `x-amzn-ErrorType` header); see `translate::error`.
 
 use super::Rest;
@@ -34,18 +35,40 @@ pub struct Message {
     pub content: Vec<ContentBlock>,
 }
 
-/// A `system` entry: `text`, or `guardContent` / `cachePoint` (kept in `rest`).
+/// A `system` entry: `text` or `cachePoint` (or `guardContent`, in `rest`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SystemBlock {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_point: Option<CachePoint>,
     #[serde(flatten)]
     pub rest: Rest,
 }
 
 impl SystemBlock {
     pub fn text(text: impl Into<String>) -> Self {
-        SystemBlock { text: Some(text.into()), rest: Rest::new() }
+        SystemBlock { text: Some(text.into()), ..SystemBlock::default() }
+    }
+
+    pub fn cache_point() -> Self {
+        SystemBlock { cache_point: Some(CachePoint::default()), ..SystemBlock::default() }
+    }
+}
+
+/// `{"type": "default"}`: the prompt up to here may be cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachePoint {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub rest: Rest,
+}
+
+impl Default for CachePoint {
+    fn default() -> Self {
+        CachePoint { kind: "default".to_string(), rest: Rest::new() }
     }
 }
 
@@ -62,6 +85,10 @@ pub struct ContentBlock {
     pub tool_use: Option<ToolUse>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_result: Option<ToolResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<ReasoningContent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_point: Option<CachePoint>,
     #[serde(flatten)]
     pub rest: Rest,
 }
@@ -70,6 +97,30 @@ impl ContentBlock {
     pub fn text(text: impl Into<String>) -> Self {
         ContentBlock { text: Some(text.into()), ..ContentBlock::default() }
     }
+
+    pub fn cache_point() -> Self {
+        ContentBlock { cache_point: Some(CachePoint::default()), ..ContentBlock::default() }
+    }
+}
+
+/// The model's reasoning: `reasoningText`, or `redactedContent` (encrypted by the provider,
+/// base64). Handed back in a later assistant turn as it came (Claude requires it with its
+/// signature when thinking and tool use are combined).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasoningContent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_text: Option<ReasoningText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted_content: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReasoningText {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,13 +171,18 @@ pub struct ToolResult {
     pub status: Option<String>,
 }
 
-/// A tool result's content block: `text` or `json` (or `image`, `document` … in `rest`).
+/// A tool result's content block: `text`, `json`, `image` or `document` (or `video` …, in
+/// `rest`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolResultContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
     #[serde(flatten)]
     pub rest: Rest,
 }
