@@ -1,18 +1,31 @@
-//! OpenAI chat ⇄ Anthropic Messages, requests and complete responses.
+//! Anthropic Messages ⇄ the intermediate form ([`crate::llm::ir`]), requests and complete
+//! answers.
 //!
 //! The shapes differ more than the meaning: Anthropic keeps the system prompt out of the
 //! message list, wants user and assistant turns to alternate, puts tool calls and tool results
 //! in content blocks (results in a *user* turn, before any text), requires `max_tokens`, and
 //! counts cached prompt tokens apart from `input_tokens`.
+//!
+//! What only Anthropic says is kept in the intermediate form, so it survives whenever the other
+//! side can say it too: thinking blocks with their signature and redacted thinking (written back
+//! only as Anthropic's own: reasoning with neither came from another model and is dropped),
+//! `cache_control` on text blocks, a tool result's `is_error`, the stop sequence that ended an
+//! answer, and cache writes in usage.
+//!
+//! A user turn's tool results become [`Role::Tool`] entries ahead of the rest of the turn
+//! (Anthropic's order), the form OpenAI's `tool` messages read into too.
 
-use super::{data_url, parse_data_url, FinishReason, TranslateError};
+use super::{FinishReason, TranslateError};
+use crate::llm::ir::{
+    self, Answer, Candidate, Conversation, Document, Entry, Media, Part, Reasoning, Role, Sampling, Text,
+    ToolChoice, ToolResult,
+};
 use crate::llm::usage::Usage;
 use crate::llm::wire::anthropic as an;
-use crate::llm::wire::openai as oa;
 use crate::llm::wire::Rest;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
-/// `max_tokens` when an OpenAI client gave none (Anthropic requires one).
+/// `max_tokens` when the client gave none (Anthropic requires one).
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
 impl FinishReason {
@@ -48,7 +61,7 @@ pub(crate) fn openai_id(provider_id: &str) -> String {
 }
 
 /// `msg_…` from a provider's id (an OpenAI id loses its `chatcmpl-`, so ids do not pile up
-/// prefixes through the hub).
+/// prefixes from one format to another).
 pub(crate) fn anthropic_id(provider_id: &str) -> String {
     let provider_id = strip_openai_prefix(provider_id);
     if provider_id.is_empty() {
@@ -68,53 +81,252 @@ fn err(message: impl Into<String>) -> TranslateError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests: OpenAI → Anthropic
+// Requests: Anthropic → intermediate form
 
-pub(crate) fn request_from_openai(
-    req: oa::ChatRequest,
+pub(crate) fn request_to_ir(
+    req: an::MessagesRequest,
+    empty_ok: bool,
+) -> Result<Conversation, TranslateError> {
+    if req.messages.is_empty() && !empty_ok {
+        return Err(err("`messages` must not be empty"));
+    }
+    let mut entries = Vec::with_capacity(req.messages.len().saturating_add(1));
+    if let Some(system) = req.system {
+        entries.extend(system_entry(system)?);
+    }
+    for (source, message) in req.messages.into_iter().enumerate() {
+        match message.role {
+            an::Role::User => read_user(message.content, source, &mut entries)?,
+            an::Role::Assistant => entries.push(read_assistant(message.content, source)?),
+        }
+    }
+    let tools = req.tools.unwrap_or_default().into_iter().map(tool_to_ir).collect::<Result<Vec<_>, _>>()?;
+    // A choice among no tools means nothing (and OpenAI rejects one).
+    let (tool_choice, parallel_tool_calls) = match req.tool_choice {
+        Some(choice) if !tools.is_empty() => tool_choice_to_ir(choice),
+        _ => (None, None),
+    };
+    Ok(Conversation {
+        entries,
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        sampling: Sampling {
+            max_output_tokens: (req.max_tokens > 0).then_some(req.max_tokens),
+            temperature: req.temperature,
+            top_p: req.top_p,
+            top_k: req.top_k.as_ref().and_then(Number::as_u64),
+            stop: req.stop_sequences,
+            ..Sampling::default()
+        },
+        user: req.metadata.and_then(|m| m.user_id),
+        audio_output: None,
+    })
+}
+
+/// The system prompt as one entry, a text part per block, each with its cache marker; `None`
+/// if it has no text.
+fn system_entry(system: an::System) -> Result<Option<Entry>, TranslateError> {
+    let blocks = match system {
+        an::System::Text(text) => vec![an::ContentBlock::text(text)],
+        an::System::Blocks(blocks) => blocks,
+    };
+    let mut parts = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        match block {
+            an::ContentBlock::Text(t) if t.text.is_empty() => {}
+            an::ContentBlock::Text(t) => parts.push(text_part(t)),
+            _ => return Err(err("system: only text blocks are supported")),
+        }
+    }
+    let plain = parts.len() == 1;
+    Ok((!parts.is_empty()).then_some(Entry { role: Role::System, parts, plain, source: 0 }))
+}
+
+fn text_part(block: an::TextBlock) -> Part {
+    Part::Text(Text { text: block.text, cache: block.cache_control })
+}
+
+/// A user turn: each tool result becomes a tool entry (first, as Anthropic orders them), the
+/// rest one user entry.
+fn read_user(content: an::Content, source: usize, entries: &mut Vec<Entry>) -> Result<(), TranslateError> {
+    let blocks = match content {
+        an::Content::Text(text) => {
+            entries.push(Entry { role: Role::User, parts: vec![Part::text(text)], plain: true, source });
+            return Ok(());
+        }
+        an::Content::Blocks(blocks) => blocks,
+    };
+    let mut parts = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        if let an::ContentBlock::ToolResult(result) = block {
+            let parts = vec![Part::ToolResult(tool_result_to_ir(result, source)?)];
+            entries.push(Entry { role: Role::Tool, parts, plain: false, source });
+        } else {
+            parts.extend(user_part(block, source)?);
+        }
+    }
+    if !parts.is_empty() {
+        // One text block reads as the string it could have been.
+        let plain = matches!(parts.as_slice(), [Part::Text(_)]);
+        entries.push(Entry { role: Role::User, parts, plain, source });
+    }
+    Ok(())
+}
+
+/// A user content block as a part (`None`: nothing to send).
+fn user_part(block: an::ContentBlock, i: usize) -> Result<Option<Part>, TranslateError> {
+    Ok(Some(match block {
+        an::ContentBlock::Text(t) => text_part(t),
+        an::ContentBlock::Image(image) => Part::Image(match image.source {
+            an::Source::Base64 { media_type, data } => Media::Base64 { mime: media_type, data },
+            an::Source::Url { url } => Media::Url { url, mime: None },
+            an::Source::Text { .. } | an::Source::Unsupported => {
+                return Err(err(format!("messages[{i}]: images must be given as base64 or URL")))
+            }
+        }),
+        an::ContentBlock::Document(doc) => match doc.source {
+            an::Source::Base64 { media_type, data } => Part::Document(Document {
+                source: Media::Base64 { mime: media_type, data },
+                // OpenAI and Converse require a file name.
+                name: Some(doc.title.unwrap_or_else(|| "document.pdf".to_string())),
+            }),
+            // Its text is what every format can take.
+            an::Source::Text { data, .. } => Part::text(data),
+            an::Source::Url { .. } | an::Source::Unsupported => {
+                return Err(err(format!("messages[{i}]: documents must be given as base64 or text")))
+            }
+        },
+        // Only an assistant turn's reasoning is the model's own.
+        an::ContentBlock::Thinking(_) | an::ContentBlock::RedactedThinking(_) => return Ok(None),
+        an::ContentBlock::ToolUse(_) => {
+            return Err(err(format!("messages[{i}]: tool_use blocks belong in assistant turns")))
+        }
+        an::ContentBlock::ToolResult(_) | an::ContentBlock::Unsupported => {
+            return Err(err(format!(
+                "messages[{i}]: content block type not supported by other providers' models"
+            )))
+        }
+    }))
+}
+
+/// A tool result with its texts, in order.
+fn tool_result_to_ir(result: an::ToolResult, i: usize) -> Result<ToolResult, TranslateError> {
+    let (content, plain) = match result.content {
+        None => (Vec::new(), true),
+        Some(an::Content::Text(text)) => (vec![Part::text(text)], true),
+        Some(an::Content::Blocks(blocks)) => {
+            let content = blocks
+                .into_iter()
+                .map(|block| match block {
+                    an::ContentBlock::Text(t) => Ok(text_part(t)),
+                    _ => Err(err(format!("messages[{i}]: tool results may only hold text"))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let plain = content.len() == 1;
+            (content, plain)
+        }
+    };
+    Ok(ToolResult {
+        call_id: result.tool_use_id,
+        name: None,
+        content,
+        plain,
+        is_error: result.is_error == Some(true),
+    })
+}
+
+fn read_assistant(content: an::Content, source: usize) -> Result<Entry, TranslateError> {
+    let parts = match content {
+        an::Content::Text(text) if text.is_empty() => Vec::new(),
+        an::Content::Text(text) => vec![Part::text(text)],
+        an::Content::Blocks(blocks) => blocks
+            .into_iter()
+            .map(|block| match block {
+                an::ContentBlock::Text(t) => Ok(text_part(t)),
+                an::ContentBlock::ToolUse(call) => Ok(tool_call(call)),
+                an::ContentBlock::Thinking(t) => Ok(thinking(t)),
+                an::ContentBlock::RedactedThinking(r) => Ok(redacted(r)),
+                an::ContentBlock::Image(_)
+                | an::ContentBlock::Document(_)
+                | an::ContentBlock::ToolResult(_)
+                | an::ContentBlock::Unsupported => Err(err(format!(
+                    "messages[{source}]: assistant content block type not supported by other providers' models"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    // The model's text blocks read as one text where a format has only one.
+    Ok(Entry { role: Role::Assistant, parts, plain: true, source })
+}
+
+fn tool_call(call: an::ToolUse) -> Part {
+    Part::ToolCall(ir::ToolCall { id: call.id, name: call.name, arguments: call.input.to_string() })
+}
+
+fn thinking(block: an::Thinking) -> Part {
+    let signature = (!block.signature.is_empty()).then_some(block.signature);
+    Part::Reasoning(Reasoning { text: block.thinking, signature, ..Reasoning::default() })
+}
+
+fn redacted(block: an::RedactedThinking) -> Part {
+    Part::Reasoning(Reasoning { redacted: Some(block.data), ..Reasoning::default() })
+}
+
+fn tool_to_ir(tool: an::Tool) -> Result<ir::Tool, TranslateError> {
+    // Anthropic runs these itself, and a request from an Anthropic client goes to another provider.
+    if let Some(kind) = tool.kind.as_deref().filter(|k| *k != "custom") {
+        return Err(err(format!(
+            "Anthropic server tool `{kind}` is not available on other providers' models"
+        )));
+    }
+    Ok(ir::Tool::Function(ir::Function {
+        name: tool.name,
+        description: tool.description,
+        parameters: tool.input_schema,
+        strict: None,
+    }))
+}
+
+/// The choice, and `Some(false)` for parallel tool calls if they are disabled.
+fn tool_choice_to_ir(choice: an::ToolChoice) -> (Option<ToolChoice>, Option<bool>) {
+    let (choice, disable) = match choice {
+        an::ToolChoice::Auto { disable_parallel_tool_use } => (ToolChoice::Auto, disable_parallel_tool_use),
+        an::ToolChoice::Any { disable_parallel_tool_use } => {
+            (ToolChoice::Required, disable_parallel_tool_use)
+        }
+        an::ToolChoice::Tool { name, disable_parallel_tool_use } => {
+            (ToolChoice::Function(name), disable_parallel_tool_use)
+        }
+        an::ToolChoice::None => (ToolChoice::None, None),
+    };
+    (Some(choice), (disable == Some(true)).then_some(false))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: intermediate form → Anthropic
+
+pub(crate) fn request_from_ir(
+    conversation: Conversation,
     model: &str,
     stream: bool,
     empty_ok: bool,
 ) -> Result<an::MessagesRequest, TranslateError> {
-    if req.n.is_some_and(|n| n > 1) {
+    let Conversation { entries, tools, tool_choice, parallel_tool_calls, sampling, user, audio_output } =
+        conversation;
+    if sampling.candidates.is_some_and(|n| n > 1) {
         return Err(err("`n` > 1 is not supported by Anthropic models"));
     }
-    if req.messages.is_empty() && !empty_ok {
+    if audio_output.is_some() {
+        return Err(err("audio output is not supported by Anthropic models"));
+    }
+    if entries.is_empty() && !empty_ok {
         return Err(err("`messages` must not be empty"));
     }
     let mut system = Vec::new();
-    let mut messages: Vec<an::Message> = Vec::new();
-    for (i, message) in req.messages.into_iter().enumerate() {
-        match message {
-            oa::Message::System(m) | oa::Message::Developer(m) => {
-                system.extend(system_blocks(m.content, i)?);
-            }
-            oa::Message::User(m) => {
-                let content = match m.content {
-                    oa::Content::Text(text) => an::Content::Text(text),
-                    oa::Content::Parts(parts) => an::Content::Blocks(blocks_from_parts(parts, i)?),
-                };
-                push_turn(&mut messages, an::Role::User, content);
-            }
-            oa::Message::Assistant(m) => {
-                if let Some(content) = assistant_content(m, i)? {
-                    push_turn(&mut messages, an::Role::Assistant, content);
-                }
-            }
-            oa::Message::Tool(m) => {
-                let content = match m.content {
-                    oa::Content::Text(text) => an::Content::Text(text),
-                    oa::Content::Parts(parts) => an::Content::Blocks(blocks_from_parts(parts, i)?),
-                };
-                let result = an::ContentBlock::ToolResult(an::ToolResult {
-                    tool_use_id: m.tool_call_id,
-                    content: Some(content),
-                    is_error: m.is_error.then_some(true),
-                    rest: Rest::new(),
-                });
-                push_turn(&mut messages, an::Role::User, an::Content::Blocks(vec![result]));
-            }
-        }
+    let mut messages = Vec::new();
+    for entry in entries {
+        write_entry(entry, &mut system, &mut messages)?;
     }
     // Anthropic wants tool results first in their user turn.
     for message in &mut messages {
@@ -122,47 +334,54 @@ pub(crate) fn request_from_openai(
             blocks.sort_by_key(|b| !matches!(b, an::ContentBlock::ToolResult(_)));
         }
     }
-
-    let tools = match req.tools {
-        Some(tools) if !tools.is_empty() => {
-            Some(tools.into_iter().map(tool_from_openai).collect::<Result<Vec<_>, _>>()?)
-        }
-        _ => None,
-    };
-    let tool_choice = if tools.is_some() {
-        tool_choice_from_openai(req.tool_choice, req.parallel_tool_calls)?
-    } else {
-        None
-    };
-
-    let system = match system.len() {
-        0 => None,
-        1 => match system.pop() {
-            Some(an::ContentBlock::Text(t)) => Some(an::System::Text(t.text)),
-            other => other.map(|b| an::System::Blocks(vec![b])),
-        },
-        _ => Some(an::System::Blocks(system)),
-    };
-
+    let tools = tools.into_iter().map(tool_from_ir).collect::<Result<Vec<_>, _>>()?;
+    let tool_choice =
+        if tools.is_empty() { None } else { tool_choice_from_ir(tool_choice, parallel_tool_calls)? };
     Ok(an::MessagesRequest {
         model: model.to_string(),
-        max_tokens: req.max_completion_tokens.or(req.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS),
+        max_tokens: sampling.max_output_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         messages,
-        system,
-        stop_sequences: req.stop.map(oa::Stop::into_vec),
-        temperature: req.temperature,
-        top_p: req.top_p,
-        top_k: None,
+        system: system_of(system),
+        stop_sequences: sampling.stop,
+        temperature: sampling.temperature,
+        top_p: sampling.top_p,
+        top_k: sampling.top_k.map(Number::from),
         stream: stream.then_some(true),
-        tools,
+        tools: (!tools.is_empty()).then_some(tools),
         tool_choice,
-        metadata: req.user.map(|user| an::Metadata { user_id: Some(user), rest: Rest::new() }),
+        metadata: user.map(|user| an::Metadata { user_id: Some(user), rest: Rest::new() }),
         rest: Rest::new(),
     })
 }
 
+/// Adds an entry: system and developer text to `system`, the rest as turns.
+fn write_entry(
+    entry: Entry,
+    system: &mut Vec<an::ContentBlock>,
+    messages: &mut Vec<an::Message>,
+) -> Result<(), TranslateError> {
+    let Entry { role, parts, plain, source: i } = entry;
+    // Tool results travel in a user turn, whichever entry holds them.
+    let (results, parts): (Vec<Part>, Vec<Part>) =
+        parts.into_iter().partition(|p| matches!(p, Part::ToolResult(_)));
+    if !results.is_empty() {
+        push_turn(messages, an::Role::User, an::Content::Blocks(blocks_of(results, i)?));
+    }
+    match role {
+        Role::System | Role::Developer => system.extend(system_blocks(parts, i)?),
+        Role::User | Role::Tool if parts.is_empty() => {}
+        Role::User | Role::Tool => push_turn(messages, an::Role::User, content_of(parts, plain, i)?),
+        Role::Assistant => match content_of(parts, plain, i)? {
+            an::Content::Text(text) if text.is_empty() => {}
+            an::Content::Blocks(blocks) if blocks.is_empty() => {}
+            content => push_turn(messages, an::Role::Assistant, content),
+        },
+    }
+    Ok(())
+}
+
 /// Appends a turn, merging it into the previous one when the role repeats (Anthropic requires
-/// alternation; OpenAI clients send consecutive tool messages, or user after tool).
+/// alternation; other formats send tool results as their own entries, or user after tool).
 fn push_turn(messages: &mut Vec<an::Message>, role: an::Role, content: an::Content) {
     if let Some(last) = messages.last_mut() {
         if last.role == role {
@@ -176,98 +395,142 @@ fn push_turn(messages: &mut Vec<an::Message>, role: an::Role, content: an::Conte
     messages.push(an::Message { role, content });
 }
 
-fn system_blocks(content: oa::Content, i: usize) -> Result<Vec<an::ContentBlock>, TranslateError> {
-    match content {
-        oa::Content::Text(text) if text.is_empty() => Ok(Vec::new()),
-        oa::Content::Text(text) => Ok(vec![an::ContentBlock::text(text)]),
-        oa::Content::Parts(parts) => parts
-            .into_iter()
-            .filter(|p| !matches!(p, oa::ContentPart::Text { text } if text.is_empty()))
-            .map(|part| match part {
-                oa::ContentPart::Text { text } => Ok(an::ContentBlock::text(text)),
-                _ => Err(err(format!("messages[{i}]: a system message may only contain text"))),
-            })
-            .collect(),
-    }
-}
-
-fn blocks_from_parts(parts: Vec<oa::ContentPart>, i: usize) -> Result<Vec<an::ContentBlock>, TranslateError> {
+fn system_blocks(parts: Vec<Part>, i: usize) -> Result<Vec<an::ContentBlock>, TranslateError> {
     let mut blocks = Vec::with_capacity(parts.len());
     for part in parts {
-        let block = match part {
-            // Anthropic rejects empty text blocks.
-            oa::ContentPart::Text { text } | oa::ContentPart::Refusal { refusal: text }
-                if text.is_empty() =>
-            {
-                continue
+        match part {
+            Part::Text(t) if t.text.is_empty() => {}
+            Part::Text(t) => blocks.push(text_block(t)),
+            Part::Refusal(_)
+            | Part::Image(_)
+            | Part::Document(_)
+            | Part::Audio(_)
+            | Part::Reasoning(_)
+            | Part::ToolCall(_)
+            | Part::ToolResult(_) => {
+                return Err(err(format!("messages[{i}]: a system message may only contain text")))
             }
-            oa::ContentPart::Text { text } | oa::ContentPart::Refusal { refusal: text } => {
-                an::ContentBlock::text(text)
-            }
-            oa::ContentPart::ImageUrl { image_url } => {
-                an::ContentBlock::Image(media(image_source(&image_url.url, i)?, None))
-            }
-            oa::ContentPart::File { file } => {
-                let Some((mime, data)) = file.file_data.as_deref().and_then(parse_data_url) else {
-                    return Err(err(format!(
-                        "messages[{i}]: only files given inline as base64 `file_data` can be sent to Anthropic"
-                    )));
-                };
-                if mime != "application/pdf" {
-                    return Err(err(format!("messages[{i}]: Anthropic accepts PDF documents, not `{mime}`")));
-                }
-                let source = an::Source::Base64 { media_type: mime.to_string(), data: data.to_string() };
-                an::ContentBlock::Document(media(source, file.filename))
-            }
-            oa::ContentPart::InputAudio { .. } => {
-                return Err(err(format!("messages[{i}]: audio input is not supported by Anthropic models")))
-            }
-        };
-        blocks.push(block);
+        }
     }
     Ok(blocks)
 }
 
-fn media(source: an::Source, title: Option<String>) -> an::MediaBlock {
-    an::MediaBlock { source, title, rest: Rest::new() }
+/// The system prompt: a string where one unmarked text says it all.
+fn system_of(mut blocks: Vec<an::ContentBlock>) -> Option<an::System> {
+    match blocks.as_slice() {
+        [] => None,
+        [an::ContentBlock::Text(t)] if t.cache_control.is_none() => match blocks.pop() {
+            Some(an::ContentBlock::Text(t)) => Some(an::System::Text(t.text)),
+            other => other.map(|b| an::System::Blocks(vec![b])),
+        },
+        _ => Some(an::System::Blocks(blocks)),
+    }
 }
 
-fn image_source(url: &str, i: usize) -> Result<an::Source, TranslateError> {
-    if let Some((mime, data)) = parse_data_url(url) {
-        return Ok(an::Source::Base64 { media_type: mime.to_string(), data: data.to_string() });
-    }
-    if url.starts_with("https://") || url.starts_with("http://") {
-        return Ok(an::Source::Url { url: url.to_string() });
-    }
-    Err(err(format!("messages[{i}]: image_url must be an http(s) URL or a base64 data: URL")))
+fn text_block(text: Text) -> an::ContentBlock {
+    an::ContentBlock::Text(an::TextBlock { text: text.text, cache_control: text.cache, rest: Rest::new() })
 }
 
-/// The assistant turn as Anthropic content; `None` if it has nothing at all.
-fn assistant_content(m: oa::AssistantMessage, i: usize) -> Result<Option<an::Content>, TranslateError> {
-    let tool_calls = m.tool_calls.unwrap_or_default();
-    let mut blocks = match m.content {
-        Some(oa::Content::Text(text)) if tool_calls.is_empty() && m.refusal.is_none() => {
-            return Ok((!text.is_empty()).then_some(an::Content::Text(text)));
+/// Parts as Anthropic content: one string where they are unmarked text and may be written so,
+/// blocks otherwise.
+fn content_of(parts: Vec<Part>, plain: bool, i: usize) -> Result<an::Content, TranslateError> {
+    if plain && parts.iter().all(|p| matches!(p, Part::Text(Text { cache: None, .. }))) {
+        let mut text = String::new();
+        for part in parts {
+            if let Part::Text(t) = part {
+                text.push_str(&t.text);
+            }
         }
-        Some(oa::Content::Text(text)) if text.is_empty() => Vec::new(),
-        Some(oa::Content::Text(text)) => vec![an::ContentBlock::text(text)],
-        Some(oa::Content::Parts(parts)) => blocks_from_parts(parts, i)?,
-        None => Vec::new(),
-    };
-    if let Some(refusal) = m.refusal.filter(|r| !r.is_empty()) {
-        blocks.push(an::ContentBlock::text(refusal));
+        return Ok(an::Content::Text(text));
     }
-    for call in tool_calls {
-        blocks.push(an::ContentBlock::ToolUse(an::ToolUse {
-            input: parse_arguments(&call.function.arguments).ok_or_else(|| {
+    Ok(an::Content::Blocks(blocks_of(parts, i)?))
+}
+
+fn blocks_of(parts: Vec<Part>, i: usize) -> Result<Vec<an::ContentBlock>, TranslateError> {
+    let mut blocks = Vec::with_capacity(parts.len());
+    for part in parts {
+        blocks.extend(block_of(part, i)?);
+    }
+    Ok(blocks)
+}
+
+/// A part as a content block (`None`: nothing to send).
+fn block_of(part: Part, i: usize) -> Result<Option<an::ContentBlock>, TranslateError> {
+    Ok(Some(match part {
+        // Anthropic rejects empty text blocks.
+        Part::Text(t) if t.text.is_empty() => return Ok(None),
+        Part::Text(t) => text_block(t),
+        Part::Refusal(refusal) if refusal.is_empty() => return Ok(None),
+        Part::Refusal(refusal) => an::ContentBlock::text(refusal),
+        Part::Image(media) => an::ContentBlock::Image(media_block(image_source(media, i)?, None)),
+        Part::Document(doc) => an::ContentBlock::Document(document(doc, i)?),
+        Part::Audio(_) => {
+            return Err(err(format!("messages[{i}]: audio input is not supported by Anthropic models")))
+        }
+        Part::Reasoning(reasoning) => return Ok(thinking_block(reasoning)),
+        Part::ToolCall(call) => an::ContentBlock::ToolUse(an::ToolUse {
+            input: parse_arguments(&call.arguments).ok_or_else(|| {
                 err(format!("messages[{i}]: arguments of tool call `{}` are not a JSON object", call.id))
             })?,
             id: call.id,
-            name: call.function.name,
+            name: call.name,
             rest: Rest::new(),
-        }));
+        }),
+        Part::ToolResult(result) => an::ContentBlock::ToolResult(an::ToolResult {
+            tool_use_id: result.call_id,
+            content: Some(content_of(result.content, result.plain, i)?),
+            is_error: result.is_error.then_some(true),
+            rest: Rest::new(),
+        }),
+    }))
+}
+
+/// Reasoning Anthropic can take back: its own, signed or redacted. Another model's (neither)
+/// cannot be handed to this one.
+fn thinking_block(reasoning: Reasoning) -> Option<an::ContentBlock> {
+    if let Some(data) = reasoning.redacted {
+        return Some(an::ContentBlock::RedactedThinking(an::RedactedThinking { data }));
     }
-    Ok((!blocks.is_empty()).then_some(an::Content::Blocks(blocks)))
+    let signature = reasoning.signature?;
+    Some(an::ContentBlock::Thinking(an::Thinking { thinking: reasoning.text, signature }))
+}
+
+fn media_block(source: an::Source, title: Option<String>) -> an::MediaBlock {
+    an::MediaBlock { source, title, rest: Rest::new() }
+}
+
+fn image_source(media: Media, i: usize) -> Result<an::Source, TranslateError> {
+    match media {
+        Media::Base64 { mime, data } => Ok(an::Source::Base64 { media_type: mime, data }),
+        Media::Url { url, .. } if url.starts_with("https://") || url.starts_with("http://") => {
+            Ok(an::Source::Url { url })
+        }
+        Media::Url { .. } | Media::FileId(_) | Media::Text { .. } => {
+            Err(err(format!("messages[{i}]: image_url must be an http(s) URL or a base64 data: URL")))
+        }
+    }
+}
+
+/// A document block: Anthropic takes PDFs inline or by URL, and plain text.
+fn document(doc: Document, i: usize) -> Result<an::MediaBlock, TranslateError> {
+    let source = match doc.source {
+        Media::Base64 { mime, .. } if mime != "application/pdf" => {
+            return Err(err(format!("messages[{i}]: Anthropic accepts PDF documents, not `{mime}`")))
+        }
+        Media::Base64 { mime, data } => an::Source::Base64 { media_type: mime, data },
+        Media::Text { mime, data } => {
+            an::Source::Text { media_type: mime.unwrap_or_else(|| "text/plain".to_string()), data }
+        }
+        Media::Url { url, .. } if url.starts_with("https://") || url.starts_with("http://") => {
+            an::Source::Url { url }
+        }
+        Media::Url { .. } | Media::FileId(_) => {
+            return Err(err(format!(
+                "messages[{i}]: only files given inline as base64 `file_data` can be sent to Anthropic"
+            )))
+        }
+    };
+    Ok(media_block(source, doc.name))
 }
 
 /// Tool-call arguments as the JSON object Anthropic wants (`""` is a call without arguments).
@@ -281,381 +544,380 @@ pub(crate) fn parse_arguments(arguments: &str) -> Option<Value> {
     }
 }
 
-fn tool_from_openai(tool: oa::Tool) -> Result<an::Tool, TranslateError> {
-    let function = match (tool.kind.as_str(), tool.function) {
-        ("function", Some(f)) => f,
-        (kind, _) => {
-            return Err(err(format!("tools of type `{kind}` are not supported by Anthropic models")))
+fn tool_from_ir(tool: ir::Tool) -> Result<an::Tool, TranslateError> {
+    match tool {
+        ir::Tool::Function(f) => Ok(an::Tool {
+            kind: None,
+            name: f.name,
+            description: f.description,
+            input_schema: Some(
+                f.parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+            ),
+            rest: Rest::new(),
+        }),
+        ir::Tool::Other { kind } => {
+            Err(err(format!("tools of type `{kind}` are not supported by Anthropic models")))
         }
-    };
-    Ok(an::Tool {
-        kind: None,
-        name: function.name,
-        description: function.description,
-        input_schema: Some(
-            function.parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
-        ),
-        rest: Rest::new(),
-    })
+    }
 }
 
-fn tool_choice_from_openai(
-    choice: Option<oa::ToolChoice>,
+fn tool_choice_from_ir(
+    choice: Option<ToolChoice>,
     parallel: Option<bool>,
 ) -> Result<Option<an::ToolChoice>, TranslateError> {
     let disable = (parallel == Some(false)).then_some(true);
     Ok(match choice {
         None if disable.is_some() => Some(an::ToolChoice::Auto { disable_parallel_tool_use: disable }),
         None => None,
-        Some(oa::ToolChoice::Mode(mode)) => Some(match mode.as_str() {
-            "auto" => an::ToolChoice::Auto { disable_parallel_tool_use: disable },
-            "required" => an::ToolChoice::Any { disable_parallel_tool_use: disable },
-            "none" => an::ToolChoice::None,
-            other => return Err(err(format!("unknown tool_choice `{other}`"))),
-        }),
-        Some(oa::ToolChoice::Named(named)) => {
-            Some(an::ToolChoice::Tool { name: named.function.name, disable_parallel_tool_use: disable })
+        Some(ToolChoice::Auto) => Some(an::ToolChoice::Auto { disable_parallel_tool_use: disable }),
+        Some(ToolChoice::Required) => Some(an::ToolChoice::Any { disable_parallel_tool_use: disable }),
+        Some(ToolChoice::None) => Some(an::ToolChoice::None),
+        Some(ToolChoice::Function(name)) => {
+            Some(an::ToolChoice::Tool { name, disable_parallel_tool_use: disable })
         }
+        Some(ToolChoice::Other(other)) => return Err(err(format!("unknown tool_choice `{other}`"))),
     })
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests: Anthropic → OpenAI
+// Answers
 
-pub(crate) fn request_to_openai(
-    req: an::MessagesRequest,
-    model: &str,
-    stream: bool,
-    empty_ok: bool,
-) -> Result<oa::ChatRequest, TranslateError> {
-    if req.messages.is_empty() && !empty_ok {
-        return Err(err("`messages` must not be empty"));
-    }
-    let mut messages = Vec::with_capacity(req.messages.len().saturating_add(1));
-    let system = match req.system {
-        Some(an::System::Text(text)) => text,
-        Some(an::System::Blocks(blocks)) => blocks
-            .into_iter()
-            .map(|b| match b {
-                an::ContentBlock::Text(t) => Ok(t.text),
-                _ => Err(err("system: only text blocks are supported")),
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .join("\n"),
-        None => String::new(),
+/// An Anthropic message in the intermediate form: one candidate.
+pub(crate) fn answer_to_ir(resp: an::MessagesResponse) -> Answer {
+    let parts = resp.content.into_iter().filter_map(answer_part).collect();
+    let candidate = Candidate {
+        parts,
+        finish: resp.stop_reason.as_deref().map(FinishReason::from_anthropic),
+        stop_sequence: resp.stop_sequence,
+        index: 0,
     };
-    if !system.is_empty() {
-        messages.push(oa::Message::System(oa::ContentMessage {
-            content: oa::Content::Text(system),
-            name: None,
-            rest: Rest::new(),
-        }));
+    Answer {
+        id: resp.id,
+        model: resp.model,
+        candidates: vec![candidate],
+        usage: Some(Usage::from_anthropic(&resp.usage)),
     }
-    for (i, message) in req.messages.into_iter().enumerate() {
-        match message.role {
-            an::Role::User => user_to_openai(message.content, i, &mut messages)?,
-            an::Role::Assistant => messages.push(assistant_to_openai(message.content, i)?),
-        }
-    }
+}
 
-    let tools = match req.tools {
-        Some(tools) if !tools.is_empty() => {
-            Some(tools.into_iter().map(tool_to_openai).collect::<Result<Vec<_>, _>>()?)
-        }
-        _ => None,
-    };
-    let (tool_choice, parallel_tool_calls) = match (&tools, req.tool_choice) {
-        (Some(_), Some(choice)) => tool_choice_to_openai(choice),
-        _ => (None, None),
-    };
-
-    Ok(oa::ChatRequest {
-        model: model.to_string(),
-        messages,
-        max_completion_tokens: (req.max_tokens > 0).then_some(req.max_tokens),
-        temperature: req.temperature,
-        top_p: req.top_p,
-        stream: stream.then_some(true),
-        // Without it an OpenAI stream carries no usage, and Anthropic clients expect usage.
-        stream_options: stream.then(|| oa::StreamOptions { include_usage: Some(true), rest: Rest::new() }),
-        stop: req.stop_sequences.map(oa::Stop::Many),
-        tools,
-        tool_choice,
-        parallel_tool_calls,
-        user: req.metadata.and_then(|m| m.user_id),
-        ..oa::ChatRequest::default()
+fn answer_part(block: an::ContentBlock) -> Option<Part> {
+    Some(match block {
+        an::ContentBlock::Text(t) => text_part(t),
+        an::ContentBlock::ToolUse(call) => tool_call(call),
+        an::ContentBlock::Thinking(t) => thinking(t),
+        an::ContentBlock::RedactedThinking(r) => redacted(r),
+        // Server tool results, images …: nothing another format's answer can hold.
+        an::ContentBlock::Image(_)
+        | an::ContentBlock::Document(_)
+        | an::ContentBlock::ToolResult(_)
+        | an::ContentBlock::Unsupported => return None,
     })
 }
 
-/// A user turn: its tool results become `tool` messages (first, as Anthropic orders them), the
-/// rest one user message.
-fn user_to_openai(
-    content: an::Content,
-    i: usize,
-    messages: &mut Vec<oa::Message>,
-) -> Result<(), TranslateError> {
-    let blocks = match content {
-        an::Content::Text(text) => {
-            messages.push(user_message(oa::Content::Text(text)));
-            return Ok(());
-        }
-        an::Content::Blocks(blocks) => blocks,
-    };
-    let mut parts = Vec::new();
-    for block in blocks {
-        match block {
-            an::ContentBlock::ToolResult(result) => {
-                messages.push(oa::Message::Tool(oa::ToolMessage {
-                    tool_call_id: result.tool_use_id,
-                    content: oa::Content::Text(tool_result_text(result.content, i)?),
-                    is_error: result.is_error == Some(true),
-                    rest: Rest::new(),
-                }));
-            }
-            other => {
-                if let Some(part) = part_from_block(other, i)? {
-                    parts.push(part);
-                }
-            }
-        }
-    }
-    match parts.len() {
-        0 => {}
-        1 if matches!(parts.first(), Some(oa::ContentPart::Text { .. })) => {
-            if let Some(oa::ContentPart::Text { text }) = parts.pop() {
-                messages.push(user_message(oa::Content::Text(text)));
-            }
-        }
-        _ => messages.push(user_message(oa::Content::Parts(parts))),
-    }
-    Ok(())
-}
-
-fn user_message(content: oa::Content) -> oa::Message {
-    oa::Message::User(oa::ContentMessage { content, name: None, rest: Rest::new() })
-}
-
-/// A user content block as an OpenAI part (`None`: nothing to send, e.g. thinking).
-fn part_from_block(block: an::ContentBlock, i: usize) -> Result<Option<oa::ContentPart>, TranslateError> {
-    Ok(Some(match block {
-        an::ContentBlock::Text(t) => oa::ContentPart::Text { text: t.text },
-        an::ContentBlock::Image(image) => {
-            let url = match image.source {
-                an::Source::Base64 { media_type, data } => data_url(&media_type, &data),
-                an::Source::Url { url } => url,
-                _ => return Err(err(format!("messages[{i}]: images must be given as base64 or URL"))),
-            };
-            oa::ContentPart::ImageUrl { image_url: oa::ImageUrl { url, detail: None } }
-        }
-        an::ContentBlock::Document(doc) => match doc.source {
-            an::Source::Base64 { media_type, data } => oa::ContentPart::File {
-                file: oa::FileRef {
-                    file_data: Some(data_url(&media_type, &data)),
-                    file_id: None,
-                    filename: Some(doc.title.unwrap_or_else(|| "document.pdf".to_string())),
-                },
-            },
-            an::Source::Text { data, .. } => oa::ContentPart::Text { text: data },
-            _ => return Err(err(format!("messages[{i}]: documents must be given as base64 or text"))),
-        },
-        an::ContentBlock::Thinking(_) | an::ContentBlock::RedactedThinking(_) => return Ok(None),
-        an::ContentBlock::ToolUse(_) => {
-            return Err(err(format!("messages[{i}]: tool_use blocks belong in assistant turns")))
-        }
-        an::ContentBlock::ToolResult(_) | an::ContentBlock::Unsupported => {
-            return Err(err(format!("messages[{i}]: content block type not supported by OpenAI chat models")))
-        }
-    }))
-}
-
-fn tool_result_text(content: Option<an::Content>, i: usize) -> Result<String, TranslateError> {
-    match content {
-        None => Ok(String::new()),
-        Some(an::Content::Text(text)) => Ok(text),
-        Some(an::Content::Blocks(blocks)) => {
-            let texts = blocks
-                .into_iter()
-                .map(|b| match b {
-                    an::ContentBlock::Text(t) => Ok(t.text),
-                    _ => Err(err(format!("messages[{i}]: OpenAI tool results can only hold text"))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(texts.join("\n"))
-        }
-    }
-}
-
-fn assistant_to_openai(content: an::Content, i: usize) -> Result<oa::Message, TranslateError> {
-    let mut text = String::new();
-    let mut tool_calls = Vec::new();
-    match content {
-        an::Content::Text(t) => text = t,
-        an::Content::Blocks(blocks) => {
-            for block in blocks {
-                match block {
-                    an::ContentBlock::Text(t) => text.push_str(&t.text),
-                    an::ContentBlock::ToolUse(call) => {
-                        tool_calls.push(oa::ToolCall::function(call.id, call.name, call.input.to_string()))
-                    }
-                    // Another model's reasoning cannot be handed to this one.
-                    an::ContentBlock::Thinking(_) | an::ContentBlock::RedactedThinking(_) => {}
-                    _ => {
-                        return Err(err(format!(
-                            "messages[{i}]: assistant content block type not supported by OpenAI chat models"
-                        )))
-                    }
-                }
-            }
-        }
-    }
-    Ok(oa::Message::Assistant(oa::AssistantMessage {
-        content: (!text.is_empty() || tool_calls.is_empty()).then_some(oa::Content::Text(text)),
-        tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-        ..oa::AssistantMessage::default()
-    }))
-}
-
-fn tool_to_openai(tool: an::Tool) -> Result<oa::Tool, TranslateError> {
-    if let Some(kind) = tool.kind.as_deref().filter(|k| *k != "custom") {
-        return Err(err(format!("Anthropic server tool `{kind}` is not available on OpenAI chat models")));
-    }
-    Ok(oa::Tool::function(tool.name, tool.description, tool.input_schema))
-}
-
-fn tool_choice_to_openai(choice: an::ToolChoice) -> (Option<oa::ToolChoice>, Option<bool>) {
-    let mode = |m: &str| Some(oa::ToolChoice::Mode(m.to_string()));
-    let (choice, disable) = match choice {
-        an::ToolChoice::Auto { disable_parallel_tool_use } => (mode("auto"), disable_parallel_tool_use),
-        an::ToolChoice::Any { disable_parallel_tool_use } => (mode("required"), disable_parallel_tool_use),
-        an::ToolChoice::Tool { name, disable_parallel_tool_use } => {
-            (Some(oa::ToolChoice::function(name)), disable_parallel_tool_use)
-        }
-        an::ToolChoice::None => (mode("none"), None),
-    };
-    (choice, (disable == Some(true)).then_some(false))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Responses
-
-/// An Anthropic message as an OpenAI chat completion.
-pub(crate) fn response_to_openai(resp: an::MessagesResponse, model: &str) -> oa::ChatCompletion {
-    let mut text = String::new();
-    let mut tool_calls = Vec::new();
-    for block in resp.content {
-        match block {
-            an::ContentBlock::Text(t) => text.push_str(&t.text),
-            an::ContentBlock::ToolUse(call) => {
-                tool_calls.push(oa::ToolCall::function(call.id, call.name, call.input.to_string()))
-            }
-            _ => {}
-        }
-    }
-    let reason = resp.stop_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_anthropic);
-    oa::ChatCompletion::single(
-        openai_id(&resp.id),
-        model,
-        text,
-        tool_calls,
-        reason.openai(),
-        Some(Usage::from_anthropic(&resp.usage).to_openai()),
-    )
-}
-
-/// An OpenAI chat completion (first choice) as an Anthropic message.
-pub(crate) fn response_from_openai(
-    resp: oa::ChatCompletion,
-    model: &str,
-) -> Result<an::MessagesResponse, TranslateError> {
-    let Some(choice) = resp.choices.into_iter().next() else {
+/// An answer (its first candidate) as an Anthropic message, for a client that asked for `model`.
+pub(crate) fn answer_from_ir(answer: Answer, model: &str) -> Result<an::MessagesResponse, TranslateError> {
+    let Some(candidate) = answer.candidates.into_iter().next() else {
         return Err(err("provider response has no choices"));
     };
-    let message = choice.message;
-    let mut content = Vec::new();
-    match message.content {
-        Some(oa::Content::Text(text)) if !text.is_empty() => content.push(an::ContentBlock::text(text)),
-        Some(oa::Content::Parts(parts)) => {
-            for part in parts {
-                if let oa::ContentPart::Text { text } | oa::ContentPart::Refusal { refusal: text } = part {
-                    if !text.is_empty() {
-                        content.push(an::ContentBlock::text(text));
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-    if let Some(refusal) = message.refusal.filter(|r| !r.is_empty()) {
-        content.push(an::ContentBlock::text(refusal));
-    }
-    let tool_calls = message.tool_calls.unwrap_or_default();
-    let has_tool_calls = !tool_calls.is_empty();
-    for call in tool_calls {
-        // The model's own JSON; keep it even if malformed rather than lose it.
-        let input =
-            parse_arguments(&call.function.arguments).unwrap_or(Value::String(call.function.arguments));
-        content.push(an::ContentBlock::ToolUse(an::ToolUse {
-            id: call.id,
-            name: call.function.name,
-            input,
-            rest: Rest::new(),
-        }));
-    }
-    let mut reason = choice.finish_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_openai);
-    if has_tool_calls && reason == FinishReason::Stop {
+    let mut reason = candidate.finish.unwrap_or(FinishReason::Stop);
+    if reason == FinishReason::Stop && candidate.has_tool_calls() {
         // Some compatible servers say `stop` after tool calls.
         reason = FinishReason::ToolCalls;
     }
-    let usage = resp.usage.as_ref().map(Usage::from_openai).unwrap_or_default();
+    let stop_sequence = candidate.stop_sequence.filter(|_| reason == FinishReason::StopSequence);
     Ok(an::MessagesResponse {
-        id: anthropic_id(&resp.id),
+        id: anthropic_id(&answer.id),
         kind: "message".to_string(),
         role: an::Role::Assistant,
         model: model.to_string(),
-        content,
+        content: candidate.parts.into_iter().filter_map(answer_block).collect(),
         stop_reason: Some(reason.anthropic().to_string()),
-        stop_sequence: None,
-        usage: usage.to_anthropic(),
+        stop_sequence,
+        usage: answer.usage.unwrap_or_default().to_anthropic(),
         rest: Rest::new(),
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// The intermediate form. Transitional: through the OpenAI shape until this module reads and
-// writes the intermediate form itself.
-
-pub(crate) fn request_to_ir(
-    req: an::MessagesRequest,
-    empty_ok: bool,
-) -> Result<crate::llm::ir::Conversation, TranslateError> {
-    super::openai::request_to_ir(request_to_openai(req, "", false, empty_ok)?, true)
-}
-
-pub(crate) fn request_from_ir(
-    conversation: crate::llm::ir::Conversation,
-    model: &str,
-    stream: bool,
-    empty_ok: bool,
-) -> Result<an::MessagesRequest, TranslateError> {
-    request_from_openai(super::openai::request_from_ir(conversation, "", false), model, stream, empty_ok)
-}
-
-pub(crate) fn answer_to_ir(resp: an::MessagesResponse) -> crate::llm::ir::Answer {
-    let model = resp.model.clone();
-    let mut answer = super::openai::answer_to_ir(response_to_openai(resp, ""));
-    answer.model = model;
-    answer
-}
-
-pub(crate) fn answer_from_ir(
-    answer: crate::llm::ir::Answer,
-    model: &str,
-) -> Result<an::MessagesResponse, TranslateError> {
-    let usage = answer.usage;
-    let mut out = response_from_openai(super::openai::answer_from_ir(answer, model), model)?;
-    // OpenAI's usage has no cache writes: taken from the answer itself.
-    if let Some(usage) = usage {
-        out.usage = usage.to_anthropic();
+fn answer_block(part: Part) -> Option<an::ContentBlock> {
+    match part {
+        Part::Text(Text { text, .. }) | Part::Refusal(text) if text.is_empty() => None,
+        Part::Text(Text { text, .. }) | Part::Refusal(text) => Some(an::ContentBlock::text(text)),
+        Part::ToolCall(call) => {
+            // The model's own JSON; keep it even if malformed rather than lose it.
+            let input = parse_arguments(&call.arguments).unwrap_or(Value::String(call.arguments));
+            Some(an::ContentBlock::ToolUse(an::ToolUse {
+                id: call.id,
+                name: call.name,
+                input,
+                rest: Rest::new(),
+            }))
+        }
+        Part::Reasoning(reasoning) => thinking_block(reasoning),
+        Part::Image(_) | Part::Document(_) | Part::Audio(_) | Part::ToolResult(_) => None,
     }
-    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(v: Value) -> an::MessagesRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// Read into the intermediate form and written back.
+    fn round_trip(v: Value) -> Value {
+        let conversation = request_to_ir(request(v), false).unwrap();
+        serde_json::to_value(request_from_ir(conversation, "claude-x", false, false).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn requests_survive_the_intermediate_form() {
+        let original = json!({
+            "model": "claude-x",
+            "max_tokens": 1024,
+            "system": [
+                {"type": "text", "text": "You review contracts."},
+                {"type": "text", "text": "<contract>…</contract>", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+            ],
+            "messages": [
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Is it signed?", "cache_control": {"type": "ephemeral"}},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+                ]},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "Look it up.", "signature": "EqQBsig"},
+                    {"type": "redacted_thinking", "data": "EmwKAhgB"},
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "signature"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "no such page", "is_error": true},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": [
+                        {"type": "text", "text": "page 1"}, {"type": "text", "text": "page 2"}
+                    ]},
+                    {"type": "text", "text": "Go on."}
+                ]}
+            ],
+            "stop_sequences": ["###"],
+            "temperature": 0.2,
+            "top_p": 0.9,
+            "top_k": 40,
+            "tools": [{"name": "lookup", "description": "Finds a page", "input_schema": {"type": "object"}}],
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
+            "metadata": {"user_id": "u-1"}
+        });
+        assert_eq!(round_trip(original.clone()), original);
+    }
+
+    #[test]
+    fn reasoning_is_read_in_order_with_its_signature() {
+        let conversation = request_to_ir(
+            request(json!({"model": "m", "max_tokens": 1, "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "Hmm.", "signature": "sig"},
+                    {"type": "redacted_thinking", "data": "opaque"},
+                    {"type": "text", "text": "Hello."}
+                ]}
+            ]})),
+            false,
+        )
+        .unwrap();
+        let assistant = &conversation.entries[1];
+        assert_eq!(assistant.role, Role::Assistant);
+        assert_eq!(
+            assistant.parts,
+            vec![
+                Part::Reasoning(Reasoning {
+                    text: "Hmm.".into(),
+                    signature: Some("sig".into()),
+                    ..Reasoning::default()
+                }),
+                Part::Reasoning(Reasoning { redacted: Some("opaque".into()), ..Reasoning::default() }),
+                Part::text("Hello."),
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_results_are_tool_entries_before_the_rest_of_their_turn() {
+        let conversation = request_to_ir(
+            request(json!({"model": "m", "max_tokens": 1, "messages": [
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Thanks"},
+                    {"type": "tool_result", "tool_use_id": "t1", "is_error": true, "content": "boom"}
+                ]}
+            ]})),
+            false,
+        )
+        .unwrap();
+        let roles: Vec<Role> = conversation.entries.iter().map(|e| e.role).collect();
+        assert_eq!(roles, [Role::Tool, Role::User]);
+        assert!(conversation.entries.iter().all(|e| e.source == 0));
+        let Part::ToolResult(result) = &conversation.entries[0].parts[0] else { panic!("a tool result") };
+        assert!(result.is_error);
+        assert_eq!(result.content, vec![Part::text("boom")]);
+    }
+
+    fn entry(role: Role, parts: Vec<Part>, source: usize) -> Entry {
+        Entry { role, parts, plain: true, source }
+    }
+
+    #[test]
+    fn another_models_reasoning_is_dropped_and_anthropics_kept_in_place() {
+        let conversation = Conversation {
+            entries: vec![
+                entry(Role::User, vec![Part::text("Hi")], 0),
+                entry(
+                    Role::Assistant,
+                    vec![
+                        Part::Reasoning(Reasoning { text: "someone else's".into(), ..Reasoning::default() }),
+                        Part::text("Hello."),
+                        Part::Reasoning(Reasoning {
+                            text: "mine".into(),
+                            signature: Some("sig".into()),
+                            ..Reasoning::default()
+                        }),
+                        Part::Reasoning(Reasoning {
+                            redacted: Some("opaque".into()),
+                            ..Reasoning::default()
+                        }),
+                    ],
+                    1,
+                ),
+            ],
+            ..Conversation::default()
+        };
+        let out = serde_json::to_value(request_from_ir(conversation, "m", false, false).unwrap()).unwrap();
+        assert_eq!(
+            out["messages"][1]["content"],
+            json!([
+                {"type": "text", "text": "Hello."},
+                {"type": "thinking", "thinking": "mine", "signature": "sig"},
+                {"type": "redacted_thinking", "data": "opaque"}
+            ])
+        );
+    }
+
+    #[test]
+    fn tool_entries_join_the_next_user_turn_with_their_error_flag() {
+        let result = |id: &str, is_error| {
+            Part::ToolResult(ToolResult {
+                call_id: id.into(),
+                name: None,
+                content: vec![Part::text("out")],
+                plain: true,
+                is_error,
+            })
+        };
+        let call =
+            Part::ToolCall(ir::ToolCall { id: "a".into(), name: "f".into(), arguments: String::new() });
+        let conversation = Conversation {
+            entries: vec![
+                entry(Role::User, vec![Part::text("Go")], 0),
+                entry(Role::Assistant, vec![call], 1),
+                entry(Role::Tool, vec![result("a", true)], 2),
+                entry(Role::User, vec![Part::text("And?")], 3),
+                entry(Role::Tool, vec![result("b", false)], 4),
+            ],
+            ..Conversation::default()
+        };
+        let out = serde_json::to_value(request_from_ir(conversation, "m", false, false).unwrap()).unwrap();
+        assert_eq!(
+            out["messages"][2],
+            json!({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "a", "content": "out", "is_error": true},
+                {"type": "tool_result", "tool_use_id": "b", "content": "out"},
+                {"type": "text", "text": "And?"}
+            ]})
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let server_tool = request(json!({"model": "m", "max_tokens": 1,
+            "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+            "messages": [{"role": "user", "content": "Hi"}]}));
+        let e = request_to_ir(server_tool, false).unwrap_err();
+        assert!(e.message.contains("Anthropic server tool `web_search_20250305` is not available"), "{e}");
+
+        let image_result = request(json!({"model": "m", "max_tokens": 1, "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [
+                {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}
+            ]}]}
+        ]}));
+        let e = request_to_ir(image_result, false).unwrap_err();
+        assert!(e.message.contains("messages[1]: tool results may only hold text"), "{e}");
+
+        let several = Conversation {
+            entries: vec![entry(Role::User, vec![Part::text("Hi")], 0)],
+            sampling: Sampling { candidates: Some(2), ..Sampling::default() },
+            ..Conversation::default()
+        };
+        assert!(request_from_ir(several, "m", false, false).is_err());
+
+        let audio = Conversation {
+            entries: vec![entry(Role::User, vec![Part::Audio(json!({"data": "", "format": "wav"}))], 7)],
+            ..Conversation::default()
+        };
+        let e = request_from_ir(audio, "m", false, false).unwrap_err();
+        assert!(e.message.contains("messages[7]: audio input is not supported"), "{e}");
+    }
+
+    #[test]
+    fn answers_survive_the_intermediate_form() {
+        let original = json!({
+            "id": "msg_01",
+            "type": "message",
+            "role": "assistant",
+            "model": "client-model",
+            "content": [
+                {"type": "thinking", "thinking": "Count.", "signature": "sig"},
+                {"type": "redacted_thinking", "data": "opaque"},
+                {"type": "text", "text": "1, 2, 3"},
+                {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}
+            ],
+            "stop_reason": "stop_sequence",
+            "stop_sequence": "4",
+            "usage": {
+                "input_tokens": 5,
+                "cache_creation_input_tokens": 100,
+                "cache_read_input_tokens": 200,
+                "output_tokens": 7
+            }
+        });
+        let answer = answer_to_ir(serde_json::from_value(original.clone()).unwrap());
+        assert_eq!(answer.candidates[0].finish, Some(FinishReason::StopSequence));
+        assert_eq!(answer.usage.unwrap().cache_write, 100);
+        let mut out = serde_json::to_value(answer_from_ir(answer, "client-model").unwrap()).unwrap();
+        // Ids gain the prefix every writer adds.
+        assert_eq!(out["id"], "msg_msg_01");
+        out["id"] = json!("msg_01");
+        assert_eq!(out, original);
+    }
+
+    #[test]
+    fn a_stop_sequence_is_named_only_when_it_ended_the_answer() {
+        let answer = |finish| Answer {
+            candidates: vec![Candidate {
+                parts: vec![Part::text("x")],
+                finish: Some(finish),
+                stop_sequence: Some("###".into()),
+                index: 0,
+            }],
+            ..Answer::default()
+        };
+        let out = answer_from_ir(answer(FinishReason::StopSequence), "m").unwrap();
+        assert_eq!(
+            (out.stop_reason.as_deref(), out.stop_sequence.as_deref()),
+            (Some("stop_sequence"), Some("###"))
+        );
+        let out = answer_from_ir(answer(FinishReason::Length), "m").unwrap();
+        assert_eq!((out.stop_reason.as_deref(), out.stop_sequence), (Some("max_tokens"), None));
+        let e = answer_from_ir(Answer::default(), "m").unwrap_err();
+        assert!(e.message.contains("no choices"));
+    }
 }

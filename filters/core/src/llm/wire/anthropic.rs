@@ -91,14 +91,17 @@ pub enum ContentBlock {
 
 impl ContentBlock {
     pub fn text(text: impl Into<String>) -> Self {
-        ContentBlock::Text(TextBlock { text: text.into(), rest: Rest::new() })
+        ContentBlock::Text(TextBlock { text: text.into(), cache_control: None, rest: Rest::new() })
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TextBlock {
     pub text: String,
-    /// `cache_control`, `citations` …
+    /// A prompt-cache breakpoint (`{"type": "ephemeral"}`, maybe with a `ttl`), as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<Value>,
+    /// `citations` …
     #[serde(flatten)]
     pub rest: Rest,
 }
