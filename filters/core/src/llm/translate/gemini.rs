@@ -1,22 +1,33 @@
-//! OpenAI chat ⇄ Gemini `generateContent`, requests and complete responses.
+//! Gemini `generateContent` ⇄ the intermediate form ([`crate::llm::ir`]), requests and complete
+//! answers.
 //!
-//! Gemini's roles are `user` and `model`; tool calls are `functionCall` parts and their results
-//! `functionResponse` parts in a user turn, matched by function *name* — there are no call ids.
-//! Ids are synthesised for OpenAI clients as `call_<n>` (the call's position in the response),
-//! and a tool message's function name is found from the earlier call with its id.
+//! Gemini's roles are `user` and `model`; the system prompt is `systemInstruction`; tool calls
+//! are `functionCall` parts and their results `functionResponse` parts in a user turn, matched
+//! by function *name* — there are no call ids. Ids are synthesised as `call_<n>` (the call's
+//! position in the request, or in its answer), and a result written for Gemini is named from the
+//! earlier call with its id. A result's `{"error": …}` is the tool's failure.
 //!
 //! Gemini 3 signs its function calls (`thoughtSignature`) and rejects a follow-up request whose
-//! calls lost their signature. OpenAI has nowhere to put it but the id, so a signed call's id is
-//! `call_<n>` + [`SIGNATURE_SEPARATOR`] + the signature (URL-safe base64, so the id stays within
-//! `[A-Za-z0-9_-]`), and the signature is restored when the call comes back.
+//! calls lost their signature. Other formats have nowhere to put it but the id, so a signed call's
+//! id is `call_<n>` + [`SIGNATURE_SEPARATOR`] + the signature (URL-safe base64, so the id stays
+//! within `[A-Za-z0-9_-]`), and the signature is restored when the call comes back. Thoughts
+//! (`thought: true` parts) are reasoning, with their own signature; a call signed in a Gemini
+//! *request* keeps a plain id, because its signature means nothing to another provider and would
+//! overflow their id limits (Converse: 64 characters).
+//!
+//! Tool and response schemas are rewritten to the subset Gemini accepts ([`schema`]).
 
-use super::anthropic::openai_id;
-use super::{data_url, parse_data_url, schema, FinishReason, TranslateError};
+use super::anthropic::{parse_arguments, strip_openai_prefix};
+use super::{parse_data_url, schema, FinishReason, TranslateError};
+use crate::llm::ir::{
+    self, Answer, Candidate, Conversation, Document, Entry, Media, Part, Reasoning, ResponseFormat, Role,
+    Sampling, ToolChoice, ToolResult,
+};
 use crate::llm::usage::Usage;
 use crate::llm::wire::gemini as gm;
-use crate::llm::wire::openai as oa;
 use crate::llm::wire::Rest;
-use serde_json::{Map, Value};
+use base64::Engine as _;
+use serde_json::{Map, Number, Value};
 
 /// Between a synthesised call id and the Gemini thought signature it carries.
 pub const SIGNATURE_SEPARATOR: &str = "__sig__";
@@ -52,13 +63,7 @@ impl FinishReason {
     }
 }
 
-/// A Gemini `functionCall` as an OpenAI tool call (absent `args` are an empty object).
-fn openai_call(id: String, name: String, args: Option<Value>) -> oa::ToolCall {
-    let args = args.unwrap_or_else(|| Value::Object(Map::new()));
-    oa::ToolCall::function(id, name, args.to_string())
-}
-
-/// The OpenAI id of the `index`-th function call of a response, carrying its signature.
+/// The id of the `index`-th function call of an answer (or a request), carrying its signature.
 pub(crate) fn call_id(index: usize, signature: Option<&str>) -> String {
     match signature.filter(|s| !s.is_empty()) {
         Some(sig) => {
@@ -94,136 +99,434 @@ fn signature_of(id: &str) -> Option<String> {
     Some(out)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Requests: OpenAI → Gemini
+const USER: &str = "user";
+const MODEL: &str = "model";
 
-pub(crate) fn request_from_openai(
-    req: oa::ChatRequest,
+// ---------------------------------------------------------------------------------------------
+// Requests: Gemini → intermediate form (Gemini clients reaching other providers)
+
+pub(crate) fn request_to_ir(
+    req: gm::GenerateContentRequest,
+    empty_ok: bool,
+) -> Result<Conversation, TranslateError> {
+    if req.contents.is_empty() && !empty_ok {
+        return Err(err("`contents` must not be empty"));
+    }
+    let mut entries = Vec::with_capacity(req.contents.len().saturating_add(1));
+    entries.extend(req.system_instruction.and_then(system_entry));
+    let mut turns = TurnReader::default();
+    for (source, content) in req.contents.into_iter().enumerate() {
+        if content.role.as_deref() == Some(MODEL) {
+            entries.push(turns.model_entry(content.parts, source)?);
+        } else {
+            turns.user_entries(content.parts, source, &mut entries)?;
+        }
+    }
+    let tools = tools_to_ir(req.tools.unwrap_or_default())?;
+    let tool_choice = match req.tool_config.and_then(|c| c.function_calling_config) {
+        Some(config) if !tools.is_empty() => tool_choice_to_ir(config),
+        _ => None,
+    };
+    Ok(Conversation {
+        entries,
+        tools,
+        tool_choice,
+        parallel_tool_calls: None,
+        sampling: sampling_to_ir(req.generation_config.unwrap_or_default())?,
+        user: None,
+        audio_output: None,
+    })
+}
+
+/// `systemInstruction` as one plain system entry, its texts a line each (its `source` is 0: it is
+/// not in `contents`, and only text, which no writer refuses, comes from it).
+fn system_entry(system: gm::Content) -> Option<Entry> {
+    let texts: Vec<String> = system.parts.into_iter().filter_map(|p| p.text).collect();
+    let text = texts.join("\n");
+    (!text.is_empty()).then(|| Entry {
+        role: Role::System,
+        parts: vec![Part::text(text)],
+        plain: true,
+        source: 0,
+    })
+}
+
+/// Reads turns in order, giving every call an id and every result the id of its call.
+#[derive(Default)]
+struct TurnReader {
+    /// Calls of the latest model turn not yet answered: (name, id). Gemini pairs results with
+    /// calls by name, in order.
+    open_calls: Vec<(String, String)>,
+    /// Calls so far, for the next synthesised id.
+    calls: usize,
+}
+
+impl TurnReader {
+    fn model_entry(&mut self, parts: Vec<gm::Part>, source: usize) -> Result<Entry, TranslateError> {
+        self.open_calls.clear();
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            if part.thought == Some(true) {
+                out.extend(reasoning_of(part));
+            } else if let Some(call) = part.function_call {
+                // A signature of a call in a request stays here: see the module docs.
+                let id = call.id.clone().unwrap_or_else(|| call_id(self.calls, None));
+                self.calls = self.calls.saturating_add(1);
+                self.open_calls.push((call.name.clone(), id.clone()));
+                out.push(tool_call(id, call));
+            } else if let Some(text) = part.text {
+                push_text(&mut out, text);
+            } else {
+                return Err(err(format!(
+                    "contents[{source}]: only text and function calls are supported in model turns"
+                )));
+            }
+        }
+        Ok(Entry { role: Role::Assistant, parts: out, plain: true, source })
+    }
+
+    /// A user turn: its function responses as one tool entry, then the rest as a user entry.
+    fn user_entries(
+        &mut self,
+        parts: Vec<gm::Part>,
+        source: usize,
+        entries: &mut Vec<Entry>,
+    ) -> Result<(), TranslateError> {
+        let mut results = Vec::new();
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            if let Some(response) = part.function_response {
+                results.push(Part::ToolResult(self.tool_result(response, source)?));
+            } else if let Some(text) = part.text {
+                if part.thought != Some(true) && !text.is_empty() {
+                    out.push(Part::text(text));
+                }
+            } else if let Some(blob) = part.inline_data {
+                out.push(part_of_blob(blob));
+            } else if let Some(file) = part.file_data {
+                if file.mime_type.as_deref().is_some_and(|m| !m.starts_with("image/")) {
+                    return Err(err(format!(
+                        "contents[{source}]: only image files can be referenced by URI for this model"
+                    )));
+                }
+                out.push(Part::Image(Media::Url { url: file.file_uri, mime: file.mime_type }));
+            } else {
+                return Err(err(format!("contents[{source}]: part type not supported for this model")));
+            }
+        }
+        if !results.is_empty() {
+            entries.push(Entry { role: Role::Tool, parts: results, plain: false, source });
+        }
+        if !out.is_empty() {
+            let plain = matches!(out.as_slice(), [Part::Text(_)]);
+            entries.push(Entry { role: Role::User, parts: out, plain, source });
+        }
+        Ok(())
+    }
+
+    fn tool_result(
+        &mut self,
+        response: gm::FunctionResponse,
+        source: usize,
+    ) -> Result<ToolResult, TranslateError> {
+        let call_id = match response.id {
+            Some(id) => id,
+            None => match self.open_calls.iter().position(|(name, _)| *name == response.name) {
+                Some(at) => self.open_calls.remove(at).1,
+                None => {
+                    return Err(err(format!(
+                        "contents[{source}]: functionResponse `{}` answers no functionCall",
+                        response.name
+                    )))
+                }
+            },
+        };
+        let (output, is_error) = function_output(response.response);
+        Ok(ToolResult {
+            call_id,
+            name: Some(response.name),
+            content: vec![Part::text(output)],
+            plain: true,
+            is_error,
+        })
+    }
+}
+
+/// A thought part as reasoning; `None` for one with neither text nor signature.
+fn reasoning_of(part: gm::Part) -> Option<Part> {
+    let text = part.text.unwrap_or_default();
+    let signature = part.thought_signature.filter(|s| !s.is_empty());
+    if text.is_empty() && signature.is_none() {
+        return None;
+    }
+    Some(Part::Reasoning(Reasoning { text, signature, ..Reasoning::default() }))
+}
+
+/// A `functionCall` as a tool call (absent `args` are an empty object).
+fn tool_call(id: String, call: gm::FunctionCall) -> Part {
+    let args = call.args.unwrap_or_else(|| Value::Object(Map::new()));
+    Part::ToolCall(ir::ToolCall { id, name: call.name, arguments: args.to_string() })
+}
+
+/// Appends model text, joining it to the text just before (Gemini may split one answer's text
+/// over several parts).
+fn push_text(parts: &mut Vec<Part>, text: String) {
+    if text.is_empty() {
+        return;
+    }
+    match parts.last_mut() {
+        Some(Part::Text(last)) => last.text.push_str(&text),
+        _ => parts.push(Part::text(text)),
+    }
+}
+
+/// A function response's output as text, and whether it is the tool's failure: `{"output": s}`
+/// is `s`, `{"error": s}` the failure `s`, anything else the whole response as JSON.
+fn function_output(response: Value) -> (String, bool) {
+    if let Value::Object(obj) = &response {
+        if obj.len() == 1 {
+            for (key, is_error) in [("output", false), ("error", true)] {
+                match obj.get(key) {
+                    Some(Value::String(s)) => return (s.clone(), is_error),
+                    Some(other) if is_error => return (other.to_string(), true),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (response.to_string(), false)
+}
+
+/// Inline bytes: audio (as `{data, format}`), images, anything else a document.
+fn part_of_blob(blob: gm::Blob) -> Part {
+    if let Some(format) = blob.mime_type.strip_prefix("audio/") {
+        let format = if format == "mpeg" { "mp3" } else { format };
+        return Part::Audio(serde_json::json!({"data": blob.data, "format": format}));
+    }
+    let image = blob.mime_type.starts_with("image/");
+    let media = Media::Base64 { mime: blob.mime_type, data: blob.data };
+    if image {
+        Part::Image(media)
+    } else {
+        Part::Document(Document { source: media, name: Some("document".into()) })
+    }
+}
+
+fn tools_to_ir(tools: Vec<gm::Tool>) -> Result<Vec<ir::Tool>, TranslateError> {
+    let mut out = Vec::new();
+    for tool in tools {
+        if !tool.rest.is_empty() {
+            let names: Vec<&str> = tool.rest.keys().map(String::as_str).collect();
+            return Err(err(format!("Gemini tools {names:?} are not available for this model")));
+        }
+        for d in tool.function_declarations.unwrap_or_default() {
+            let parameters = d
+                .parameters_json_schema
+                .or_else(|| d.parameters.as_ref().map(schema::from_gemini))
+                .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+            out.push(ir::Tool::Function(ir::Function {
+                name: d.name,
+                description: d.description,
+                parameters: Some(parameters),
+                strict: None,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// `ANY` with one allowed function forces it; with several it is only `Required` (the list has no
+/// counterpart); `VALIDATED` and an absent mode say nothing.
+fn tool_choice_to_ir(config: gm::FunctionCallingConfig) -> Option<ToolChoice> {
+    let mut names = config.allowed_function_names.unwrap_or_default();
+    match config.mode.as_deref() {
+        Some("ANY") if names.len() == 1 => names.pop().map(ToolChoice::Function),
+        Some("ANY") => Some(ToolChoice::Required),
+        Some("NONE") => Some(ToolChoice::None),
+        Some("AUTO") => Some(ToolChoice::Auto),
+        _ => None,
+    }
+}
+
+fn sampling_to_ir(config: gm::GenerationConfig) -> Result<Sampling, TranslateError> {
+    if config.candidate_count.is_some_and(|n| n > 1) {
+        return Err(err("candidateCount > 1 is not supported for this model"));
+    }
+    let response_format = match config.response_mime_type.as_deref() {
+        Some("application/json") => Some(
+            match config
+                .response_json_schema
+                .or_else(|| config.response_schema.as_ref().map(schema::from_gemini))
+            {
+                Some(s) => ResponseFormat::JsonSchema {
+                    name: "response".into(),
+                    description: None,
+                    schema: Some(s),
+                    strict: None,
+                },
+                None => ResponseFormat::Json,
+            },
+        ),
+        _ => None,
+    };
+    Ok(Sampling {
+        max_output_tokens: config.max_output_tokens,
+        temperature: config.temperature,
+        top_p: config.top_p,
+        top_k: config.top_k.as_ref().and_then(Number::as_u64),
+        stop: config.stop_sequences,
+        seed: config.seed,
+        presence_penalty: config.presence_penalty,
+        frequency_penalty: config.frequency_penalty,
+        candidates: None,
+        response_format,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: intermediate form → Gemini
+
+pub(crate) fn request_from_ir(
+    conversation: Conversation,
     empty_ok: bool,
 ) -> Result<gm::GenerateContentRequest, TranslateError> {
-    if req.n.is_some_and(|n| n > 1) {
+    // `parallel_tool_calls`, `user` and `audio_output` have no Gemini counterpart.
+    let Conversation { entries, tools, tool_choice, sampling, .. } = conversation;
+    if sampling.candidates.is_some_and(|n| n > 1) {
         return Err(err("`n` > 1 is not supported for Gemini models"));
     }
-    if req.messages.is_empty() && !empty_ok {
+    if entries.is_empty() && !empty_ok {
         return Err(err("`messages` must not be empty"));
     }
-    let mut system = Vec::new();
-    let mut contents: Vec<gm::Content> = Vec::new();
-    // (call id, function name) of every assistant tool call so far, to name tool results.
-    let mut calls: Vec<(String, String)> = Vec::new();
-    for (i, message) in req.messages.into_iter().enumerate() {
-        match message {
-            oa::Message::System(m) | oa::Message::Developer(m) => {
-                for text in texts(m.content, i)? {
-                    system.push(gm::Part::text(text));
-                }
-            }
-            oa::Message::User(m) => {
-                let parts = match m.content {
-                    oa::Content::Text(text) => text_part(text).into_iter().collect(),
-                    oa::Content::Parts(parts) => parts_from_openai(parts, i)?,
-                };
-                push_turn(&mut contents, "user", parts);
-            }
-            oa::Message::Assistant(m) => {
-                let mut parts = match m.content {
-                    Some(oa::Content::Text(text)) => text_part(text).into_iter().collect(),
-                    Some(oa::Content::Parts(parts)) => parts_from_openai(parts, i)?,
-                    None => Vec::new(),
-                };
-                if let Some(refusal) = m.refusal {
-                    parts.extend(text_part(refusal));
-                }
-                for call in m.tool_calls.unwrap_or_default() {
-                    let args =
-                        super::anthropic::parse_arguments(&call.function.arguments).ok_or_else(|| {
-                            err(format!(
-                                "messages[{i}]: arguments of tool call `{}` are not a JSON object",
-                                call.id
-                            ))
-                        })?;
-                    parts.push(gm::Part {
-                        thought_signature: signature_of(&call.id),
-                        function_call: Some(gm::FunctionCall {
-                            id: None,
-                            name: call.function.name.clone(),
-                            args: Some(args),
-                        }),
-                        ..gm::Part::default()
-                    });
-                    calls.push((call.id, call.function.name));
-                }
-                push_turn(&mut contents, "model", parts);
-            }
-            oa::Message::Tool(m) => {
-                let Some(name) =
-                    calls.iter().rev().find(|(id, _)| *id == m.tool_call_id).map(|(_, name)| name.clone())
-                else {
-                    return Err(err(format!(
-                        "messages[{i}]: tool result for unknown tool_call_id `{}`",
-                        m.tool_call_id
-                    )));
-                };
-                let text = texts(m.content, i)?.join("\n");
-                // An object is the whole response; anything else is `{"output": text}`.
-                let response = match serde_json::from_str::<Value>(&text) {
-                    Ok(v @ Value::Object(_)) => v,
-                    _ => serde_json::json!({ "output": text }),
-                };
-                let part = gm::Part {
-                    function_response: Some(gm::FunctionResponse { id: None, name, response }),
-                    ..gm::Part::default()
-                };
-                push_turn(&mut contents, "user", vec![part]);
-            }
-        }
+    let mut turns = TurnWriter::default();
+    for entry in entries {
+        turns.entry(entry)?;
     }
-
-    let tools = match req.tools {
-        Some(tools) if !tools.is_empty() => {
-            let declarations =
-                tools.into_iter().map(declaration_from_openai).collect::<Result<Vec<_>, _>>()?;
-            Some(vec![gm::Tool { function_declarations: Some(declarations), rest: Rest::new() }])
-        }
+    let tools = if tools.is_empty() {
+        None
+    } else {
+        let declarations = tools.into_iter().map(declaration).collect::<Result<Vec<_>, _>>()?;
+        Some(vec![gm::Tool { function_declarations: Some(declarations), rest: Rest::new() }])
+    };
+    let tool_config = match (&tools, tool_choice) {
+        (Some(_), Some(choice)) => Some(tool_config(choice)?),
         _ => None,
     };
-    let tool_config = match (&tools, req.tool_choice) {
-        (Some(_), Some(choice)) => Some(tool_config_from_openai(choice)?),
-        _ => None,
-    };
-
-    let mut config = gm::GenerationConfig {
-        temperature: req.temperature,
-        top_p: req.top_p,
-        max_output_tokens: req.max_completion_tokens.or(req.max_tokens),
-        stop_sequences: req.stop.map(oa::Stop::into_vec),
-        seed: req.seed,
-        presence_penalty: req.presence_penalty,
-        frequency_penalty: req.frequency_penalty,
-        ..gm::GenerationConfig::default()
-    };
-    if let Some(format) = req.response_format {
-        match format.kind.as_str() {
-            "text" => {}
-            "json_object" => config.response_mime_type = Some("application/json".into()),
-            "json_schema" => {
-                config.response_mime_type = Some("application/json".into());
-                if let Some(s) = format.json_schema.and_then(|j| j.schema) {
-                    config.response_schema = Some(schema::to_gemini(&s)?);
-                }
-            }
-            other => return Err(err(format!("unknown response_format type `{other}`"))),
-        }
-    }
-
+    let config = generation_config(sampling)?;
     Ok(gm::GenerateContentRequest {
-        contents,
-        system_instruction: (!system.is_empty()).then_some(gm::Content { role: None, parts: system }),
+        contents: turns.contents,
+        system_instruction: (!turns.system.is_empty())
+            .then_some(gm::Content { role: None, parts: turns.system }),
         tools,
         tool_config,
         generation_config: (!config.is_empty()).then_some(config),
         rest: Rest::new(),
     })
+}
+
+/// Writes entries in order: system texts aside, turns merged where the role repeats.
+#[derive(Default)]
+struct TurnWriter {
+    system: Vec<gm::Part>,
+    contents: Vec<gm::Content>,
+    /// (call id, function name) of every call so far, to name the results.
+    calls: Vec<(String, String)>,
+}
+
+impl TurnWriter {
+    fn entry(&mut self, entry: Entry) -> Result<(), TranslateError> {
+        let Entry { role, parts, plain, source } = entry;
+        // Tool results travel as a user turn's function responses, before the rest of their entry.
+        let mut responses = Vec::new();
+        let mut rest = Vec::with_capacity(parts.len());
+        for part in parts {
+            match part {
+                Part::ToolResult(result) => responses.push(self.function_response(result, source)?),
+                other => rest.push(other),
+            }
+        }
+        push_turn(&mut self.contents, USER, responses);
+        let rest = if plain { joined(rest) } else { rest };
+        match role {
+            Role::System | Role::Developer => {
+                for text in only_texts(rest, source)? {
+                    self.system.extend(text_part(text));
+                }
+            }
+            Role::User => {
+                let parts = user_parts(rest, source)?;
+                push_turn(&mut self.contents, USER, parts);
+            }
+            Role::Assistant => {
+                let parts = self.model_parts(rest, source)?;
+                push_turn(&mut self.contents, MODEL, parts);
+            }
+            // Only results, written above.
+            Role::Tool => {}
+        }
+        Ok(())
+    }
+
+    fn model_parts(&mut self, parts: Vec<Part>, source: usize) -> Result<Vec<gm::Part>, TranslateError> {
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            match part {
+                Part::ToolCall(call) => {
+                    let Some(args) = parse_arguments(&call.arguments) else {
+                        return Err(err(format!(
+                            "messages[{source}]: arguments of tool call `{}` are not a JSON object",
+                            call.id
+                        )));
+                    };
+                    self.calls.push((call.id.clone(), call.name.clone()));
+                    out.push(function_call(call, args));
+                }
+                Part::Reasoning(reasoning) => out.extend(thought_part(reasoning)),
+                other => out.extend(user_part(other, source)?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn function_response(&self, result: ToolResult, source: usize) -> Result<gm::Part, TranslateError> {
+        let known =
+            self.calls.iter().rev().find(|(id, _)| *id == result.call_id).map(|(_, name)| name.clone());
+        let Some(name) = known.or(result.name) else {
+            return Err(err(format!(
+                "messages[{source}]: tool result for unknown tool_call_id `{}`",
+                result.call_id
+            )));
+        };
+        let texts = only_texts(result.content, source)?;
+        let text = if result.plain { texts.concat() } else { texts.join("\n") };
+        // An object is the whole response; anything else is `{"output": text}`. A failure is
+        // `{"error": …}`, Gemini's convention.
+        let output = match serde_json::from_str::<Value>(&text) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => Value::String(text),
+        };
+        let response = match output {
+            output if result.is_error => serde_json::json!({ "error": output }),
+            v @ Value::Object(_) => v,
+            text => serde_json::json!({ "output": text }),
+        };
+        Ok(gm::Part {
+            function_response: Some(gm::FunctionResponse { id: None, name, response }),
+            ..gm::Part::default()
+        })
+    }
+}
+
+/// A plain entry's adjacent texts as one (it was one string).
+fn joined(parts: Vec<Part>) -> Vec<Part> {
+    let mut out: Vec<Part> = Vec::with_capacity(parts.len());
+    for part in parts {
+        match (out.last_mut(), part) {
+            (Some(Part::Text(last)), Part::Text(t)) => last.text.push_str(&t.text),
+            (_, part) => out.push(part),
+        }
+    }
+    out
 }
 
 /// Appends a turn, merging it into the previous one when the role repeats (several tool
@@ -246,77 +549,102 @@ fn text_part(text: String) -> Option<gm::Part> {
     (!text.is_empty()).then(|| gm::Part::text(text))
 }
 
-/// The text of content that may only hold text (system and tool messages).
-fn texts(content: oa::Content, i: usize) -> Result<Vec<String>, TranslateError> {
-    match content {
-        oa::Content::Text(text) => Ok((!text.is_empty()).then_some(text).into_iter().collect()),
-        oa::Content::Parts(parts) => parts
-            .into_iter()
-            .map(|part| match part {
-                oa::ContentPart::Text { text } => Ok(text),
-                _ => Err(err(format!("messages[{i}]: only text is supported in this message"))),
-            })
-            .collect(),
-    }
-}
-
-fn parts_from_openai(parts: Vec<oa::ContentPart>, i: usize) -> Result<Vec<gm::Part>, TranslateError> {
+/// The texts of content that may only hold text (system entries, tool results). Reasoning and
+/// calls are not content there and are left out.
+fn only_texts(parts: Vec<Part>, source: usize) -> Result<Vec<String>, TranslateError> {
     let mut out = Vec::with_capacity(parts.len());
     for part in parts {
-        let part = match part {
-            oa::ContentPart::Text { text } | oa::ContentPart::Refusal { refusal: text } => {
-                match text_part(text) {
-                    Some(p) => p,
-                    None => continue,
-                }
+        match part {
+            Part::Text(t) => out.push(t.text),
+            Part::Reasoning(_) | Part::ToolCall(_) | Part::ToolResult(_) => {}
+            Part::Refusal(_) | Part::Image(_) | Part::Document(_) | Part::Audio(_) => {
+                return Err(err(format!("messages[{source}]: only text is supported in this message")))
             }
-            oa::ContentPart::ImageUrl { image_url } => {
-                if let Some((mime, data)) = parse_data_url(&image_url.url) {
-                    inline(mime, data)
-                } else if image_url.url.starts_with("https://")
-                    || image_url.url.starts_with("http://")
-                    || image_url.url.starts_with("gs://")
-                {
-                    gm::Part {
-                        file_data: Some(gm::FileData {
-                            mime_type: mime_from_url(&image_url.url).map(str::to_string),
-                            file_uri: image_url.url,
-                        }),
-                        ..gm::Part::default()
-                    }
-                } else {
-                    return Err(err(format!(
-                        "messages[{i}]: image_url must be an http(s) URL or a base64 data: URL"
-                    )));
-                }
-            }
-            oa::ContentPart::File { file } => match file.file_data.as_deref().and_then(parse_data_url) {
-                Some((mime, data)) => inline(mime, data),
-                None => {
-                    return Err(err(format!(
-                        "messages[{i}]: only files given inline as base64 `file_data` can be sent to Gemini"
-                    )))
-                }
-            },
-            oa::ContentPart::InputAudio { input_audio } => {
-                let data = input_audio.get("data").and_then(Value::as_str);
-                let format = input_audio.get("format").and_then(Value::as_str);
-                match (data, format) {
-                    (Some(data), Some(format)) => inline(&format!("audio/{format}"), data),
-                    _ => return Err(err(format!("messages[{i}]: input_audio needs `data` and `format`"))),
-                }
-            }
-        };
-        out.push(part);
+        }
     }
     Ok(out)
 }
 
-fn inline(mime: &str, data: &str) -> gm::Part {
-    gm::Part {
-        inline_data: Some(gm::Blob { mime_type: mime.to_string(), data: data.to_string() }),
-        ..gm::Part::default()
+fn user_parts(parts: Vec<Part>, source: usize) -> Result<Vec<gm::Part>, TranslateError> {
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        out.extend(user_part(part, source)?);
     }
+    Ok(out)
+}
+
+/// One part of a turn's content; `None` for what a turn's content cannot hold (a user's
+/// reasoning or calls).
+fn user_part(part: Part, source: usize) -> Result<Option<gm::Part>, TranslateError> {
+    Ok(match part {
+        Part::Text(t) => text_part(t.text),
+        Part::Refusal(refusal) => text_part(refusal),
+        Part::Image(media) => Some(image_part(media, source)?),
+        Part::Document(doc) => Some(document_part(doc.source, source)?),
+        Part::Audio(audio) => Some(audio_part(&audio, source)?),
+        Part::Reasoning(_) | Part::ToolCall(_) | Part::ToolResult(_) => None,
+    })
+}
+
+fn image_part(media: Media, source: usize) -> Result<gm::Part, TranslateError> {
+    match media {
+        Media::Base64 { mime, data } => Ok(inline(mime, data)),
+        Media::Text { mime, data } => Ok(inline_text(mime, &data)),
+        Media::Url { url, mime } => {
+            if let Some((mime, data)) = parse_data_url(&url) {
+                Ok(inline(mime.to_string(), data.to_string()))
+            } else if url.starts_with("https://") || url.starts_with("http://") || url.starts_with("gs://") {
+                let mime_type = mime.or_else(|| mime_from_url(&url).map(str::to_string));
+                Ok(gm::Part {
+                    file_data: Some(gm::FileData { mime_type, file_uri: url }),
+                    ..gm::Part::default()
+                })
+            } else {
+                Err(image_url_error(source))
+            }
+        }
+        Media::FileId(_) => Err(image_url_error(source)),
+    }
+}
+
+fn image_url_error(source: usize) -> TranslateError {
+    err(format!("messages[{source}]: image_url must be an http(s) URL or a base64 data: URL"))
+}
+
+/// Documents go inline only (Gemini reads URIs of its own File API, not the web's).
+fn document_part(media: Media, source: usize) -> Result<gm::Part, TranslateError> {
+    match media {
+        Media::Base64 { mime, data } => Ok(inline(mime, data)),
+        Media::Text { mime, data } => Ok(inline_text(mime, &data)),
+        Media::Url { url, .. } => match parse_data_url(&url) {
+            Some((mime, data)) => Ok(inline(mime.to_string(), data.to_string())),
+            None => Err(document_error(source)),
+        },
+        Media::FileId(_) => Err(document_error(source)),
+    }
+}
+
+fn document_error(source: usize) -> TranslateError {
+    err(format!("messages[{source}]: only files given inline as base64 `file_data` can be sent to Gemini"))
+}
+
+fn audio_part(audio: &Value, source: usize) -> Result<gm::Part, TranslateError> {
+    let data = audio.get("data").and_then(Value::as_str);
+    let format = audio.get("format").and_then(Value::as_str);
+    match (data, format) {
+        (Some(data), Some(format)) => Ok(inline(format!("audio/{format}"), data.to_string())),
+        _ => Err(err(format!("messages[{source}]: input_audio needs `data` and `format`"))),
+    }
+}
+
+fn inline(mime_type: String, data: String) -> gm::Part {
+    gm::Part { inline_data: Some(gm::Blob { mime_type, data }), ..gm::Part::default() }
+}
+
+/// Plain text given as a document: inline data is base64.
+fn inline_text(mime: Option<String>, text: &str) -> gm::Part {
+    let data = base64::engine::general_purpose::STANDARD.encode(text);
+    inline(mime.unwrap_or_else(|| "text/plain".into()), data)
 }
 
 /// A URL's MIME type from its extension, for `fileData` (optional there, so `None` is fine).
@@ -335,10 +663,36 @@ fn mime_from_url(url: &str) -> Option<&'static str> {
     })
 }
 
-fn declaration_from_openai(tool: oa::Tool) -> Result<gm::FunctionDeclaration, TranslateError> {
-    let function = match (tool.kind.as_str(), tool.function) {
-        ("function", Some(f)) => f,
-        (kind, _) => return Err(err(format!("tools of type `{kind}` are not supported for Gemini models"))),
+/// A call as a `functionCall` part, its signature restored from the id.
+fn function_call(call: ir::ToolCall, args: Value) -> gm::Part {
+    gm::Part {
+        thought_signature: signature_of(&call.id),
+        function_call: Some(gm::FunctionCall { id: None, name: call.name, args: Some(args) }),
+        ..gm::Part::default()
+    }
+}
+
+/// Reasoning as a thought part, with its signature. Encrypted reasoning (another provider's
+/// `redacted`) has no Gemini form, and a part needs text.
+fn thought_part(reasoning: Reasoning) -> Option<gm::Part> {
+    if reasoning.redacted.is_some() {
+        return None;
+    }
+    let text = if reasoning.text.is_empty() { reasoning.summary.unwrap_or_default() } else { reasoning.text };
+    (!text.is_empty()).then(|| gm::Part {
+        text: Some(text),
+        thought: Some(true),
+        thought_signature: reasoning.signature.filter(|s| !s.is_empty()),
+        ..gm::Part::default()
+    })
+}
+
+fn declaration(tool: ir::Tool) -> Result<gm::FunctionDeclaration, TranslateError> {
+    let function = match tool {
+        ir::Tool::Function(f) => f,
+        ir::Tool::Other { kind } => {
+            return Err(err(format!("tools of type `{kind}` are not supported for Gemini models")))
+        }
     };
     let parameters = match function.parameters {
         Some(p) if !schema::is_empty_object(&p) => Some(schema::to_gemini(&p)?),
@@ -352,15 +706,13 @@ fn declaration_from_openai(tool: oa::Tool) -> Result<gm::FunctionDeclaration, Tr
     })
 }
 
-fn tool_config_from_openai(choice: oa::ToolChoice) -> Result<gm::ToolConfig, TranslateError> {
+fn tool_config(choice: ToolChoice) -> Result<gm::ToolConfig, TranslateError> {
     let (mode, names) = match choice {
-        oa::ToolChoice::Mode(mode) => match mode.as_str() {
-            "auto" => ("AUTO", None),
-            "required" => ("ANY", None),
-            "none" => ("NONE", None),
-            other => return Err(err(format!("unknown tool_choice `{other}`"))),
-        },
-        oa::ToolChoice::Named(named) => ("ANY", Some(vec![named.function.name])),
+        ToolChoice::Auto => ("AUTO", None),
+        ToolChoice::Required => ("ANY", None),
+        ToolChoice::None => ("NONE", None),
+        ToolChoice::Function(name) => ("ANY", Some(vec![name])),
+        ToolChoice::Other(other) => return Err(err(format!("unknown tool_choice `{other}`"))),
     };
     Ok(gm::ToolConfig {
         function_calling_config: Some(gm::FunctionCallingConfig {
@@ -371,378 +723,123 @@ fn tool_config_from_openai(choice: oa::ToolChoice) -> Result<gm::ToolConfig, Tra
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// Requests: Gemini → OpenAI (Gemini clients reaching other providers)
-
-pub(crate) fn request_to_openai(
-    req: gm::GenerateContentRequest,
-    model: &str,
-    stream: bool,
-    empty_ok: bool,
-) -> Result<oa::ChatRequest, TranslateError> {
-    if req.contents.is_empty() && !empty_ok {
-        return Err(err("`contents` must not be empty"));
-    }
-    let mut messages = Vec::new();
-    if let Some(system) = req.system_instruction {
-        let text: Vec<String> = system.parts.into_iter().filter_map(|p| p.text).collect();
-        let text = text.join("\n");
-        if !text.is_empty() {
-            messages.push(oa::Message::System(oa::ContentMessage {
-                content: oa::Content::Text(text),
-                name: None,
-                rest: Rest::new(),
-            }));
-        }
-    }
-    // Calls of the latest model turn not yet answered: (name, id). Gemini pairs results with
-    // calls by name, in order.
-    let mut open_calls: Vec<(String, String)> = Vec::new();
-    let mut next_call = 0usize;
-    for (i, content) in req.contents.into_iter().enumerate() {
-        if content.role.as_deref() == Some("model") {
-            let mut text = String::new();
-            let mut tool_calls = Vec::new();
-            open_calls.clear();
-            for part in content.parts {
-                if part.thought == Some(true) {
-                    continue;
-                }
-                if let Some(call) = part.function_call {
-                    let id = call.id.unwrap_or_else(|| call_id(next_call, None));
-                    next_call = next_call.saturating_add(1);
-                    open_calls.push((call.name.clone(), id.clone()));
-                    tool_calls.push(openai_call(id, call.name, call.args));
-                } else if let Some(t) = part.text {
-                    text.push_str(&t);
-                } else {
-                    return Err(err(format!(
-                        "contents[{i}]: only text and function calls are supported in model turns"
-                    )));
-                }
-            }
-            messages.push(oa::Message::Assistant(oa::AssistantMessage {
-                content: (!text.is_empty() || tool_calls.is_empty()).then_some(oa::Content::Text(text)),
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                ..oa::AssistantMessage::default()
-            }));
-            continue;
-        }
-        let mut parts = Vec::new();
-        for part in content.parts {
-            if let Some(result) = part.function_response {
-                let id = match result.id {
-                    Some(id) => id,
-                    None => match open_calls.iter().position(|(name, _)| *name == result.name) {
-                        Some(at) => open_calls.remove(at).1,
-                        None => {
-                            return Err(err(format!(
-                                "contents[{i}]: functionResponse `{}` answers no functionCall",
-                                result.name
-                            )))
-                        }
-                    },
-                };
-                messages.push(oa::Message::Tool(oa::ToolMessage {
-                    tool_call_id: id,
-                    content: oa::Content::Text(function_output(result.response)),
-                    is_error: false,
-                    rest: Rest::new(),
-                }));
-            } else if let Some(text) = part.text {
-                if part.thought != Some(true) && !text.is_empty() {
-                    parts.push(oa::ContentPart::Text { text });
-                }
-            } else if let Some(blob) = part.inline_data {
-                parts.push(part_from_blob(blob));
-            } else if let Some(file) = part.file_data {
-                if file.mime_type.as_deref().is_some_and(|m| !m.starts_with("image/")) {
-                    return Err(err(format!(
-                        "contents[{i}]: only image files can be referenced by URI for this model"
-                    )));
-                }
-                parts.push(oa::ContentPart::ImageUrl {
-                    image_url: oa::ImageUrl { url: file.file_uri, detail: None },
-                });
-            } else {
-                return Err(err(format!("contents[{i}]: part type not supported for this model")));
-            }
-        }
-        match parts.len() {
-            0 => {}
-            1 if matches!(parts.first(), Some(oa::ContentPart::Text { .. })) => {
-                if let Some(oa::ContentPart::Text { text }) = parts.pop() {
-                    messages.push(user_message(oa::Content::Text(text)));
-                }
-            }
-            _ => messages.push(user_message(oa::Content::Parts(parts))),
-        }
-    }
-
-    let mut tools = Vec::new();
-    for tool in req.tools.unwrap_or_default() {
-        if !tool.rest.is_empty() {
-            let names: Vec<&str> = tool.rest.keys().map(String::as_str).collect();
-            return Err(err(format!("Gemini tools {names:?} are not available for this model")));
-        }
-        for d in tool.function_declarations.unwrap_or_default() {
-            let parameters = d
-                .parameters_json_schema
-                .or_else(|| d.parameters.as_ref().map(schema::from_gemini))
-                .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
-            tools.push(oa::Tool::function(d.name, d.description, Some(parameters)));
-        }
-    }
-    let tool_choice = match req.tool_config.and_then(|c| c.function_calling_config) {
-        Some(config) if !tools.is_empty() => {
-            let mut names = config.allowed_function_names.unwrap_or_default();
-            match config.mode.as_deref() {
-                Some("ANY") if names.len() == 1 => names.pop().map(oa::ToolChoice::function),
-                Some("ANY") => Some(oa::ToolChoice::Mode("required".into())),
-                Some("NONE") => Some(oa::ToolChoice::Mode("none".into())),
-                Some("AUTO") => Some(oa::ToolChoice::Mode("auto".into())),
-                _ => None,
-            }
-        }
-        _ => None,
+fn generation_config(sampling: Sampling) -> Result<gm::GenerationConfig, TranslateError> {
+    let mut config = gm::GenerationConfig {
+        temperature: sampling.temperature,
+        top_p: sampling.top_p,
+        top_k: sampling.top_k.map(Number::from),
+        max_output_tokens: sampling.max_output_tokens,
+        stop_sequences: sampling.stop,
+        seed: sampling.seed,
+        presence_penalty: sampling.presence_penalty,
+        frequency_penalty: sampling.frequency_penalty,
+        ..gm::GenerationConfig::default()
     };
-
-    let config = req.generation_config.unwrap_or_default();
-    if config.candidate_count.is_some_and(|n| n > 1) {
-        return Err(err("candidateCount > 1 is not supported for this model"));
-    }
-    let response_format = match config.response_mime_type.as_deref() {
-        Some("application/json") => Some(
-            match config
-                .response_json_schema
-                .or_else(|| config.response_schema.as_ref().map(schema::from_gemini))
-            {
-                Some(s) => oa::ResponseFormat {
-                    kind: "json_schema".into(),
-                    json_schema: Some(oa::JsonSchemaFormat {
-                        name: "response".into(),
-                        description: None,
-                        schema: Some(s),
-                        strict: None,
-                    }),
-                },
-                None => oa::ResponseFormat { kind: "json_object".into(), json_schema: None },
-            },
-        ),
-        _ => None,
-    };
-
-    Ok(oa::ChatRequest {
-        model: model.to_string(),
-        messages,
-        max_completion_tokens: config.max_output_tokens,
-        temperature: config.temperature,
-        top_p: config.top_p,
-        stream: stream.then_some(true),
-        stream_options: stream.then(|| oa::StreamOptions { include_usage: Some(true), rest: Rest::new() }),
-        stop: config.stop_sequences.map(oa::Stop::Many),
-        tool_choice,
-        tools: (!tools.is_empty()).then_some(tools),
-        response_format,
-        seed: config.seed,
-        presence_penalty: config.presence_penalty,
-        frequency_penalty: config.frequency_penalty,
-        ..oa::ChatRequest::default()
-    })
-}
-
-fn user_message(content: oa::Content) -> oa::Message {
-    oa::Message::User(oa::ContentMessage { content, name: None, rest: Rest::new() })
-}
-
-fn part_from_blob(blob: gm::Blob) -> oa::ContentPart {
-    if let Some(format) = blob.mime_type.strip_prefix("audio/") {
-        let format = if format == "mpeg" { "mp3" } else { format };
-        return oa::ContentPart::InputAudio {
-            input_audio: serde_json::json!({"data": blob.data, "format": format}),
-        };
-    }
-    let url = data_url(&blob.mime_type, &blob.data);
-    if blob.mime_type.starts_with("image/") {
-        oa::ContentPart::ImageUrl { image_url: oa::ImageUrl { url, detail: None } }
-    } else {
-        oa::ContentPart::File {
-            file: oa::FileRef { file_data: Some(url), file_id: None, filename: Some("document".into()) },
-        }
-    }
-}
-
-/// A function response as tool-message text: `{"output": "text"}` unwrapped, anything else as
-/// JSON.
-fn function_output(response: Value) -> String {
-    if let Value::Object(obj) = &response {
-        if obj.len() == 1 {
-            if let Some(Value::String(s)) = obj.get("output") {
-                return s.clone();
+    match sampling.response_format {
+        None | Some(ResponseFormat::Text) => {}
+        Some(ResponseFormat::Json) => config.response_mime_type = Some("application/json".into()),
+        Some(ResponseFormat::JsonSchema { schema: s, .. }) => {
+            config.response_mime_type = Some("application/json".into());
+            if let Some(s) = s {
+                config.response_schema = Some(schema::to_gemini(&s)?);
             }
         }
     }
-    response.to_string()
+    Ok(config)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Responses
+// Answers
 
-/// A Gemini response as an OpenAI chat completion, one choice per candidate.
-pub(crate) fn response_to_openai(resp: gm::GenerateContentResponse, model: &str) -> oa::ChatCompletion {
-    let mut choices = Vec::with_capacity(resp.candidates.len().max(1));
-    for (position, candidate) in resp.candidates.into_iter().enumerate() {
-        let mut text = String::new();
-        let mut tool_calls = Vec::new();
-        for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
-            if part.thought == Some(true) {
-                continue;
-            }
-            if let Some(call) = part.function_call {
-                let id =
-                    call.id.unwrap_or_else(|| call_id(tool_calls.len(), part.thought_signature.as_deref()));
-                tool_calls.push(openai_call(id, call.name, call.args));
-            } else if let Some(t) = part.text {
-                text.push_str(&t);
-            }
-        }
-        let reason = FinishReason::from_gemini(
-            candidate.finish_reason.as_deref().unwrap_or("STOP"),
-            !tool_calls.is_empty(),
-        );
-        choices.push(oa::Choice {
-            index: candidate.index.unwrap_or(position as u32),
-            message: oa::ResponseMessage {
-                role: "assistant".to_string(),
-                content: (!text.is_empty()).then_some(oa::Content::Text(text)),
-                refusal: None,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                rest: Rest::new(),
-            },
-            logprobs: None,
-            finish_reason: Some(reason.openai().to_string()),
-        });
-    }
-    if choices.is_empty() {
+/// A Gemini response in the intermediate form, one candidate per Gemini candidate.
+pub(crate) fn answer_to_ir(resp: gm::GenerateContentResponse) -> Answer {
+    let mut candidates: Vec<Candidate> =
+        resp.candidates.into_iter().enumerate().map(|(position, c)| candidate_to_ir(c, position)).collect();
+    if candidates.is_empty() {
         // The prompt itself was blocked: no candidates, only `promptFeedback`.
         let blocked = resp.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some());
-        choices.push(oa::Choice {
-            message: oa::ResponseMessage { role: "assistant".to_string(), ..oa::ResponseMessage::default() },
-            finish_reason: Some(
-                if blocked { FinishReason::ContentFilter } else { FinishReason::Stop }.openai().to_string(),
-            ),
-            ..oa::Choice::default()
-        });
+        let finish = if blocked { FinishReason::ContentFilter } else { FinishReason::Stop };
+        candidates.push(Candidate { finish: Some(finish), ..Candidate::default() });
     }
-    oa::ChatCompletion {
-        id: openai_id(resp.response_id.as_deref().unwrap_or_default()),
-        object: "chat.completion".to_string(),
-        created: 0,
-        model: model.to_string(),
-        choices,
-        usage: resp.usage_metadata.as_ref().map(|u| Usage::from_gemini(u).to_openai()),
-        rest: Rest::new(),
+    Answer {
+        id: resp.response_id.unwrap_or_default(),
+        model: resp.model_version.unwrap_or_default(),
+        candidates,
+        usage: resp.usage_metadata.as_ref().map(Usage::from_gemini),
     }
 }
 
-/// An OpenAI chat completion as a Gemini response (for Gemini clients).
-pub(crate) fn response_from_openai(
-    resp: oa::ChatCompletion,
+fn candidate_to_ir(candidate: gm::Candidate, position: usize) -> Candidate {
+    let mut parts = Vec::new();
+    let mut calls = 0usize;
+    for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+        if part.thought == Some(true) {
+            parts.extend(reasoning_of(part));
+        } else if let Some(call) = part.function_call {
+            let id = call.id.clone().unwrap_or_else(|| call_id(calls, part.thought_signature.as_deref()));
+            calls = calls.saturating_add(1);
+            parts.push(tool_call(id, call));
+        } else if let Some(text) = part.text {
+            push_text(&mut parts, text);
+        }
+    }
+    let reason = candidate.finish_reason.as_deref().unwrap_or("STOP");
+    Candidate {
+        parts,
+        finish: Some(FinishReason::from_gemini(reason, calls > 0)),
+        stop_sequence: None,
+        index: candidate.index.unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX)),
+    }
+}
+
+/// An answer as a Gemini response, for a Gemini client that asked for `model`.
+pub(crate) fn answer_from_ir(
+    answer: Answer,
     model: &str,
 ) -> Result<gm::GenerateContentResponse, TranslateError> {
-    if resp.choices.is_empty() {
+    if answer.candidates.is_empty() {
         return Err(err("provider response has no choices"));
     }
-    let candidates = resp
-        .choices
-        .into_iter()
-        .map(|choice| {
-            let mut parts = Vec::new();
-            match choice.message.content {
-                Some(oa::Content::Text(text)) => parts.extend(text_part(text)),
-                Some(oa::Content::Parts(ps)) => {
-                    for p in ps {
-                        if let oa::ContentPart::Text { text } | oa::ContentPart::Refusal { refusal: text } = p
-                        {
-                            parts.extend(text_part(text));
-                        }
-                    }
-                }
-                None => {}
-            }
-            if let Some(refusal) = choice.message.refusal {
-                parts.extend(text_part(refusal));
-            }
-            for call in choice.message.tool_calls.unwrap_or_default() {
-                let args = super::anthropic::parse_arguments(&call.function.arguments)
-                    .unwrap_or_else(|| Value::Object(Map::new()));
-                parts.push(gm::Part {
-                    function_call: Some(gm::FunctionCall {
-                        id: None,
-                        name: call.function.name,
-                        args: Some(args),
-                    }),
-                    ..gm::Part::default()
-                });
-            }
-            let reason =
-                choice.finish_reason.as_deref().map_or(FinishReason::Stop, FinishReason::from_openai);
-            gm::Candidate {
-                content: Some(gm::Content { role: Some("model".to_string()), parts }),
-                finish_reason: Some(reason.gemini().to_string()),
-                index: Some(choice.index),
-                rest: Rest::new(),
-            }
-        })
-        .collect();
+    // Gemini has no id prefix of its own; an OpenAI id loses its prefix.
+    let id = strip_openai_prefix(&answer.id);
     Ok(gm::GenerateContentResponse {
-        candidates,
+        candidates: answer.candidates.into_iter().map(candidate_from_ir).collect(),
         prompt_feedback: None,
-        usage_metadata: resp.usage.as_ref().map(|u| Usage::from_openai(u).to_gemini()),
+        usage_metadata: answer.usage.map(|u| u.to_gemini()),
         model_version: Some(model.to_string()),
-        response_id: Some(super::anthropic::strip_openai_prefix(&resp.id))
-            .filter(|id| !id.is_empty())
-            .map(str::to_string),
+        response_id: Some(if id.is_empty() { "portcullis" } else { id }.to_string()),
         rest: Rest::new(),
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// The intermediate form. Transitional: through the OpenAI shape until this module reads and
-// writes the intermediate form itself.
-
-pub(crate) fn request_to_ir(
-    req: gm::GenerateContentRequest,
-    empty_ok: bool,
-) -> Result<crate::llm::ir::Conversation, TranslateError> {
-    super::openai::request_to_ir(request_to_openai(req, "", false, empty_ok)?, true)
-}
-
-pub(crate) fn request_from_ir(
-    conversation: crate::llm::ir::Conversation,
-    empty_ok: bool,
-) -> Result<gm::GenerateContentRequest, TranslateError> {
-    request_from_openai(super::openai::request_from_ir(conversation, "", false), empty_ok)
-}
-
-pub(crate) fn answer_to_ir(resp: gm::GenerateContentResponse) -> crate::llm::ir::Answer {
-    let model = resp.model_version.clone().unwrap_or_default();
-    let mut answer = super::openai::answer_to_ir(response_to_openai(resp, ""));
-    answer.model = model;
-    answer
-}
-
-pub(crate) fn answer_from_ir(
-    answer: crate::llm::ir::Answer,
-    model: &str,
-) -> Result<gm::GenerateContentResponse, TranslateError> {
-    response_from_openai(super::openai::answer_from_ir(answer, model), model)
+fn candidate_from_ir(candidate: Candidate) -> gm::Candidate {
+    let mut parts = Vec::with_capacity(candidate.parts.len());
+    for part in joined(candidate.parts) {
+        match part {
+            Part::Text(t) => parts.extend(text_part(t.text)),
+            Part::Refusal(refusal) => parts.extend(text_part(refusal)),
+            Part::Reasoning(reasoning) => parts.extend(thought_part(reasoning)),
+            Part::ToolCall(call) => {
+                let args = parse_arguments(&call.arguments).unwrap_or_else(|| Value::Object(Map::new()));
+                parts.push(function_call(call, args));
+            }
+            // Not in an answer.
+            Part::Image(_) | Part::Document(_) | Part::Audio(_) | Part::ToolResult(_) => {}
+        }
+    }
+    gm::Candidate {
+        content: Some(gm::Content { role: Some(MODEL.to_string()), parts }),
+        finish_reason: Some(candidate.finish.unwrap_or(FinishReason::Stop).gemini().to_string()),
+        index: Some(candidate.index),
+        rest: Rest::new(),
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn signatures_round_trip_through_ids() {
@@ -754,5 +851,242 @@ mod tests {
         assert_eq!(call_id(0, None), "call_0");
         assert_eq!(signature_of("call_0"), None);
         assert_eq!(signature_of("toolu_01__sig__abc"), None);
+    }
+
+    fn request(v: Value) -> gm::GenerateContentRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn response(v: Value) -> gm::GenerateContentResponse {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// A Gemini request already in the form the writer gives (lower-case schema types, one
+    /// user turn per run of user content).
+    fn full_request() -> Value {
+        json!({
+            "systemInstruction": {"parts": [{"text": "You are a weather bot."}]},
+            "contents": [
+                {"role": "user", "parts": [
+                    {"text": "Weather in Paris and Atlantis? Here is Paris:"},
+                    {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+                    {"fileData": {"mimeType": "image/jpeg", "fileUri": "gs://bucket/paris.jpg"}}
+                ]},
+                {"role": "model", "parts": [
+                    {"text": "Two cities: two calls.", "thought": true, "thoughtSignature": "CiQBcsjafPq+/w=="},
+                    {"text": "Checking."},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Atlantis"}}}
+                ]},
+                {"role": "user", "parts": [
+                    {"functionResponse": {"name": "get_weather", "response": {"temp": 18, "sky": "cloudy"}}},
+                    {"functionResponse": {"name": "get_weather", "response": {"error": "no such city"}}},
+                    {"text": "Summarise."}
+                ]}
+            ],
+            "tools": [{"functionDeclarations": [{
+                "name": "get_weather",
+                "description": "Weather by city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+            }]}],
+            "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}},
+            "generationConfig": {
+                "temperature": 0.2,
+                "topP": 0.9,
+                "topK": 40,
+                "maxOutputTokens": 300,
+                "stopSequences": ["END"],
+                "seed": 7,
+                "responseMimeType": "application/json",
+                "responseSchema": {"type": "object", "properties": {"summary": {"type": "string"}}}
+            }
+        })
+    }
+
+    #[test]
+    fn requests_round_trip_through_the_intermediate_form() {
+        let original = request(full_request());
+        let conversation = request_to_ir(original.clone(), false).unwrap();
+        assert_eq!(request_from_ir(conversation, false).unwrap(), original);
+    }
+
+    #[test]
+    fn thoughts_and_function_responses_are_read_as_what_they_are() {
+        let conversation = request_to_ir(request(full_request()), false).unwrap();
+        let roles: Vec<Role> = conversation.entries.iter().map(|e| e.role).collect();
+        assert_eq!(roles, [Role::System, Role::User, Role::Assistant, Role::Tool, Role::User]);
+        let sources: Vec<usize> = conversation.entries.iter().map(|e| e.source).collect();
+        assert_eq!(sources, [0, 0, 1, 2, 2]);
+        let model = &conversation.entries[2];
+        assert_eq!(
+            model.parts[0],
+            Part::Reasoning(Reasoning {
+                text: "Two cities: two calls.".into(),
+                signature: Some("CiQBcsjafPq+/w==".into()),
+                ..Reasoning::default()
+            })
+        );
+        let ids: Vec<&str> = model
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::ToolCall(c) => Some(c.id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["call_0", "call_1"]);
+        let results: Vec<&ToolResult> = conversation.entries[3]
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::ToolResult(r) => r,
+                other => panic!("not a result: {other:?}"),
+            })
+            .collect();
+        // Paired by name, in order; the error convention is the tool's failure.
+        assert_eq!((results[0].call_id.as_str(), results[0].is_error), ("call_0", false));
+        assert_eq!(results[0].content, [Part::text(r#"{"temp":18,"sky":"cloudy"}"#)]);
+        assert_eq!((results[1].call_id.as_str(), results[1].is_error), ("call_1", true));
+        assert_eq!(results[1].content, [Part::text("no such city")]);
+        assert_eq!(results[1].name.as_deref(), Some("get_weather"));
+        assert_eq!(conversation.sampling.top_k, Some(40));
+    }
+
+    fn signed_answer() -> Value {
+        json!({
+            "candidates": [{
+                "content": {"role": "model", "parts": [
+                    {"text": "Need both cities.", "thought": true, "thoughtSignature": "CiQBcsjafPq+/w=="},
+                    {"text": "Checking "},
+                    {"text": "both."},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "CiQB+cjafPq/8w=="},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}}
+                ]},
+                "finishReason": "STOP",
+                "index": 0
+            }],
+            "usageMetadata": {
+                "promptTokenCount": 40,
+                "candidatesTokenCount": 20,
+                "totalTokenCount": 75,
+                "cachedContentTokenCount": 8,
+                "thoughtsTokenCount": 15
+            },
+            "modelVersion": "gemini-3-pro-preview",
+            "responseId": "abc123"
+        })
+    }
+
+    #[test]
+    fn answers_round_trip_through_the_intermediate_form() {
+        let answer = answer_to_ir(response(signed_answer()));
+        let candidate = &answer.candidates[0];
+        assert_eq!(candidate.finish, Some(FinishReason::ToolCalls));
+        assert_eq!(candidate.text(), "Checking both.");
+        let usage = answer.usage.unwrap();
+        assert_eq!((usage.input, usage.output, usage.reasoning, usage.cache_read), (40, 35, 15, 8));
+        let back = serde_json::to_value(answer_from_ir(answer, "gemini-3-pro-preview").unwrap()).unwrap();
+        let mut want = signed_answer();
+        // Adjacent texts are one text.
+        let parts = want["candidates"][0]["content"]["parts"].as_array_mut().unwrap();
+        parts.remove(2);
+        parts[1]["text"] = json!("Checking both.");
+        assert_eq!(back, want);
+    }
+
+    #[test]
+    fn signatures_of_an_answer_come_back_with_its_calls() {
+        let answer = answer_to_ir(response(signed_answer()));
+        let parts = answer.candidates[0].parts.clone();
+        let ids: Vec<String> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::ToolCall(c) => Some(c.id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["call_0__sig__CiQB-cjafPq_8w", "call_1"]);
+        // The client's next request: the answer as its assistant turn, then the results.
+        let result = |id: &str, text: &str| {
+            Part::ToolResult(ToolResult {
+                call_id: id.into(),
+                name: None,
+                content: vec![Part::text(text)],
+                plain: true,
+                is_error: false,
+            })
+        };
+        let conversation = Conversation {
+            entries: vec![
+                Entry { role: Role::User, parts: vec![Part::text("Weather?")], plain: true, source: 0 },
+                Entry { role: Role::Assistant, parts, plain: false, source: 1 },
+                Entry { role: Role::Tool, parts: vec![result(&ids[0], "18C")], plain: false, source: 2 },
+                Entry { role: Role::Tool, parts: vec![result(&ids[1], "25C")], plain: false, source: 3 },
+            ],
+            ..Conversation::default()
+        };
+        let req = serde_json::to_value(request_from_ir(conversation, false).unwrap()).unwrap();
+        assert_eq!(
+            req["contents"],
+            json!([
+                {"role": "user", "parts": [{"text": "Weather?"}]},
+                {"role": "model", "parts": [
+                    {"text": "Need both cities.", "thought": true, "thoughtSignature": "CiQBcsjafPq+/w=="},
+                    {"text": "Checking both."},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "CiQB+cjafPq/8w=="},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}}
+                ]},
+                {"role": "user", "parts": [
+                    {"functionResponse": {"name": "get_weather", "response": {"output": "18C"}}},
+                    {"functionResponse": {"name": "get_weather", "response": {"output": "25C"}}}
+                ]}
+            ])
+        );
+    }
+
+    #[test]
+    fn encrypted_reasoning_of_another_provider_is_left_out() {
+        let redacted = Reasoning { redacted: Some("opaque".into()), ..Reasoning::default() };
+        assert_eq!(thought_part(redacted), None);
+        let summary = Reasoning { summary: Some("Thought about it.".into()), ..Reasoning::default() };
+        assert_eq!(thought_part(summary).unwrap().text.as_deref(), Some("Thought about it."));
+    }
+
+    #[test]
+    fn errors_name_the_clients_own_position() {
+        let req = request(json!({"contents": [
+            {"role": "user", "parts": [{"text": "hi"}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]}
+        ]}));
+        let e = request_to_ir(req, false).unwrap_err();
+        assert!(e.message.contains("contents[1]: functionResponse `f` answers no functionCall"), "{e}");
+
+        let call = ir::ToolCall { id: "call_9".into(), name: "f".into(), arguments: "[1]".into() };
+        let conversation = Conversation {
+            entries: vec![Entry {
+                role: Role::Assistant,
+                parts: vec![Part::ToolCall(call)],
+                plain: true,
+                source: 4,
+            }],
+            ..Conversation::default()
+        };
+        let e = request_from_ir(conversation, false).unwrap_err();
+        assert_eq!(e.message, "messages[4]: arguments of tool call `call_9` are not a JSON object");
+
+        let config =
+            json!({"contents": [{"parts": [{"text": "hi"}]}], "generationConfig": {"candidateCount": 2}});
+        assert!(request_to_ir(request(config), false).is_err());
+        assert!(request_to_ir(request(json!({"contents": []})), false).is_err());
+        assert!(request_to_ir(request(json!({"contents": []})), true).is_ok());
+    }
+
+    #[test]
+    fn a_blocked_prompt_is_one_filtered_candidate() {
+        let answer = answer_to_ir(response(json!({"promptFeedback": {"blockReason": "SAFETY"}})));
+        assert_eq!(answer.candidates.len(), 1);
+        assert_eq!(answer.candidates[0].finish, Some(FinishReason::ContentFilter));
+        let none = Answer { candidates: Vec::new(), ..Answer::default() };
+        assert_eq!(answer_from_ir(none, "m").unwrap_err().message, "provider response has no choices");
     }
 }
