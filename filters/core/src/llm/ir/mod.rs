@@ -166,6 +166,18 @@ pub struct Reasoning {
     /// Reasoning the provider encrypted (Anthropic `redacted_thinking.data`, Converse
     /// `redactedContent`): opaque, only ever handed back.
     pub redacted: Option<String>,
+    /// Whose models signed or encrypted it: a provider takes back only its own models'
+    /// (Gemini refuses a Claude signature, and the other way round). `None`: unsigned.
+    pub issuer: Option<Issuer>,
+}
+
+/// A family of models whose reasoning signatures are one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issuer {
+    /// Claude, on Anthropic's API or on Bedrock (thinking signatures, redacted thinking).
+    Claude,
+    /// Gemini (thought signatures).
+    Gemini,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -17,8 +17,8 @@
 
 use super::{FinishReason, TranslateError};
 use crate::llm::ir::{
-    self, Answer, Candidate, Conversation, Document, Entry, Media, Part, Reasoning, Role, Sampling, Text,
-    ToolChoice, ToolResult,
+    self, Answer, Candidate, Conversation, Document, Entry, Issuer, Media, Part, Reasoning, Role, Sampling,
+    Text, ToolChoice, ToolResult,
 };
 use crate::llm::usage::Usage;
 use crate::llm::wire::anthropic as an;
@@ -266,11 +266,20 @@ fn tool_call(call: an::ToolUse) -> Part {
 
 fn thinking(block: an::Thinking) -> Part {
     let signature = (!block.signature.is_empty()).then_some(block.signature);
-    Part::Reasoning(Reasoning { text: block.thinking, signature, ..Reasoning::default() })
+    Part::Reasoning(Reasoning {
+        text: block.thinking,
+        signature,
+        issuer: Some(Issuer::Claude),
+        ..Reasoning::default()
+    })
 }
 
 fn redacted(block: an::RedactedThinking) -> Part {
-    Part::Reasoning(Reasoning { redacted: Some(block.data), ..Reasoning::default() })
+    Part::Reasoning(Reasoning {
+        redacted: Some(block.data),
+        issuer: Some(Issuer::Claude),
+        ..Reasoning::default()
+    })
 }
 
 fn tool_to_ir(tool: an::Tool) -> Result<ir::Tool, TranslateError> {
@@ -485,9 +494,12 @@ fn block_of(part: Part, i: usize) -> Result<Option<an::ContentBlock>, TranslateE
     }))
 }
 
-/// Reasoning Anthropic can take back: its own, signed or redacted. Another model's (neither)
-/// cannot be handed to this one.
+/// Reasoning Anthropic can take back: Claude's own, signed or redacted. Another model's
+/// cannot be handed to this one (nor shown to a client that would hand it back).
 fn thinking_block(reasoning: Reasoning) -> Option<an::ContentBlock> {
+    if reasoning.issuer != Some(Issuer::Claude) {
+        return None;
+    }
     if let Some(data) = reasoning.redacted {
         return Some(an::ContentBlock::RedactedThinking(an::RedactedThinking { data }));
     }
@@ -733,9 +745,14 @@ mod tests {
                 Part::Reasoning(Reasoning {
                     text: "Hmm.".into(),
                     signature: Some("sig".into()),
+                    issuer: Some(Issuer::Claude),
                     ..Reasoning::default()
                 }),
-                Part::Reasoning(Reasoning { redacted: Some("opaque".into()), ..Reasoning::default() }),
+                Part::Reasoning(Reasoning {
+                    redacted: Some("opaque".into()),
+                    issuer: Some(Issuer::Claude),
+                    ..Reasoning::default()
+                }),
                 Part::text("Hello."),
             ]
         );
@@ -778,10 +795,12 @@ mod tests {
                         Part::Reasoning(Reasoning {
                             text: "mine".into(),
                             signature: Some("sig".into()),
+                            issuer: Some(Issuer::Claude),
                             ..Reasoning::default()
                         }),
                         Part::Reasoning(Reasoning {
                             redacted: Some("opaque".into()),
+                            issuer: Some(Issuer::Claude),
                             ..Reasoning::default()
                         }),
                     ],

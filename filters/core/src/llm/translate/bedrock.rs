@@ -22,7 +22,8 @@
 use super::anthropic::parse_arguments;
 use super::{FinishReason, TranslateError};
 use crate::llm::ir::{
-    self, Answer, Candidate, Conversation, Document, Media, Part, Reasoning, Role, ToolChoice, ToolResult,
+    self, Answer, Candidate, Conversation, Document, Issuer, Media, Part, Reasoning, Role, ToolChoice,
+    ToolResult,
 };
 use crate::llm::usage::Usage;
 use crate::llm::wire::bedrock as br;
@@ -199,6 +200,9 @@ fn text_block(text: String) -> Option<br::ContentBlock> {
 /// Signed reasoning as it came; redacted reasoning as its opaque data; `None` for reasoning
 /// Converse would not take back (unsigned: another model's).
 fn reasoning_block(reasoning: Reasoning) -> Option<br::ContentBlock> {
+    if reasoning.issuer != Some(Issuer::Claude) {
+        return None; // Converse hands back only Claude's reasoning.
+    }
     let content = match (reasoning.redacted, reasoning.signature) {
         (Some(data), _) => br::ReasoningContent { redacted_content: Some(data), ..Default::default() },
         (None, Some(signature)) => br::ReasoningContent {
@@ -423,8 +427,16 @@ fn push_text(parts: &mut Vec<Part>, text: String) {
 
 fn reasoning_to_ir(content: br::ReasoningContent) -> Option<Part> {
     let reasoning = match (content.reasoning_text, content.redacted_content) {
-        (_, Some(data)) => Reasoning { redacted: Some(data), ..Reasoning::default() },
-        (Some(t), None) => Reasoning { text: t.text, signature: t.signature, ..Reasoning::default() },
+        (_, Some(data)) => {
+            Reasoning { redacted: Some(data), issuer: Some(Issuer::Claude), ..Reasoning::default() }
+        }
+        // Signed reasoning on Bedrock is Claude's (other models' carries no signature).
+        (Some(t), None) => Reasoning {
+            issuer: t.signature.is_some().then_some(Issuer::Claude),
+            text: t.text,
+            signature: t.signature,
+            ..Reasoning::default()
+        },
         (None, None) => return None,
     };
     Some(Part::Reasoning(reasoning))
@@ -487,9 +499,14 @@ mod tests {
         let signed = Reasoning {
             text: "Need the weather.".into(),
             signature: Some("sig==".into()),
+            issuer: Some(Issuer::Claude),
             ..Default::default()
         };
-        let redacted = Reasoning { redacted: Some("b3BhcXVl".into()), ..Default::default() };
+        let redacted = Reasoning {
+            redacted: Some("b3BhcXVl".into()),
+            issuer: Some(Issuer::Claude),
+            ..Default::default()
+        };
         // Another model's: Converse could not verify it.
         let unsigned = Reasoning { text: "Hmm.".into(), ..Default::default() };
         let call = ir::ToolCall {
@@ -553,7 +570,12 @@ mod tests {
 
     #[test]
     fn reasoning_in_a_user_turn_is_not_handed_back() {
-        let signed = Reasoning { text: "x".into(), signature: Some("s".into()), ..Default::default() };
+        let signed = Reasoning {
+            text: "x".into(),
+            signature: Some("s".into()),
+            issuer: Some(Issuer::Claude),
+            ..Default::default()
+        };
         let conversation = Conversation {
             entries: vec![entry(Role::User, vec![Part::Reasoning(signed), Part::text("hi")], 0)],
             ..Conversation::default()
@@ -632,9 +654,14 @@ mod tests {
                 Part::Reasoning(Reasoning {
                     text: "Think.".into(),
                     signature: Some("sig==".into()),
+                    issuer: Some(Issuer::Claude),
                     ..Default::default()
                 }),
-                Part::Reasoning(Reasoning { redacted: Some("b3BhcXVl".into()), ..Default::default() }),
+                Part::Reasoning(Reasoning {
+                    redacted: Some("b3BhcXVl".into()),
+                    issuer: Some(Issuer::Claude),
+                    ..Default::default()
+                }),
                 Part::text("Let me check."),
                 Part::ToolCall(ir::ToolCall {
                     id: "tooluse_1".into(),

@@ -20,8 +20,8 @@
 use super::anthropic::{parse_arguments, strip_openai_prefix};
 use super::{parse_data_url, schema, FinishReason, TranslateError};
 use crate::llm::ir::{
-    self, Answer, Candidate, Conversation, Document, Entry, Media, Part, Reasoning, ResponseFormat, Role,
-    Sampling, ToolChoice, ToolResult,
+    self, Answer, Candidate, Conversation, Document, Entry, Issuer, Media, Part, Reasoning, ResponseFormat,
+    Role, Sampling, ToolChoice, ToolResult,
 };
 use crate::llm::usage::Usage;
 use crate::llm::wire::gemini as gm;
@@ -259,7 +259,8 @@ fn reasoning_of(part: gm::Part) -> Option<Part> {
     if text.is_empty() && signature.is_none() {
         return None;
     }
-    Some(Part::Reasoning(Reasoning { text, signature, ..Reasoning::default() }))
+    let issuer = signature.is_some().then_some(Issuer::Gemini);
+    Some(Part::Reasoning(Reasoning { text, signature, issuer, ..Reasoning::default() }))
 }
 
 /// A `functionCall` as a tool call (absent `args` are an empty object).
@@ -481,7 +482,7 @@ impl TurnWriter {
                     self.calls.push((call.id.clone(), call.name.clone()));
                     out.push(function_call(call, args));
                 }
-                Part::Reasoning(reasoning) => out.extend(thought_part(reasoning)),
+                Part::Reasoning(reasoning) => out.extend(thought_part(reasoning, true)),
                 other => out.extend(user_part(other, source)?),
             }
         }
@@ -674,15 +675,19 @@ fn function_call(call: ir::ToolCall, args: Value) -> gm::Part {
 
 /// Reasoning as a thought part, with its signature. Encrypted reasoning (another provider's
 /// `redacted`) has no Gemini form, and a part needs text.
-fn thought_part(reasoning: Reasoning) -> Option<gm::Part> {
-    if reasoning.redacted.is_some() {
-        return None;
+fn thought_part(reasoning: Reasoning, in_request: bool) -> Option<gm::Part> {
+    let own = reasoning.issuer == Some(Issuer::Gemini);
+    if reasoning.redacted.is_some() || (in_request && !own) {
+        return None; // another model's reasoning is not handed to Gemini
     }
+    // Shown to a Gemini client, another model's reasoning carries no signature it could hand
+    // back to Gemini.
+    let signature = if own { reasoning.signature } else { None };
     let text = if reasoning.text.is_empty() { reasoning.summary.unwrap_or_default() } else { reasoning.text };
     (!text.is_empty()).then(|| gm::Part {
         text: Some(text),
         thought: Some(true),
-        thought_signature: reasoning.signature.filter(|s| !s.is_empty()),
+        thought_signature: signature.filter(|s| !s.is_empty()),
         ..gm::Part::default()
     })
 }
@@ -818,7 +823,7 @@ fn candidate_from_ir(candidate: Candidate) -> gm::Candidate {
         match part {
             Part::Text(t) => parts.extend(text_part(t.text)),
             Part::Refusal(refusal) => parts.extend(text_part(refusal)),
-            Part::Reasoning(reasoning) => parts.extend(thought_part(reasoning)),
+            Part::Reasoning(reasoning) => parts.extend(thought_part(reasoning, false)),
             Part::ToolCall(call) => {
                 let args = parse_arguments(&call.arguments).unwrap_or_else(|| Value::Object(Map::new()));
                 parts.push(function_call(call, args));
@@ -923,6 +928,7 @@ mod tests {
             Part::Reasoning(Reasoning {
                 text: "Two cities: two calls.".into(),
                 signature: Some("CiQBcsjafPq+/w==".into()),
+                issuer: Some(Issuer::Gemini),
                 ..Reasoning::default()
             })
         );
@@ -1045,11 +1051,32 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_reasoning_of_another_provider_is_left_out() {
-        let redacted = Reasoning { redacted: Some("opaque".into()), ..Reasoning::default() };
-        assert_eq!(thought_part(redacted), None);
+    fn another_models_reasoning_is_never_handed_to_gemini_and_shown_unsigned() {
+        let redacted = Reasoning {
+            redacted: Some("opaque".into()),
+            issuer: Some(Issuer::Claude),
+            ..Reasoning::default()
+        };
+        assert_eq!(thought_part(redacted.clone(), true), None);
+        assert_eq!(thought_part(redacted, false), None);
+        let claude = Reasoning {
+            text: "Mine.".into(),
+            signature: Some("claude-sig".into()),
+            issuer: Some(Issuer::Claude),
+            ..Reasoning::default()
+        };
+        assert_eq!(thought_part(claude.clone(), true), None, "a Claude signature would be refused");
+        let shown = thought_part(claude, false).unwrap();
+        assert_eq!((shown.text.as_deref(), shown.thought_signature), (Some("Mine."), None));
+        let own = Reasoning {
+            text: "Gemini's.".into(),
+            signature: Some("g-sig".into()),
+            issuer: Some(Issuer::Gemini),
+            ..Reasoning::default()
+        };
+        assert_eq!(thought_part(own, true).unwrap().thought_signature.as_deref(), Some("g-sig"));
         let summary = Reasoning { summary: Some("Thought about it.".into()), ..Reasoning::default() };
-        assert_eq!(thought_part(summary).unwrap().text.as_deref(), Some("Thought about it."));
+        assert_eq!(thought_part(summary, false).unwrap().text.as_deref(), Some("Thought about it."));
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub(crate) fn request_to_ir(req: oa::ChatRequest, empty_ok: bool) -> Result<Conv
             oa::Message::Tool(m) => {
                 let (content, plain) = content_parts(m.content);
                 let result =
-                    ToolResult { call_id: m.tool_call_id, name: None, content, plain, is_error: m.is_error };
+                    ToolResult { call_id: m.tool_call_id, name: None, content, plain, is_error: false };
                 Entry { role: Role::Tool, parts: vec![Part::ToolResult(result)], plain: false, source }
             }
         });
@@ -164,8 +164,8 @@ pub(crate) fn request_from_ir(conversation: Conversation, model: &str, stream: b
             if let Part::ToolResult(r) = result {
                 messages.push(oa::Message::Tool(oa::ToolMessage {
                     tool_call_id: r.call_id,
-                    content: content_of(r.content, r.plain),
-                    is_error: r.is_error,
+                    // OpenAI has no error flag on a tool result: its text says it.
+                    content: instructions_of(r.content, r.plain),
                     rest: Rest::new(),
                 }));
             }
@@ -173,9 +173,11 @@ pub(crate) fn request_from_ir(conversation: Conversation, model: &str, stream: b
         match role {
             // An entry that held only tool results.
             Role::System | Role::Developer | Role::User if parts.is_empty() => {}
-            Role::System => messages.push(oa::Message::System(content_message(content_of(parts, plain)))),
+            Role::System => {
+                messages.push(oa::Message::System(content_message(instructions_of(parts, plain))))
+            }
             Role::Developer => {
-                messages.push(oa::Message::Developer(content_message(content_of(parts, plain))))
+                messages.push(oa::Message::Developer(content_message(instructions_of(parts, plain))))
             }
             Role::User => messages.push(oa::Message::User(content_message(content_of(parts, plain)))),
             Role::Assistant => messages.push(oa::Message::Assistant(assistant_message(parts, plain))),
@@ -258,6 +260,20 @@ fn content_of(parts: Vec<Part>, plain: bool) -> oa::Content {
         return oa::Content::Text(text);
     }
     oa::Content::Parts(parts.into_iter().filter_map(part_from_ir).collect())
+}
+
+/// System, developer and tool content: texts only are one string, joined by line breaks, as
+/// every OpenAI-compatible server accepts (some take no typed parts there); anything else as
+/// [`content_of`] writes it.
+fn instructions_of(parts: Vec<Part>, plain: bool) -> oa::Content {
+    if parts.len() > 1 && parts.iter().all(|p| matches!(p, Part::Text(_))) {
+        let texts: Vec<String> = parts
+            .into_iter()
+            .filter_map(|p| if let Part::Text(t) = p { Some(t.text) } else { None })
+            .collect();
+        return oa::Content::Text(texts.join("\n"));
+    }
+    content_of(parts, plain)
 }
 
 fn part_from_ir(part: Part) -> Option<oa::ContentPart> {

@@ -1,8 +1,7 @@
 //! OpenAI chat completions (`POST /v1/chat/completions`): request, response, error; and
 //! embeddings (`POST /v1/embeddings`).
 //!
-//! The format the OpenAI-compatible family (Azure, Mistral, Groq, vLLM …) shares, and the hub
-//! the translations go through.
+//! The format the OpenAI-compatible family (Azure, Mistral, Groq, vLLM …) shares.
 
 use super::Rest;
 use serde::{Deserialize, Serialize};
@@ -114,11 +113,6 @@ pub struct AssistantMessage {
 pub struct ToolMessage {
     pub tool_call_id: String,
     pub content: Content,
-    /// The tool failed (Anthropic's `is_error`, Converse's `status: error`). OpenAI's tool
-    /// messages have no such field: it lives only in the hub, between two other formats, and is
-    /// never read from or written to an OpenAI body.
-    #[serde(skip)]
-    pub is_error: bool,
     #[serde(flatten)]
     pub rest: Rest,
 }
