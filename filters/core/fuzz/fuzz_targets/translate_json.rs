@@ -1,4 +1,5 @@
-//! Request, response and error translation between every pair of APIs, on arbitrary bytes.
+//! Request, response and error translation between every pair of APIs, on arbitrary bytes,
+//! through the intermediate form; a translated request also read back by its own format.
 #![no_main]
 mod common;
 
@@ -15,6 +16,11 @@ fuzz_target!(|data: &[u8]| {
                 serde_json::from_slice::<serde_json::Value>(&out).is_ok(),
                 "a translated request is JSON"
             );
+            // What one format's writer wrote, that format's reader reads: back through the
+            // intermediate form it may be unsupported, never malformed.
+            if let Err(e) = translate::request(to, from, &out, common::model_for(from), stream) {
+                assert_ne!(e.kind, translate::TranslateErrorKind::Malformed, "{}", e.message);
+            }
         }
         if let Ok(out) = translate::response(from, to, body, "fuzz-model") {
             assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "a translated answer is JSON");
