@@ -30,7 +30,7 @@ ENVOY_VENV = .venv-envoy-$(ENVOY_VERSION)
 SMOKE_TESTS := e2e/tests/test_gateway_openai.py e2e/tests/test_gateway_native.py \
   e2e/tests/test_translation.py e2e/tests/test_failover.py e2e/tests/test_credentials.py
 
-.PHONY: configs build toolchain venv run test test-core test-e2e test-oldest envoy-version e2e-servers noop bench fuzz soak lint size validate images clean hash-key
+.PHONY: configs build toolchain venv run test test-core wasm-bindgen-runner test-e2e test-oldest envoy-version e2e-servers noop bench fuzz soak lint size validate images clean hash-key
 
 toolchain:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
@@ -67,16 +67,35 @@ run: build venv $(CHROMA_VENV_OK)
 
 test: test-core test-e2e
 
-# Core's tests run twice: natively, and compiled to the filters' own target (wasm32-wasip1)
-# under Node's V8 — the engine Envoy runs them in — through Node's WASI (e2e/wasm/run-test.mjs),
-# so a difference that only shows in wasm (32-bit usize, no threads, abort on panic) fails here,
-# without Envoy.
-test-core: toolchain
+# wasm-bindgen's test runner (crates.io wasm-bindgen-cli), at exactly the version of wasm-bindgen
+# in Cargo.lock: it refuses a test binary built against another. Installed with cargo's own
+# `install` (into cargo's bin directory) when that version is not there yet. Not --locked: the
+# lockfile it was published with names a webpki-roots release that the package registry does not
+# serve. No TLS (default features): on Node it downloads nothing.
+WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+WASM_BINDGEN_RUNNER = $${CARGO_HOME:-$$HOME/.cargo}/bin/wasm-bindgen-test-runner
+wasm-bindgen-runner:
+	@[ "$$($(WASM_BINDGEN_RUNNER) --version 2>/dev/null)" = "wasm-bindgen-test-runner $(WASM_BINDGEN_VERSION)" ] || \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --no-default-features --bin wasm-bindgen-test-runner --force
+
+# Core's tests run three times: natively; the unit tests built for wasm32-unknown-unknown under
+# Node's V8 — the engine Envoy runs the filters in — with wasm-bindgen-test, which goes on past a
+# failing test and prints each one's panic message; and the whole suite compiled to the filters'
+# own target (wasm32-wasip1) through Node's WASI (e2e/wasm/run-test.mjs), which also runs the
+# tests that read fixtures from disk (tests/*.rs) but stops at the first panic. So a difference
+# that only shows in wasm (32-bit usize, no threads, abort on panic) fails here, without Envoy.
+# wasm-bindgen-test's runner says "no tests to run!" and passes when it finds no test: that fails.
+test-core: toolchain wasm-bindgen-runner
 	cargo test -p portcullis-core -p portcullis-host --features portcullis-core/tokenizer
 	@command -v node >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; \
 	  else echo "make test needs Node.js (>= 20): sudo apt-get install nodejs" >&2; exit 1; fi; }
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(WASM_BINDGEN_RUNNER) \
+	  cargo test -p portcullis-core --target wasm32-unknown-unknown --lib \
+	  | awk '{ print; fflush() } $$0 == "no tests to run!" { none = 1 } \
+	    END { if (none) print "wasm-bindgen-test found no test (see e2e/wasm/test-attr)" > "/dev/stderr"; exit none }'
 	CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $(CURDIR)/e2e/wasm/run-test.mjs" \
 	  cargo test -p portcullis-core --target $(WASM_TARGET)
 

@@ -28,6 +28,12 @@
 //! - [`common`]: config parsing with field paths, errors in the client's API shape, metric
 //!   names that carry labels.
 
+// Under wasm-bindgen-test (wasm32-unknown-unknown, `make test-core`) every `#[test]` in the crate
+// is a `#[wasm_bindgen_test]`: e2e/wasm/test-attr.
+#[cfg(all(test, target_arch = "wasm32", target_os = "unknown"))]
+#[macro_use]
+extern crate portcullis_wasm_test;
+
 pub mod access;
 pub mod common;
 pub mod contract;
