@@ -69,6 +69,16 @@ impl Decision {
         }
     }
 
+    /// The API of the request body the filters after the router see: the upstream API, or the
+    /// client's under failover (each attempt is translated upstream, after them).
+    pub fn body_api(&self) -> WireApi {
+        if self.failover {
+            self.client_api
+        } else {
+            self.upstream_api
+        }
+    }
+
     pub fn encode(&self) -> String {
         // Only strings, enums and bools: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_default()

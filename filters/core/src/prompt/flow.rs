@@ -280,8 +280,7 @@ impl HttpFlow for PromptFlow {
                 .collect(),
             None => Vec::new(),
         };
-        let (api, failover) =
-            (if decision.failover { decision.client_api } else { decision.upstream_api }, decision.failover);
+        let (api, failover) = (decision.body_api(), decision.failover);
         if guards.is_some_and(|g| g.checks(Phase::Response)) {
             self.decision = Some(decision);
         }

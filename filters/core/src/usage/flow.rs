@@ -131,10 +131,10 @@ impl UsageFlow {
                 ms,
             );
         }
-        match RequestView::parse(decision.upstream_api, body) {
+        match RequestView::parse(decision.body_api(), body) {
             Ok(mut view) => {
                 view.texts(&mut |_, text| counter.add(text));
-                if !decision.upstream_api.is_embeddings() {
+                if !decision.body_api().is_embeddings() {
                     let messages = view.sizes().messages as u64;
                     counter.add_tokens(
                         messages.saturating_mul(TOKENS_PER_MESSAGE).saturating_add(TOKENS_PER_REPLY),
@@ -178,7 +178,7 @@ impl UsageFlow {
             Some(count) => count.tokens,
             None => body.len().div_ceil(ADMISSION_BYTES_PER_TOKEN) as u64,
         };
-        let max_output = params::output_cap(decision.upstream_api, body);
+        let max_output = params::output_cap(decision.body_api(), body);
         // The estimate every budget admits by: the prompt plus the request's own output cap,
         // else the budget's reserve.
         let output = |reserve: u64| max_output.unwrap_or(reserve);

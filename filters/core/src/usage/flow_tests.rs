@@ -384,3 +384,26 @@ fn a_failover_answer_that_cannot_be_attributed_is_recorded_and_charged_not_skipp
     let spent = u64::from_le_bytes(ledger[8..16].try_into().unwrap());
     assert!(spent > 18, "spent {spent}");
 }
+
+/// Under failover the body after the router is still the client's (each attempt is translated
+/// upstream): a Gemini client's output cap is read as Gemini's, not as the first provider's.
+#[test]
+fn under_failover_the_output_cap_is_read_in_the_clients_format() {
+    let mut record: serde_json::Value = serde_json::from_slice(&decision("gpt-4o")).unwrap();
+    record["failover"] = json!(true);
+    record["clientApi"] = json!("gemini-generate");
+    let mut host = FakeHost::new();
+    host.filter_state.insert(contract::DECISION.into(), serde_json::to_vec(&record).unwrap());
+    host.filter_state.insert(contract::TENANT.into(), b"acme".to_vec());
+    let config = configured(json!({"budgets": [{"name": "b", "tokens": 10000, "window": "day"}]}));
+    let mut flow = config.flow();
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+                      "generationConfig": {"maxOutputTokens": 77}})
+    .to_string();
+    host.request_body = body.clone().into_bytes();
+    flow.on_request_headers(&mut host, false);
+    flow.on_request_body(&mut host, body.len(), true);
+    let ledger = host.shared["portcullis.budget;b;acme"].0.clone();
+    let prompt = body.len().div_ceil(3) as u64;
+    assert_eq!(u64::from_le_bytes(ledger[8..16].try_into().unwrap()), prompt + 77);
+}
