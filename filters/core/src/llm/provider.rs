@@ -182,19 +182,14 @@ impl ProviderKind {
     /// The wire API of the provider's embeddings endpoint, if it has one the gateway serves
     /// `/v1/embeddings` with (Gemini's `:embedContent` is not one yet).
     pub const fn embeddings_api(self) -> Option<WireApi> {
-        match self {
-            ProviderKind::Anthropic | ProviderKind::Gemini | ProviderKind::Vertex => None,
-            ProviderKind::Bedrock => Some(WireApi::BedrockEmbeddings),
-            ProviderKind::OpenAi
-            | ProviderKind::Azure
-            | ProviderKind::Mistral
-            | ProviderKind::Groq
-            | ProviderKind::Deepseek
-            | ProviderKind::Together
-            | ProviderKind::OpenRouter
-            | ProviderKind::Vllm
-            | ProviderKind::Ollama
-            | ProviderKind::OpenAiCompatible => Some(WireApi::OpenAiEmbeddings),
+        // Where a kind's chat speaks OpenAI's API its embeddings do too; Bedrock has its own.
+        match self.chat_api() {
+            WireApi::OpenAiChat => Some(WireApi::OpenAiEmbeddings),
+            WireApi::BedrockConverse => Some(WireApi::BedrockEmbeddings),
+            WireApi::AnthropicMessages
+            | WireApi::GeminiGenerate
+            | WireApi::OpenAiEmbeddings
+            | WireApi::BedrockEmbeddings => None,
         }
     }
 }

@@ -40,11 +40,7 @@ pub(crate) fn request_to_ir(req: oa::ChatRequest, empty_ok: bool) -> Result<Conv
                     parts.push(Part::Refusal(refusal));
                 }
                 for call in m.tool_calls.unwrap_or_default() {
-                    parts.push(Part::ToolCall(ir::ToolCall {
-                        id: call.id,
-                        name: call.function.name,
-                        arguments: call.function.arguments,
-                    }));
+                    parts.push(tool_call_to_ir(call));
                 }
                 Entry { role: Role::Assistant, parts, plain, source }
             }
@@ -110,6 +106,10 @@ pub(crate) fn request_to_ir(req: oa::ChatRequest, empty_ok: bool) -> Result<Conv
         user: req.user,
         audio_output: rest.remove("audio").filter(|a| !a.is_null()),
     })
+}
+
+fn tool_call_to_ir(call: oa::ToolCall) -> Part {
+    Part::ToolCall(ir::ToolCall { id: call.id, name: call.function.name, arguments: call.function.arguments })
 }
 
 fn content_entry(role: Role, content: oa::Content, source: usize) -> Entry {
@@ -371,11 +371,7 @@ pub(crate) fn answer_to_ir(resp: oa::ChatCompletion) -> Answer {
                 parts.push(Part::Refusal(refusal));
             }
             for call in message.tool_calls.unwrap_or_default() {
-                parts.push(Part::ToolCall(ir::ToolCall {
-                    id: call.id,
-                    name: call.function.name,
-                    arguments: call.function.arguments,
-                }));
+                parts.push(tool_call_to_ir(call));
             }
             Candidate {
                 parts,
