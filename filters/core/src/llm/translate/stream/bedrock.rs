@@ -10,6 +10,7 @@
 //! event: contentBlockStart   data: {"start":{"toolUse":{"toolUseId":"t1","name":"f"}},"contentBlockIndex":1}
 //! event: contentBlockDelta   data: {"contentBlockIndex":0,"delta":{"text":"Hi"}}
 //! event: contentBlockDelta   data: {"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"a\":"}}}
+//! event: contentBlockDelta   data: {"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"Hm"}}}
 //! event: contentBlockStop    data: {"contentBlockIndex":0}
 //! event: messageStop         data: {"stopReason":"end_turn"}
 //! event: metadata            data: {"usage":{"inputTokens":10,…},"metrics":{"latencyMs":100}}
@@ -17,15 +18,20 @@
 //! ```
 //!
 //! Text blocks have no start event; a tool-use block starts with its id and name, and its
-//! input arrives as JSON text fragments. The stop reason (`messageStop`) comes before the
-//! usage (`metadata`, the last event): the finish is passed on as it comes, and the client
-//! encoders hold it until the usage, as they do for the other providers. Converse streams carry
-//! no message id. An event of no Converse type is an error if it looks like one (see
-//! `is_error`), otherwise a newer event and passed over.
+//! input arrives as JSON text fragments. A reasoning block has no start event either: its
+//! `reasoningContent` deltas (a union) carry its `text`, then its `signature`, or its
+//! `redactedContent` (base64, passed on as it is, as complete answers do). Only Claude signs or
+//! redacts its reasoning, and the text's author is known only when the signature comes
+//! ([`Author::Pending`]). The stop reason (`messageStop`) comes before the usage (`metadata`,
+//! the last event): the finish is passed on as it comes, and the client encoders hold it until
+//! the usage, as they do for the other providers. Converse streams carry no message id. An
+//! event of no Converse type is an error if it looks like one (see `is_error`), otherwise a
+//! newer event and passed over.
 
-use super::{parse, ProviderError, StreamEvent};
+use super::{parse, Author, ProviderError, StreamEvent};
 use crate::http::sse::SseEvent;
 use crate::llm::api::WireApi;
+use crate::llm::ir::Issuer;
 use crate::llm::translate::{FinishReason, TranslateError};
 use crate::llm::usage::Usage;
 use crate::llm::wire::bedrock as br;
@@ -83,12 +89,40 @@ struct DeltaView<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     tool_use: Option<ToolDeltaView<'a>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<ReasoningDeltaView<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReasoningDeltaView<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    signature: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    redacted_content: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct ToolDeltaView<'a> {
     #[serde(default, borrow)]
     input: Cow<'a, str>,
+}
+
+impl ReasoningDeltaView<'_> {
+    fn emit(&self, emit: &mut dyn FnMut(StreamEvent<'_>)) {
+        let issuer = Issuer::Claude;
+        if let Some(text) = self.text.as_deref().filter(|t| !t.is_empty()) {
+            emit(StreamEvent::Reasoning { text, author: Author::Pending });
+        }
+        if let Some(signature) = self.signature.as_deref().filter(|s| !s.is_empty()) {
+            emit(StreamEvent::ReasoningSignature { signature, issuer });
+        }
+        if let Some(data) = self.redacted_content.as_deref().filter(|d| !d.is_empty()) {
+            emit(StreamEvent::RedactedReasoning { data, issuer });
+        }
+    }
 }
 
 #[derive(Default)]
@@ -138,8 +172,10 @@ impl Decoder {
                     if let Some(&(_, index)) = self.tool_blocks.iter().find(|(b, _)| *b == block) {
                         emit(StreamEvent::ToolArgs { index, json: &tool.input });
                     }
+                } else if let Some(reasoning) = delta.reasoning_content {
+                    reasoning.emit(emit);
                 }
-                // reasoningContent, citations …: not translated.
+                // citations …: not translated.
             }
             "messageStop" => {
                 self.stopped = true;
@@ -204,6 +240,32 @@ mod tests {
         // A newer event type is passed over.
         let out = to_anthropic("event: somethingNew\ndata: {\"x\":1}\n\n");
         assert!(!out.contains("\"error\""), "{out}");
+    }
+
+    /// Reasoning of a model that does not sign it (DeepSeek-R1, gpt-oss on Bedrock), then text.
+    const UNSIGNED: &str = "event: messageStart\ndata: {\"role\":\"assistant\"}\n\n\
+event: contentBlockDelta\ndata: {\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"Hm\"}}}\n\n\
+event: contentBlockDelta\ndata: {\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"m.\"}}}\n\n\
+event: contentBlockStop\ndata: {\"contentBlockIndex\":0}\n\n\
+event: contentBlockDelta\ndata: {\"contentBlockIndex\":1,\"delta\":{\"text\":\"Hi\"}}\n\n\
+event: messageStop\ndata: {\"stopReason\":\"end_turn\"}\n\n";
+
+    #[test]
+    fn unsigned_reasoning_is_not_shown_to_an_anthropic_client_but_is_to_others() {
+        let out = to_anthropic(UNSIGNED);
+        assert!(!out.contains("thinking") && !out.contains("Hm"), "{out}");
+        assert!(out.contains(r#""index":0,"content_block":{"type":"text","text":""}"#), "{out}");
+        let events = super::super::translated(WireApi::BedrockConverse, WireApi::OpenAiChat, UNSIGNED);
+        let reasoning: Vec<&str> =
+            events.iter().filter_map(|e| e["choices"][0]["delta"]["reasoning_content"].as_str()).collect();
+        assert_eq!(reasoning, ["Hm", "m."]);
+    }
+
+    #[test]
+    fn a_stream_ending_in_unsigned_reasoning_closes_without_it() {
+        let input = UNSIGNED.split("event: contentBlockStop").next().unwrap();
+        let out = to_anthropic(input);
+        assert!(!out.contains("content_block_start") && out.contains("message_stop"), "{out}");
     }
 
     #[test]

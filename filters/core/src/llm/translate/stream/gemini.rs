@@ -2,11 +2,14 @@
 //! chunk, no terminator.
 //!
 //! Usage may be on every chunk (the last is final), `finishReason` is on the last candidate
-//! chunk, and a `functionCall` part arrives whole, never fragmented.
+//! chunk, and a `functionCall` part arrives whole, never fragmented. Thoughts are parts with
+//! `thought: true`, a `thoughtSignature` on the part it signs (a call's goes in its id, as for
+//! complete answers).
 
-use super::{parse, write_json, First, ProviderError, StreamEvent};
+use super::{parse, write_json, Author, First, ProviderError, StreamEvent};
 use crate::http::sse::{write_event, SseEvent};
 use crate::llm::api::WireApi;
+use crate::llm::ir::Issuer;
 use crate::llm::translate::gemini::call_id;
 use crate::llm::translate::{FinishReason, TranslateError};
 use crate::llm::usage::Usage;
@@ -114,6 +117,12 @@ impl Decoder {
         if let Some(candidate) = chunk.candidates.0 {
             for part in candidate.content.into_iter().flat_map(|c| c.parts) {
                 if part.thought == Some(true) {
+                    if let Some(text) = part.text.as_deref().filter(|t| !t.is_empty()) {
+                        emit(StreamEvent::Reasoning { text, author: Author::Known(Issuer::Gemini) });
+                    }
+                    if let Some(signature) = part.thought_signature.as_deref().filter(|s| !s.is_empty()) {
+                        emit(StreamEvent::ReasoningSignature { signature, issuer: Issuer::Gemini });
+                    }
                     continue;
                 }
                 if let Some(call) = part.function_call {
@@ -182,10 +191,28 @@ struct ContentOut<'a> {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(untagged)]
 enum PartOut<'a> {
-    Text(&'a str),
-    FunctionCall { name: &'a str, args: Value },
+    Text {
+        text: &'a str,
+    },
+    #[serde(rename_all = "camelCase")]
+    Thought {
+        text: &'a str,
+        thought: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        thought_signature: Option<&'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
+    FunctionCall {
+        function_call: CallOut<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct CallOut<'a> {
+    name: &'a str,
+    args: Value,
 }
 
 /// A tool call being collected: Gemini clients get each call whole.
@@ -231,8 +258,16 @@ impl Encoder {
             }
             StreamEvent::Text(text) => {
                 self.flush(out, None, None);
-                self.chunk(out, &[PartOut::Text(text)], None, None);
+                self.chunk(out, &[PartOut::Text { text }], None, None);
             }
+            // Shown whoever wrote it, as a complete answer's; signed only when Gemini's.
+            StreamEvent::Reasoning { text, .. } => self.thought(out, text, None),
+            StreamEvent::ReasoningSignature { signature, issuer: Issuer::Gemini } => {
+                self.thought(out, "", Some(signature))
+            }
+            // Nothing a Gemini client could hand back.
+            StreamEvent::ReasoningSignature { issuer: Issuer::Claude, .. }
+            | StreamEvent::RedactedReasoning { .. } => {}
             StreamEvent::ToolCallStart { index, name, .. } => {
                 self.calls.push(PendingCall { index, name: name.to_string(), args: String::new() })
             }
@@ -267,16 +302,24 @@ impl Encoder {
         let mut parts: Vec<PartOut<'_>> = calls
             .iter()
             .map(|c| PartOut::FunctionCall {
-                name: &c.name,
-                args: serde_json::from_str(&c.args).unwrap_or_else(|_| Value::Object(Default::default())),
+                function_call: CallOut {
+                    name: &c.name,
+                    args: serde_json::from_str(&c.args).unwrap_or_else(|_| Value::Object(Default::default())),
+                },
             })
             .collect();
         if parts.is_empty() {
             // Gemini's finish reason rides on a chunk with content, and clients read
             // `candidates[0].content.parts` on every chunk: an empty text part, not none.
-            parts.push(PartOut::Text(""));
+            parts.push(PartOut::Text { text: "" });
         }
         self.chunk(out, &parts, finish, usage);
+    }
+
+    /// A thought part (after the calls collected before it).
+    fn thought(&mut self, out: &mut Vec<u8>, text: &str, thought_signature: Option<&str>) {
+        self.flush(out, None, None);
+        self.chunk(out, &[PartOut::Thought { text, thought: true, thought_signature }], None, None);
     }
 
     fn chunk(
@@ -297,5 +340,53 @@ impl Encoder {
             response_id: &self.response_id,
         };
         write_json(out, &mut self.scratch, None, &chunk);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::super::translated;
+    use crate::llm::api::WireApi;
+    use serde_json::{json, Value};
+
+    fn parts(events: &[Value]) -> Vec<Value> {
+        events
+            .iter()
+            .flat_map(|e| e["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn thoughts_keep_only_geminis_signature() {
+        let gemini = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hm.\",\"thought\":true,\"thoughtSignature\":\"g\"}]}}]}\n\n\
+data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}]},\"finishReason\":\"STOP\"}]}\n\n";
+        assert_eq!(
+            parts(&translated(WireApi::GeminiGenerate, WireApi::GeminiGenerate, gemini)),
+            [
+                json!({"text": "Hm.", "thought": true}),
+                json!({"text": "", "thought": true, "thoughtSignature": "g"}),
+                json!({"text": "Hi"}),
+                json!({"text": ""}),
+            ]
+        );
+        let anthropic = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Hm.\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"claude\"}}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"opaque\"}}\n\n";
+        assert_eq!(
+            parts(&translated(WireApi::AnthropicMessages, WireApi::GeminiGenerate, anthropic)),
+            [json!({"text": "Hm.", "thought": true})]
+        );
+    }
+
+    #[test]
+    fn calls_collected_before_a_thought_are_written_before_it() {
+        let openai = "data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"reasoning_content\":\"Next.\"}}]}\n\ndata: [DONE]\n\n";
+        assert_eq!(
+            parts(&translated(WireApi::OpenAiChat, WireApi::GeminiGenerate, openai)),
+            [json!({"functionCall": {"name": "f", "args": {}}}), json!({"text": "Next.", "thought": true})]
+        );
     }
 }

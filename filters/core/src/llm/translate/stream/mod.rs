@@ -8,6 +8,12 @@
 //!
 //! Each event's data is parsed once, into views that borrow from it and name only the fields
 //! used; output is serialised into a scratch buffer reused for the whole stream.
+//!
+//! Reasoning follows the rule of complete answers ([`crate::llm::ir::Reasoning`]): a client is
+//! handed a signature only where it can hand it back to the models that made it. An Anthropic
+//! client is shown Claude's reasoning only (a thinking block must carry a signature); reasoning
+//! whose author a Converse stream only tells by the signature at its end is held until then,
+//! the one place an encoder keeps a stream's text.
 
 mod anthropic;
 mod bedrock;
@@ -18,6 +24,7 @@ use super::error::ProviderError;
 use super::{FinishReason, TranslateError};
 use crate::http::sse::{SseEvent, SseParser};
 use crate::llm::api::WireApi;
+use crate::llm::ir::Issuer;
 use crate::llm::usage::Usage;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use std::marker::PhantomData;
@@ -42,6 +49,24 @@ pub(crate) enum StreamEvent<'a> {
         index: u32,
         json: &'a str,
     },
+    /// A fragment of the model's reasoning ("thinking").
+    Reasoning {
+        text: &'a str,
+        author: Author,
+    },
+    /// The signature of the reasoning block it ends, whole: Anthropic's `signature_delta` and
+    /// Converse's `reasoningContent.signature` come once, at the end of their block (a later
+    /// one replaces it, as Anthropic's SDKs take it).
+    ReasoningSignature {
+        signature: &'a str,
+        issuer: Issuer,
+    },
+    /// Reasoning the provider encrypted, whole (Anthropic `redacted_thinking`, Converse
+    /// `redactedContent`): opaque, only ever handed back.
+    RedactedReasoning {
+        data: &'a str,
+        issuer: Issuer,
+    },
     Finish(FinishReason),
     /// Usage so far (a complete snapshot: it replaces any earlier one).
     Usage(Usage),
@@ -49,6 +74,18 @@ pub(crate) enum StreamEvent<'a> {
     Error(ProviderError<'a>),
     /// The provider ended the stream (or the stream ended).
     Done,
+}
+
+/// Whose model wrote reasoning text, as far as the provider's stream says when it arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Author {
+    /// This family's models (a signature follows where they sign it).
+    Known(Issuer),
+    /// Not said yet: a signature may follow it. Converse carries Claude's signed reasoning and
+    /// other models' unsigned reasoning in the same shape.
+    Pending,
+    /// Another model's, never signed (OpenAI-compatible servers).
+    Unsigned,
 }
 
 enum Decoder {
@@ -239,6 +276,27 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
         }
         deserializer.deserialize_any(FirstVisitor(PhantomData))
     }
+}
+
+/// A whole provider stream translated, as the data of the client's events, parsed (the
+/// terminator `[DONE]` as a JSON string).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(super) fn translated(from: WireApi, to: WireApi, input: &str) -> Vec<serde_json::Value> {
+    let mut t = StreamTranslator::new(from, to, "m", true);
+    let mut out = Vec::new();
+    t.push(input.as_bytes(), &mut out).unwrap();
+    t.finish(&mut out).unwrap();
+    let mut events = Vec::new();
+    let mut parser = SseParser::default();
+    let mut take = |e: SseEvent<'_>| {
+        let data =
+            serde_json::from_slice(&e.data).unwrap_or_else(|_| String::from_utf8_lossy(&e.data).into());
+        events.push(data);
+    };
+    parser.feed(&out, &mut take).unwrap();
+    parser.finish(&mut take);
+    events
 }
 
 #[cfg(test)]

@@ -3,17 +3,25 @@
 //! Tool calls arrive as a first delta with `index`, `id` and `name`, then argument fragments
 //! with the same `index`. Usage, when `stream_options.include_usage` was set, comes in a last
 //! chunk with no choices.
+//!
+//! OpenAI's own API streams no reasoning; compatible servers do, unsigned, in
+//! `delta.reasoning_content` (DeepSeek, vLLM, LiteLLM) or `delta.reasoning` (OpenRouter,
+//! newer vLLM, Ollama). An OpenAI client is written the first, which the clients of those
+//! servers show and OpenAI's SDKs pass over; no signature or encrypted reasoning, which it
+//! could hand to no one.
 
-use super::{parse, write_json, First, ProviderError, StreamEvent};
+use super::{parse, write_json, Author, First, ProviderError, StreamEvent};
 use crate::http::sse::{write_event, SseEvent};
 use crate::llm::api::WireApi;
 use crate::llm::translate::anthropic::openai_id;
 use crate::llm::translate::{FinishReason, TranslateError};
 use crate::llm::usage::Usage;
 use crate::llm::wire::openai as oa;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::marker::PhantomData;
 
 // ---------------------------------------------------------------------------------------------
 // Provider side
@@ -45,7 +53,68 @@ struct DeltaView<'a> {
     #[serde(default, borrow)]
     refusal: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    reasoning_content: Lenient<'a>,
+    #[serde(default, borrow)]
+    reasoning: Lenient<'a>,
+    #[serde(default, borrow)]
     tool_calls: Option<Vec<ToolCallView<'a>>>,
+}
+
+impl DeltaView<'_> {
+    /// Servers moving from one name to the other send both, with the same text.
+    fn reasoning(&self) -> Option<&str> {
+        [&self.reasoning_content, &self.reasoning]
+            .into_iter()
+            .filter_map(|f| f.0.as_deref())
+            .find(|t| !t.is_empty())
+    }
+}
+
+/// A text field of a compatible server's own: its text, or none if it holds anything else (a
+/// field read for what it adds must not fail a chunk that reads otherwise).
+#[derive(Default)]
+struct Lenient<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LenientVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for LenientVisitor<'a> {
+            type Value = Lenient<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+        }
+        deserializer.deserialize_any(LenientVisitor(PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -103,6 +172,9 @@ impl Decoder {
         }
         if let Some(choice) = chunk.choices.0 {
             if let Some(delta) = choice.delta {
+                if let Some(text) = delta.reasoning() {
+                    emit(StreamEvent::Reasoning { text, author: Author::Unsigned });
+                }
                 for text in [&delta.content, &delta.refusal].into_iter().flatten() {
                     if !text.is_empty() {
                         emit(StreamEvent::Text(text));
@@ -176,6 +248,8 @@ struct DeltaOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<[ToolCallOut<'a>; 1]>,
 }
 
@@ -232,6 +306,12 @@ impl Encoder {
                 self.ensure_started(out);
                 self.delta(out, DeltaOut { content: Some(text), ..DeltaOut::default() }, None);
             }
+            StreamEvent::Reasoning { text, .. } => {
+                self.ensure_started(out);
+                self.delta(out, DeltaOut { reasoning_content: Some(text), ..DeltaOut::default() }, None);
+            }
+            // Nothing an OpenAI client could hand back.
+            StreamEvent::ReasoningSignature { .. } | StreamEvent::RedactedReasoning { .. } => {}
             StreamEvent::ToolCallStart { index, id, name } => {
                 self.ensure_started(out);
                 let call = ToolCallOut {
@@ -291,7 +371,7 @@ impl Encoder {
     /// The first chunk: the assistant role, no content yet.
     fn start(&mut self, provider_id: &str, out: &mut Vec<u8>) {
         self.id = Some(openai_id(provider_id));
-        self.delta(out, DeltaOut { role: Some("assistant"), content: Some(""), tool_calls: None }, None);
+        self.delta(out, DeltaOut { role: Some("assistant"), content: Some(""), ..DeltaOut::default() }, None);
     }
 
     fn tool_delta(&mut self, out: &mut Vec<u8>, call: ToolCallOut<'_>) {
@@ -309,5 +389,53 @@ impl Encoder {
             usage: None,
         };
         write_json(out, &mut self.scratch, None, &chunk);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::super::translated;
+    use crate::llm::api::WireApi;
+    use serde_json::Value;
+
+    fn deltas(events: &[Value]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| e["choices"][0]["delta"].as_object())
+            .map(|d| Value::from(d.clone()).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn reasoning_under_either_name_is_read_once_and_written_as_reasoning_content() {
+        let input = "data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"A\"}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"reasoning\":\"B\"}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"reasoning_content\":\"C\",\"reasoning\":\"C\"}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"reasoning_content\":\"\",\"reasoning\":\"D\"}}]}\n\n\
+data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"reasoning\":{\"effort\":\"high\"},\"content\":\"E\"}}]}\n\n\
+data: [DONE]\n\n";
+        let events = translated(WireApi::OpenAiChat, WireApi::OpenAiChat, input);
+        assert_eq!(
+            deltas(&events),
+            [
+                r#"{"role":"assistant","content":""}"#,
+                r#"{"reasoning_content":"A"}"#,
+                r#"{"reasoning_content":"B"}"#,
+                r#"{"reasoning_content":"C"}"#,
+                r#"{"reasoning_content":"D"}"#,
+                r#"{"content":"E"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn signatures_and_redacted_reasoning_are_not_shown() {
+        let input = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"opaque\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"s\"}}\n\n";
+        let events = translated(WireApi::AnthropicMessages, WireApi::OpenAiChat, input);
+        let text = serde_json::to_string(&events).unwrap();
+        assert!(!text.contains("opaque") && !text.contains("\"s\""), "{text}");
     }
 }
