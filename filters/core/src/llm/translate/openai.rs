@@ -348,8 +348,16 @@ pub(crate) fn answer_to_ir(resp: oa::ChatCompletion) -> Answer {
         .choices
         .into_iter()
         .map(|choice| {
-            let message = choice.message;
+            let mut message = choice.message;
             let mut parts = Vec::new();
+            // DeepSeek, vLLM, OpenRouter and others answer with the reasoning beside the text.
+            for field in ["reasoning_content", "reasoning"] {
+                if let Some(serde_json::Value::String(text)) = message.rest.remove(field) {
+                    if !text.is_empty() && parts.is_empty() {
+                        parts.push(Part::Reasoning(ir::Reasoning { text, ..ir::Reasoning::default() }));
+                    }
+                }
+            }
             match message.content {
                 Some(oa::Content::Text(text)) if !text.is_empty() => parts.push(Part::text(text)),
                 Some(oa::Content::Parts(content)) => {
@@ -392,10 +400,16 @@ pub(crate) fn answer_from_ir(answer: Answer, model: &str) -> oa::ChatCompletion 
         .map(|candidate| {
             let mut text = String::new();
             let mut refusal: Option<String> = None;
+            let mut reasoning = String::new();
             let mut tool_calls = Vec::new();
             for part in candidate.parts {
                 match part {
                     Part::Text(t) => text.push_str(&t.text),
+                    Part::Reasoning(r) => reasoning.push_str(if r.text.is_empty() {
+                        r.summary.as_deref().unwrap_or_default()
+                    } else {
+                        &r.text
+                    }),
                     Part::Refusal(r) => refusal.get_or_insert_with(String::new).push_str(&r),
                     Part::ToolCall(call) => {
                         tool_calls.push(oa::ToolCall::function(call.id, call.name, call.arguments))
@@ -410,7 +424,16 @@ pub(crate) fn answer_from_ir(answer: Answer, model: &str) -> oa::ChatCompletion 
                     content: (!text.is_empty()).then_some(oa::Content::Text(text)),
                     refusal,
                     tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                    rest: Rest::new(),
+                    // Where compatible servers put it (the official SDKs ignore the field); as
+                    // streams carry it. Never a signature: a client cannot hand it back.
+                    rest: if reasoning.is_empty() {
+                        Rest::new()
+                    } else {
+                        Rest::from_iter([(
+                            "reasoning_content".to_string(),
+                            serde_json::Value::String(reasoning),
+                        )])
+                    },
                 },
                 logprobs: None,
                 finish_reason: Some(candidate.finish.unwrap_or(FinishReason::Stop).openai().to_string()),
