@@ -72,8 +72,8 @@ impl WireApi {
     /// The error shape clients of this API understand.
     pub const fn error_shape(self) -> ErrorShape {
         match self {
-            // No client speaks Bedrock's APIs: their shape is never rendered for one; OpenAI's is
-            // the hub's.
+            // No client speaks Bedrock's APIs: their shape is never rendered for one (OpenAI's
+            // stands in).
             WireApi::OpenAiChat
             | WireApi::OpenAiEmbeddings
             | WireApi::BedrockConverse

@@ -24,7 +24,10 @@
 //!   require; `max_tokens` is deprecated and rejected by reasoning models), and a stream request
 //!   gets `stream_options.include_usage` so the client's stream can report usage.
 //! - To Anthropic, `max_tokens` defaults to [`anthropic::DEFAULT_MAX_TOKENS`]; tool results
-//!   are moved to the front of their user turn; thinking blocks are not sent to other models.
+//!   are moved to the front of their user turn.
+//! - Reasoning goes back only to the models that signed it ([`crate::llm::ir::Issuer`]: Claude's
+//!   thinking to Anthropic and Converse, Gemini's thoughts to Gemini); clients are shown another
+//!   model's without a signature (OpenAI clients as `reasoning_content`).
 //! - To Gemini, tool and response schemas are rewritten to the subset Gemini accepts
 //!   (`schema`), tool results are named from the call they answer, and call ids carry Gemini 3
 //!   thought signatures (see [`gemini`]).
