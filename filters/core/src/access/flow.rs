@@ -31,7 +31,7 @@ use super::tenant::{Caller, Presented, Tenant};
 use crate::common::error::{ClientError, ErrorKind};
 use crate::common::secret::Secret;
 use crate::contract::attempt::AttemptRecord;
-use crate::contract::record::{self, ContractError, RecordError};
+use crate::contract::record::{ContractError, RecordError};
 use crate::contract::{self, decision};
 use crate::http::host::{self, Flow, Headers, Host, HttpFlow, Side};
 use crate::llm::api::{self, WireApi};
@@ -200,7 +200,7 @@ impl CredentialsFlow {
     /// On a signing provider's own cluster (no failover): the router's record names the
     /// provider; a provider with AWS credentials is signed here.
     fn sign_single_provider(&mut self, host: &mut dyn Host) -> Flow {
-        let decision = match record::read::<decision::Decision>(host, contract::DECISION, decision::VERSION) {
+        let decision = match decision::Decision::read(host) {
             Ok(decision) => decision,
             // Not routed by Portcullis: nothing to sign for.
             Err(RecordError::Missing) => return Flow::Continue,

@@ -89,6 +89,11 @@ impl Decision {
     pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
         record::decode(bytes, VERSION)
     }
+
+    /// The record in filter state ([`DECISION`](crate::contract::DECISION)).
+    pub fn read(host: &mut dyn Host) -> Result<Self, RecordError> {
+        record::read(host, crate::contract::DECISION, VERSION)
+    }
 }
 
 /// Who answered a request: the provider and what its attempt speaks.
@@ -145,7 +150,7 @@ fn attribute(host: &mut dyn Host) -> Result<Answering, ContractError> {
 /// filter's checks. `Ok(None)`: a request the router does not route (another path), or one it
 /// answered itself. `filter` names the reader in the metric and the log.
 pub fn require(host: &mut dyn Host, filter: &str) -> Result<Option<Decision>, (ClientError, ErrorShape)> {
-    let failure = match record::read(host, crate::contract::DECISION, VERSION) {
+    let failure = match Decision::read(host) {
         Ok(decision) => return Ok(Some(decision)),
         Err(e) => e,
     };

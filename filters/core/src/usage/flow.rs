@@ -25,7 +25,6 @@ use crate::contract::{
 use crate::http::host::{self, Flow, Host, HttpFlow, Side};
 use crate::http::sse::{self, SseParser};
 use crate::llm::api::WireApi;
-use crate::llm::translate::AnswerContext;
 use crate::llm::usage::{self, StreamUsage, Usage};
 use crate::llm::view::{self, params, RequestView, ResponseView};
 use std::rc::Rc;
@@ -268,14 +267,7 @@ impl UsageFlow {
             if let Some(charge) = &mut self.global {
                 global::settle(host, charge, 0);
             }
-            let labels = Labels {
-                operation: operation(decision.upstream_api),
-                provider: decision.provider.clone(),
-                request_model: decision.model_label.clone(),
-                tenant: self.tenant.clone().unwrap_or_default(),
-                route: decision.route.clone(),
-                ..Labels::default()
-            };
+            let labels = self.decision_labels(&decision, decision.provider.clone());
             metrics::outcome(host, &labels, status, metrics::error_type(status, false), &timings);
             return;
         };
@@ -345,6 +337,18 @@ impl UsageFlow {
         }
     }
 
+    /// Labels for a request no answer of a known provider reached: the decision's, for `provider`.
+    fn decision_labels(&self, decision: &Decision, provider: String) -> Labels {
+        Labels {
+            operation: operation(decision.upstream_api),
+            provider,
+            request_model: decision.model_label.clone(),
+            tenant: self.tenant.clone().unwrap_or_default(),
+            route: decision.route.clone(),
+            ..Labels::default()
+        }
+    }
+
     /// An answer whose provider cannot be told: its body cannot be read for usage, so what was
     /// reserved stays charged (budgets and the global addend are not refunded), and the request
     /// is recorded as estimated — the prompt's count, no output — for the provider `unknown`.
@@ -362,15 +366,7 @@ impl UsageFlow {
             global::settle(host, charge, estimate);
         }
         let usage = Usage { input: self.prompt.map_or(0, |c| c.tokens), ..Usage::default() };
-        let labels = Labels {
-            operation: operation(decision.upstream_api),
-            provider: "unknown".to_string(),
-            request_model: decision.model_label.clone(),
-            tenant: self.tenant.clone().unwrap_or_default(),
-            route: decision.route.clone(),
-            estimated: true,
-            ..Labels::default()
-        };
+        let labels = Labels { estimated: true, ..self.decision_labels(decision, "unknown".to_string()) };
         metrics::tokens(host, self.config.metric_names, &labels, &usage, None);
         metrics::outcome(host, &labels, status, metrics::error_type(status, false), timings);
         let record = UsageRecord {
@@ -491,9 +487,8 @@ impl HttpFlow for UsageFlow {
         };
         // Asked only of Bedrock's embeddings answers: Cohere's body has no count of its own.
         let header_usage = (api == WireApi::BedrockEmbeddings)
-            .then(|| AnswerContext::from_headers(api, false, &mut |name| host.header(Side::Response, name)))
-            .and_then(|context| context.input_tokens)
-            .map(|input| Usage { input, ..Usage::default() });
+            .then(|| usage::from_bedrock_headers(&mut |name| host.header(Side::Response, name)))
+            .flatten();
         self.observer = Some(Observer { api, model, labels, body, ended: false, header_usage });
         Flow::Continue
     }

@@ -271,6 +271,7 @@ pub fn response_with(
             context,
         )?));
     }
+    // Answers come from the APIs requests are written in and go to those clients speak.
     if from == to || !writes_requests(from) || !reads_requests(to) {
         return Err(TranslateError::unsupported_pair(from, to));
     }
